@@ -60,7 +60,9 @@ class MiniLMEncoder(BaseCaptionEncoder):
         self.model = model.float().eval().requires_grad_(False).to(self.device)
         self.max_positions = int(self.model.config.max_position_embeddings)
         if int(self.model.config.hidden_size) != self.dim:
-            raise ValueError(f"expected hidden size {self.dim}, got {self.model.config.hidden_size}")
+            raise ValueError(
+                f"expected hidden size {self.dim}, got {self.model.config.hidden_size}"
+            )
 
     def _encode_texts(self, texts: list[str], max_tokens: int) -> tuple[Tensor, Tensor]:
         # At least 2 so [CLS] ... [SEP] fits; the base class cuts to max_tokens afterwards.

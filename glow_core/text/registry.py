@@ -108,7 +108,7 @@ def clear_cache() -> None:
 
 
 def canonical_name(name: str) -> str:
-    """The identity of an encoder across machines: ``openclip:<arch>@<path>`` -> ``openclip:<arch>``.
+    """An encoder's identity across machines: ``openclip:<arch>@<path>`` -> ``openclip:<arch>``.
 
     A local weights path differs per machine, so it is not part of what a checkpoint records.
     """
