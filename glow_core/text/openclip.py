@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -183,8 +182,8 @@ class OpenCLIPEncoder(BaseCaptionEncoder):
 
     @classmethod
     def from_name(cls, name: str, device: str | torch.device = "cpu", *,
-                  pretrained: str | os.PathLike | None = None, download: bool = False,
-                  **_: Any) -> OpenCLIPEncoder:
+                  pretrained: str | os.PathLike | None = None,
+                  download: bool = False) -> OpenCLIPEncoder:
         """Resolve weights as the module docstring says, then load."""
         arch, path = parse_name(name)
         if path is None and pretrained is not None:
