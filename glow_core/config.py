@@ -158,13 +158,13 @@ PRESETS: dict[str, GlowConfig] = {
     "small": GlowConfig(
         name="small",
         prerecon=PreReconConfig(
-            width=24, enc_blocks=(1, 1, 2, 4), middle_blocks=4, dec_blocks=(1, 1, 1, 1),
+            width=16, enc_blocks=(1, 1, 2, 2), middle_blocks=2, dec_blocks=(1, 1, 1, 1),
             stat_window=96, align_channels=32,
         ),
         motion=MotionConfig(width=12, depth=3, blocks=1, stat_window=96),
-        autoencoder=AutoencoderConfig(widths=(16, 32, 64, 128, 128, 192),
-                                      blocks=(1, 1, 1, 2, 2, 2), latent_channels=32),
-        dit=DiTConfig(width=192, depth=6, heads=6, mlp_ratio=2.5, text_dim=384),
+        autoencoder=AutoencoderConfig(widths=(16, 32, 64, 64, 128, 128),
+                                      blocks=(1, 1, 1, 1, 1, 1), latent_channels=32),
+        dit=DiTConfig(width=128, depth=4, heads=4, mlp_ratio=2.5, text_dim=384),
         fusion=FusionConfig(width=16, blocks=2),
         text_encoder="minilm-l6",
     ),

@@ -1,0 +1,464 @@
+"""The engine: load a checkpoint, pick device and precision, restore photos of any size.
+
+Everything the GUI and the CLI do to a photo goes through :meth:`Engine.restore`, which
+tiles the photo (see :mod:`glow_core.tiling`), reports progress, honours cancellation
+between tiles and between sampler steps, and never returns a black image: a tile whose
+half-precision result is not finite is recomputed in float32.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from glow_core.checkpoint import (
+    CheckpointError,
+    CheckpointInfo,
+    load_checkpoint,
+    manifest_entry,
+    read_manifest,
+)
+from glow_core.config import GlowConfig
+from glow_core.sampling import SAMPLERS
+from glow_core.tiling import (
+    Tile,
+    auto_tile_size,
+    available_memory,
+    blend_weights,
+    is_out_of_memory,
+    plan_tiles,
+    round_up,
+)
+
+Mode = Literal["fast", "full"]
+PRECISIONS: tuple[str, ...] = ("auto", "fp32", "fp16", "bf16")
+_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+class EngineError(Exception):
+    """A request the engine cannot honour, with a message meant for the user."""
+
+
+class MissingCheckpointError(EngineError):
+    """No weights to run: says which file was expected and how to get one."""
+
+
+class Cancelled(Exception):
+    """Raised from :meth:`Engine.restore` when its cancel token fires."""
+
+
+class CancelToken:
+    """Thread-safe cancel flag checked between tiles and sampler steps."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def reset(self) -> None:
+        self._event.clear()
+
+
+@dataclass
+class RestoreOptions:
+    mode: Mode = "fast"
+    steps: int = 4
+    seed: int = 0
+    caption: str = ""
+    strength: float = 1.0
+    tile: int | None = None
+    overlap: int = 32
+    sampler: str = "euler"
+
+    def validate(self) -> None:
+        if self.mode not in ("fast", "full"):
+            raise EngineError(f"mode must be 'fast' or 'full', not {self.mode!r}")
+        if not 1 <= int(self.steps) <= 200:
+            raise EngineError("steps must be between 1 and 200")
+        if not 0.0 <= float(self.strength) <= 1.0:
+            raise EngineError("strength must be between 0 and 1")
+        if self.tile is not None and int(self.tile) < 32:
+            raise EngineError("tile must be at least 32 pixels (or None for automatic)")
+        if int(self.overlap) < 0:
+            raise EngineError("overlap cannot be negative")
+        if self.sampler not in SAMPLERS:
+            raise EngineError(f"sampler must be one of {SAMPLERS}")
+
+
+@dataclass
+class ProgressInfo:
+    fraction: float
+    stage: str
+    tile: int = 0
+    tiles: int = 1
+    step: int = 0
+    steps: int = 0
+
+
+@dataclass
+class RestoreResult:
+    image: np.ndarray
+    motion: np.ndarray | None
+    seconds: float
+    tile: int = 0
+    tiles: int = 1
+    precision: str = "fp32"
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+ProgressFn = Callable[[ProgressInfo], None]
+
+
+# ----------------------------------------------------------------------- devices
+def available_devices() -> list[str]:
+    """Every device this machine can run on, best first."""
+    devices = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.append("mps")
+    devices.append("cpu")
+    return devices
+
+
+def pick_device(device: str | torch.device = "auto") -> torch.device:
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device(available_devices()[0])
+    if device == "cuda":
+        device = "cuda:0"
+    if device not in available_devices():
+        raise EngineError(f"device {device!r} is not available here; choose one of "
+                          f"{available_devices()} or 'auto'")
+    return torch.device(device)
+
+
+def pick_precision(precision: str, device: torch.device) -> str:
+    if precision not in PRECISIONS:
+        raise EngineError(f"precision must be one of {PRECISIONS}")
+    if precision != "auto":
+        if device.type == "cpu" and precision == "fp16":
+            raise EngineError("fp16 is not supported on the CPU; use fp32 or bf16")
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if device.type == "mps":
+        return "fp16"
+    return "fp32"
+
+
+# ------------------------------------------------------------------- checkpoints
+def resolve_checkpoint(checkpoint: str | Path | None) -> tuple[Path, dict[str, Any] | None]:
+    """The checkpoint to load and, for bundled weights, its manifest entry."""
+    from glow_core.resources import weights_dir
+
+    if checkpoint is not None:
+        path = Path(checkpoint).expanduser()
+        if not path.is_file():
+            raise MissingCheckpointError(f"checkpoint file not found: {path}")
+        entry = manifest_entry(path.parent, path.name)
+        return path, entry
+    directory = weights_dir()
+    manifest = read_manifest(directory)
+    default = manifest.get("default")
+    if not default:
+        raise MissingCheckpointError(
+            f"no GLOW weights are installed: {directory / 'manifest.json'} names no default "
+            "checkpoint. Pass --checkpoint FILE.safetensors, or train one with "
+            "`python -m training train training/configs/<stage>.json`."
+        )
+    path = directory / default
+    if not path.is_file():
+        raise MissingCheckpointError(
+            f"the weights manifest names {default!r} but {path} is missing; reinstall the "
+            "app or pass --checkpoint FILE.safetensors."
+        )
+    return path, manifest_entry(directory, default)
+
+
+def _to_pixels(image: Any) -> np.ndarray:
+    pixels = getattr(image, "pixels", image)
+    pixels = np.asarray(pixels)
+    if pixels.ndim == 2:
+        pixels = np.repeat(pixels[..., None], 3, axis=2)
+    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
+        raise EngineError(f"expected an H x W x 3 image, got shape {pixels.shape}")
+    pixels = pixels[..., :3]
+    if pixels.dtype == np.uint8:
+        return pixels.astype(np.float32) / 255.0
+    if pixels.dtype == np.uint16:
+        return pixels.astype(np.float32) / 65535.0
+    pixels = pixels.astype(np.float32, copy=False)
+    if not np.isfinite(pixels).all():
+        raise EngineError("the image contains NaN or infinite values")
+    return np.clip(pixels, 0.0, 1.0)
+
+
+class Engine:
+    """One loaded model on one device; safe to call from one worker thread at a time."""
+
+    def __init__(self, checkpoint: str | Path | None = None, device: str = "auto",
+                 precision: str = "auto", expected_sha256: str | None = None) -> None:
+        path, entry = resolve_checkpoint(checkpoint)
+        expected = expected_sha256 or (entry or {}).get("sha256")
+        self.device = pick_device(device)
+        self.precision = pick_precision(precision, self.device)
+        self.model, self.info = load_checkpoint(path, expected, device=self.device)
+        self.manifest_entry: dict[str, Any] | None = entry
+        self._fp32_fallback = False
+        self._encoder = None
+        self._caption_cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def config(self) -> GlowConfig:
+        return self.model.config
+
+    @property
+    def checkpoint(self) -> CheckpointInfo:
+        return self.info
+
+    @property
+    def multiple(self) -> int:
+        return self.config.pixel_multiple
+
+    @property
+    def full_available(self) -> bool:
+        """The diffusion path needs a trained DiT and autoencoder."""
+        return {"dit", "autoencoder"} <= set(self.info.stages)
+
+    @staticmethod
+    def available_devices() -> list[str]:
+        return available_devices()
+
+    @property
+    def context(self) -> int:
+        """Margin of real image around each tile: covers the network's effective reach."""
+        return round_up(self.config.prerecon.stat_window, self.multiple)
+
+    # --------------------------------------------------------------------- memory
+    def bytes_per_pixel(self, mode: Mode) -> float:
+        """Peak activation bytes per processed pixel (calibrated by benchmarks/speed.py)."""
+        item = 2 if self.precision in ("fp16", "bf16") else 4
+        per = self.config.prerecon.width * 10
+        if mode == "full":
+            per += self.config.autoencoder.widths[0] * 10 + self.config.fusion.width * 6
+        return float(per * item)
+
+    def auto_tile(self, mode: Mode) -> int:
+        free = available_memory(self.device)
+        cap = 2048 if self.device.type != "cpu" else 1024
+        return auto_tile_size(self.bytes_per_pixel(mode), free, self.multiple, self.context,
+                              max_tile=cap)
+
+    def estimate_memory(self, height: int, width: int,
+                        options: RestoreOptions | None = None) -> int:
+        """Bytes a restoration of an H x W photo with `options` is expected to need."""
+        options = options or RestoreOptions()
+        tile = options.tile or self.auto_tile(options.mode)
+        window = min(round_up(height, self.multiple), tile + 2 * self.context) * min(
+            round_up(width, self.multiple), tile + 2 * self.context)
+        weights = sum(p.numel() * p.element_size() for p in self.model.parameters())
+        canvas = height * width * 4 * 8  # input, accumulators, output (float32)
+        return int(window * self.bytes_per_pixel(options.mode) + canvas + weights)
+
+    # --------------------------------------------------------------------- captions
+    def _caption_tokens(self, caption: str) -> tuple[torch.Tensor, torch.Tensor]:
+        length = self.config.max_caption_tokens
+        dim = self.config.dit.text_dim
+        caption = caption.strip()
+        if not caption:
+            return (torch.zeros(1, length, dim, device=self.device),
+                    torch.zeros(1, length, dtype=torch.bool, device=self.device))
+        if caption not in self._caption_cache:
+            if self._encoder is None:
+                from glow_core.text import get_encoder
+
+                self._encoder = get_encoder(self.config.text_encoder, device="cpu")
+            tokens, mask = self._encoder.encode([caption], length)
+            self._caption_cache[caption] = (tokens.to(self.device).float(), mask.to(self.device))
+        return self._caption_cache[caption]
+
+    # ---------------------------------------------------------------------- restore
+    def _autocast(self, precision: str) -> contextlib.AbstractContextManager:
+        if precision == "fp32":
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=_DTYPES[precision])
+
+    def restore(self, image: Any, options: RestoreOptions | None = None,
+                progress: ProgressFn | None = None,
+                cancel: CancelToken | None = None) -> RestoreResult:
+        options = options or RestoreOptions()
+        options.validate()
+        if options.mode == "full" and not self.full_available:
+            raise EngineError(
+                "this checkpoint has no trained diffusion part (stages: "
+                f"{', '.join(self.info.stages) or 'none'}); use the fast mode"
+            )
+        pixels = _to_pixels(image)
+        start = time.perf_counter()
+        tile = options.tile or self.auto_tile(options.mode)
+        with self._lock:
+            while True:
+                try:
+                    image_out, motion, tiles = self._restore_tiled(pixels, options, tile,
+                                                                   progress, cancel)
+                    break
+                except Cancelled:
+                    raise
+                except Exception as exc:
+                    if not is_out_of_memory(exc) or tile <= 2 * self.multiple:
+                        raise
+                    if self.device.type == "cuda":
+                        torch.cuda.empty_cache()
+                    tile = max(self.multiple, tile // 2 // self.multiple * self.multiple)
+        image_out = np.clip(image_out, 0.0, 1.0)
+        if options.strength < 1.0:
+            image_out = pixels + options.strength * (image_out - pixels)
+        return RestoreResult(
+            image=image_out.astype(np.float32),
+            motion=motion,
+            seconds=time.perf_counter() - start,
+            tile=tile,
+            tiles=tiles,
+            precision="fp32" if self._fp32_fallback else self.precision,
+        )
+
+    def estimate_motion(self, image: Any) -> np.ndarray:
+        """The motion field alone (latent grid, pixels): extent*cos2θ, extent*sin2θ, defocus."""
+        from glow_core.models.motion import MOTION_SCALE
+
+        pixels = _to_pixels(image)
+        x, (h, w) = self._padded_tensor(pixels)
+        with torch.inference_mode():
+            field_ = self.model.motion(x).float()[0].permute(1, 2, 0).cpu().numpy()
+        f = self.config.latent_factor
+        return field_[: -(-h // f), : -(-w // f)] * MOTION_SCALE
+
+    # ---------------------------------------------------------------- internals
+    def _padded_tensor(self, pixels: np.ndarray) -> tuple[torch.Tensor, tuple[int, int]]:
+        h, w = pixels.shape[:2]
+        x = torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)[None]
+        ph, pw = round_up(h, self.multiple) - h, round_up(w, self.multiple) - w
+        if ph or pw:
+            mode = "reflect" if ph < h and pw < w else "replicate"
+            x = F.pad(x, (0, pw, 0, ph), mode=mode)
+        return x.to(self.device), (h, w)
+
+    def _restore_tiled(self, pixels: np.ndarray, options: RestoreOptions, tile: int,
+                       progress: ProgressFn | None, cancel: CancelToken | None
+                       ) -> tuple[np.ndarray, np.ndarray, int]:
+        from glow_core.models.motion import MOTION_SCALE
+
+        canvas, (h, w) = self._padded_tensor(pixels)
+        _, _, hp, wp = canvas.shape
+        f = self.config.latent_factor
+        tiles = plan_tiles(hp, wp, tile, options.overlap, self.context, self.multiple)
+        out = np.zeros((hp, wp, 3), dtype=np.float32)
+        weight = np.zeros((hp, wp, 1), dtype=np.float32)
+        motion = np.zeros((hp // f, wp // f, 3), dtype=np.float32)
+        motion_w = np.zeros((hp // f, wp // f, 1), dtype=np.float32)
+        text = mask = noise = None
+        if options.mode == "full":
+            text, mask = self._caption_tokens(options.caption)
+            generator = torch.Generator().manual_seed(int(options.seed))
+            noise = torch.randn(self.model.latent_shape(hp, wp), generator=generator)
+        steps = options.steps if options.mode == "full" else 0
+        for index, t in enumerate(tiles):
+            self._check(cancel)
+            rgb, mot = self._run_tile(canvas, t, options, text, mask, noise, index, len(tiles),
+                                      progress, cancel)
+            wgt = blend_weights(t, tiles)[..., None]
+            out[t.y0:t.y1, t.x0:t.x1] += rgb * wgt
+            weight[t.y0:t.y1, t.x0:t.x1] += wgt
+            ly0, ly1, lx0, lx1 = t.y0 // f, t.y1 // f, t.x0 // f, t.x1 // f
+            lw = wgt[::f, ::f][: ly1 - ly0, : lx1 - lx0]
+            motion[ly0:ly1, lx0:lx1] += mot * lw
+            motion_w[ly0:ly1, lx0:lx1] += lw
+            if progress is not None:
+                progress(ProgressInfo((index + 1) / len(tiles), "tiles", index + 1, len(tiles),
+                                      steps, steps))
+        out = out[:h, :w] / weight[:h, :w]
+        lh, lw_ = -(-h // f), -(-w // f)
+        motion = motion[:lh, :lw_] / np.maximum(motion_w[:lh, :lw_], 1e-8) * MOTION_SCALE
+        return out, motion, len(tiles)
+
+    def _run_tile(self, canvas: torch.Tensor, t: Tile, options: RestoreOptions,
+                  text: torch.Tensor | None, mask: torch.Tensor | None,
+                  noise: torch.Tensor | None, index: int, count: int,
+                  progress: ProgressFn | None, cancel: CancelToken | None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        window = canvas[:, :, t.wy0:t.wy1, t.wx0:t.wx1]
+        precision = "fp32" if self._fp32_fallback else self.precision
+        rgb, mot = self._forward(window, t, options, text, mask, noise, index, count, precision,
+                                 progress, cancel)
+        if precision != "fp32" and not (torch.isfinite(rgb).all() and torch.isfinite(mot).all()):
+            self._fp32_fallback = True
+            rgb, mot = self._forward(window, t, options, text, mask, noise, index, count, "fp32",
+                                     progress, cancel)
+        ys, xs = t.core_in_window
+        f = self.config.latent_factor
+        rgb_np = rgb[0, :, ys, xs].float().permute(1, 2, 0).cpu().numpy()
+        mys = slice(ys.start // f, ys.stop // f)
+        mxs = slice(xs.start // f, xs.stop // f)
+        mot_np = mot[0, :, mys, mxs].float().permute(1, 2, 0).cpu().numpy()
+        return rgb_np, mot_np
+
+    def _forward(self, window: torch.Tensor, t: Tile, options: RestoreOptions,
+                 text: torch.Tensor | None, mask: torch.Tensor | None,
+                 noise: torch.Tensor | None, index: int, count: int, precision: str,
+                 progress: ProgressFn | None, cancel: CancelToken | None
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        model = self.model
+        with torch.inference_mode(), self._autocast(precision):
+            fast = model.fast(window)
+            if options.mode == "fast":
+                return fast.rgb.float(), fast.motion.float()
+            f = self.config.latent_factor
+            tile_noise = noise[:, :, t.wy0 // f:t.wy1 // f, t.wx0 // f:t.wx1 // f]
+
+            def on_step(step: int, total: int) -> None:
+                self._check(cancel)
+                if progress is not None:
+                    frac = (index + step / (total + 1)) / count
+                    progress(ProgressInfo(frac, "sampling", index + 1, count, step, total))
+
+            latent = model.sample_latent(model.condition(fast), text, mask,
+                                         tile_noise.to(self.device, window.dtype),
+                                         options.steps, options.sampler, callback=on_step)
+            rgb = model.finish(latent, fast.rgb)
+            return rgb.float(), fast.motion.float()
+
+    @staticmethod
+    def _check(cancel: CancelToken | None) -> None:
+        if cancel is not None and cancel.cancelled:
+            raise Cancelled("restoration cancelled")
+
+
+__all__ = [
+    "Cancelled",
+    "CancelToken",
+    "CheckpointError",
+    "Engine",
+    "EngineError",
+    "MissingCheckpointError",
+    "ProgressInfo",
+    "RestoreOptions",
+    "RestoreResult",
+    "available_devices",
+]

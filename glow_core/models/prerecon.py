@@ -1,0 +1,86 @@
+"""Pre-reconstruction & domain-alignment U-Net.
+
+Restores the photo directly (the product's "fast" mode: an RGB residual over the input)
+and hands the diffusion backbone an aligned feature on the latent grid, so the DiT starts
+from a representation in which real and simulated blur already look alike.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from glow_core.config import PreReconConfig
+from glow_core.models.blocks import NAFBlock, level_window
+
+
+class PreReconstruction(nn.Module):
+    def __init__(self, config: PreReconConfig, latent_factor: int) -> None:
+        super().__init__()
+        if len(config.enc_blocks) != len(config.dec_blocks):
+            raise ValueError("enc_blocks and dec_blocks must have the same number of levels")
+        self.config = config
+        self.latent_factor = latent_factor
+        w = config.width
+        self.intro = nn.Conv2d(3, w, 3, padding=1)
+        self.encoders = nn.ModuleList()
+        self.downs = nn.ModuleList()
+        ch = w
+        for level, n in enumerate(config.enc_blocks):
+            win = level_window(config.stat_window, level)
+            self.encoders.append(nn.Sequential(*[NAFBlock(ch, win) for _ in range(n)]))
+            self.downs.append(nn.Conv2d(ch, ch * 2, 2, stride=2))
+            ch *= 2
+        depth = len(config.enc_blocks)
+        mid_win = level_window(config.stat_window, depth)
+        self.middle = nn.Sequential(*[NAFBlock(ch, mid_win) for _ in range(config.middle_blocks)])
+        self.mid_channels = ch
+        self.ups = nn.ModuleList()
+        self.decoders = nn.ModuleList()
+        for level in reversed(range(depth)):
+            up = nn.Sequential(nn.Conv2d(ch, ch * 2, 1, bias=False), nn.PixelShuffle(2))
+            self.ups.append(up)
+            ch //= 2
+            win = level_window(config.stat_window, level)
+            n = config.dec_blocks[level]
+            self.decoders.append(nn.Sequential(*[NAFBlock(ch, win) for _ in range(n)]))
+        self.ending = nn.Conv2d(w, 3, 3, padding=1)
+        # Aligned feature: bottleneck semantics + full-resolution detail, pooled to the latent grid.
+        self.align_in = nn.Conv2d(self.mid_channels + w, config.align_channels, 1)
+        self.align_block = NAFBlock(config.align_channels, 3)
+
+    @property
+    def multiple(self) -> int:
+        return 2 ** len(self.config.enc_blocks)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return (RGB restoration at full resolution, aligned feature on the latent grid)."""
+        _, _, h, w = x.shape
+        if h % self.multiple or w % self.multiple:
+            raise ValueError(f"input sides must be multiples of {self.multiple}, got {h}x{w}")
+        feat = self.intro(x)
+        skips = []
+        for enc, down in zip(self.encoders, self.downs):
+            feat = enc(feat)
+            skips.append(feat)
+            feat = down(feat)
+        mid = self.middle(feat)
+        feat = mid
+        for up, dec, skip in zip(self.ups, self.decoders, reversed(skips)):
+            feat = dec(up(feat) + skip)
+        rgb = x + self.ending(feat)
+        grid = (h // self.latent_factor, w // self.latent_factor)
+        aligned = torch.cat([_resample(mid, grid), _resample(feat, grid)], dim=1)
+        aligned = self.align_block(self.align_in(aligned))
+        return rgb, aligned
+
+
+def _resample(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Area-average down to `size` (or repeat up to it); tile-aligned for powers of two."""
+    h, w = x.shape[-2:]
+    if (h, w) == size:
+        return x
+    if h >= size[0] and w >= size[1]:
+        return F.avg_pool2d(x, (h // size[0], w // size[1]))
+    return F.interpolate(x, size=size, mode="nearest")
