@@ -367,3 +367,48 @@ def test_zero_shot_captioner_with_tiny_clip(tiny_clip, tmp_path, monkeypatch):
     assert all(abs(float(p.sum()) - 1) < 1e-4 for p in probs.values())
     with pytest.raises(ValueError):
         captioner.suggest(np.zeros((8, 8), np.float32))
+
+
+def test_coca_captioner_preferred_and_generates(tiny_clip, tmp_path, monkeypatch):
+    from safetensors.torch import save_file
+
+    from glow_core.text.captioner import CocaCaptioner, get_captioner
+    from glow_core.text.openclip import OpenCLIPEncoder
+    from glow_core.text.torchvision_compat import import_open_clip
+
+    _, clip_weights = tiny_clip
+    oc = import_open_clip()
+    arch = "coca_glow-test-tiny"
+    config = {
+        "embed_dim": 16,
+        "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 16,
+                       "head_width": 16, "attentional_pool": True, "attn_pooler_heads": 2,
+                       "attn_pooler_queries": 4, "output_tokens": True},
+        "text_cfg": {"context_length": 76, "vocab_size": 49408, "width": 16, "heads": 2,
+                     "layers": 1, "embed_cls": True, "output_tokens": True},
+        "multimodal_cfg": {"context_length": 76, "vocab_size": 49408, "width": 16, "heads": 2,
+                           "layers": 1, "attn_pooler_heads": 2},
+        "custom_text": True,
+    }
+    (tmp_path / f"{arch}.json").write_text(json.dumps(config))
+    oc.add_model_config(tmp_path / f"{arch}.json")
+    torch.manual_seed(1)
+    model = oc.create_model(arch)
+    folder = tmp_path / "cache" / "captioner"
+    folder.mkdir(parents=True)
+    (folder / f"{TINY_ARCH}.safetensors").write_bytes(clip_weights.read_bytes())
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()},
+              str(folder / f"{arch}.safetensors"))
+    monkeypatch.setenv("GLOW_CACHE_DIR", str(tmp_path / "cache"))
+    captioner = get_captioner()
+    assert isinstance(captioner, CocaCaptioner)  # CoCa wins over CLIP
+    captioner.max_tokens = 5
+    pixels = np.random.default_rng(1).random((36, 36, 3), dtype=np.float32)
+    caption = captioner.suggest(pixels)
+    assert isinstance(caption, str) and caption and "<" not in caption
+    assert captioner.suggest(pixels) == caption
+    # The CoCa text tower (appended class token) also works as a caption encoder.
+    enc = OpenCLIPEncoder(arch, folder / f"{arch}.safetensors")
+    tokens, mask = enc.encode(["a dog", ""], 8)
+    check_contract(tokens, mask, 2, 8, 16)
+    assert mask[0].sum() == 4 and not mask[1].any()
