@@ -1,0 +1,123 @@
+"""Owns the :class:`glow_core.engine.Engine` for the window.
+
+Why a host object: the engine loads weights (slow, may fail: no checkpoint, bad file, no
+such device), and the GUI must open regardless and explain what is missing. The host loads
+in a worker and reports ``ready`` or ``failed(message)``; every widget asks the host, never
+the engine module directly, so a missing engine is one code path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from app.workers import Task, TaskRunner
+
+
+def engine_module() -> Any:
+    """``glow_core.engine`` or raise ImportError with the reason."""
+    from glow_core import engine
+
+    return engine
+
+
+def available_devices() -> list[str]:
+    """Devices the engine can use here: each CUDA device, MPS, CPU; CPU if unknown."""
+    try:
+        devices = list(engine_module().Engine.available_devices())
+    except Exception:  # noqa: BLE001 - the combo must still be usable
+        devices = []
+    return devices or ["cpu"]
+
+
+class EngineHost(QObject):
+    """Loads the engine off the GUI thread and remembers why it could not, if it could not."""
+
+    loading = Signal()
+    ready = Signal(object)  # the Engine
+    failed = Signal(str, bool)  # message, is_missing_checkpoint
+
+    def __init__(self, runner: TaskRunner, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.engine: Any = None
+        self.error: str | None = None
+        self.missing_checkpoint = False
+        self.checkpoint: str | None = None
+        self.device = "auto"
+        self.precision = "auto"
+        self._task: Task | None = None
+        self._generation = 0
+
+    @property
+    def is_loading(self) -> bool:
+        return self._task is not None and self._task.running
+
+    def load(self, checkpoint: str | Path | None = None, device: str = "auto",
+             precision: str = "auto", *, wait: bool = False) -> None:
+        """(Re)load with these settings; the latest request wins."""
+        self.checkpoint = str(checkpoint) if checkpoint else None
+        self.device, self.precision = device, precision
+        self._generation += 1
+        generation = self._generation
+        self.loading.emit()
+
+        def work(_report: Any, _cancelled: Any) -> Any:
+            engine = engine_module()
+            return engine.Engine(self.checkpoint, device=device, precision=precision)
+
+        task = Task(work, name="load-engine")
+        task.signals.finished.connect(lambda e, g=generation: self._on_ready(e, g))
+        task.signals.failed.connect(lambda m, d, g=generation: self._on_failed(m, d, g))
+        self._task = task
+        if wait:
+            # Synchronous path (tests, screenshot tool): run here, signals still fire.
+            task.run()
+        else:
+            self.runner.start(task)
+
+    def _on_ready(self, engine: Any, generation: int) -> None:
+        if generation != self._generation:
+            return
+        self.engine, self.error, self.missing_checkpoint = engine, None, False
+        self.ready.emit(engine)
+
+    def _on_failed(self, message: str, details: str, generation: int) -> None:
+        if generation != self._generation:
+            return
+        self.engine = None
+        self.missing_checkpoint = "MissingCheckpointError" in details
+        if self.missing_checkpoint:
+            message = ("No trained weights were found, so photos cannot be restored yet. "
+                       f"{message} Put a checkpoint in resources/weights or choose one with "
+                       "Engine ▸ Load weights…")
+        elif "ModuleNotFoundError" in details or "ImportError" in details:
+            message = f"The restoration engine is not available in this build: {message}"
+        self.error = message
+        self.failed.emit(message, self.missing_checkpoint)
+
+    def describe(self) -> dict[str, str]:
+        """Facts for the About box and status bar."""
+        info: dict[str, str] = {}
+        engine = self.engine
+        if engine is None:
+            info["status"] = self.error or "loading…"
+            return info
+        info["device"] = str(getattr(engine, "device", "?"))
+        info["precision"] = str(getattr(engine, "precision", "?"))
+        config = getattr(engine, "config", None)
+        if config is not None:
+            info["model"] = str(getattr(config, "name", "?"))
+            info["text encoder"] = str(getattr(config, "text_encoder", "?"))
+        path = getattr(engine, "checkpoint", None) or getattr(engine, "checkpoint_path", None)
+        if path:
+            info["weights file"] = str(path)
+        entry = getattr(engine, "manifest_entry", None)
+        if entry:
+            for key, value in entry.items():
+                info[f"manifest {key}"] = str(value)
+        else:
+            info["manifest"] = "not listed in resources/weights/manifest.json"
+        return info

@@ -1,0 +1,187 @@
+"""Saving restored photos: suggested names, format/bit-depth/quality, and the save dialog.
+
+Rules a photographer relies on: the default name sits beside the original as
+``<stem>_deblurred.<ext>`` and never overwrites anything (``_2``, ``_3``... are added);
+EXIF and the ICC profile travel with the pixels (``glow_core.imageio`` writes them); the
+bit depth defaults to the source's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+FORMATS: dict[str, tuple[str, bool]] = {
+    # name: (extension, holds 16 bit)
+    "JPEG": (".jpg", False),
+    "PNG": (".png", True),
+    "TIFF": (".tif", True),
+    "WEBP": (".webp", False),
+    "BMP": (".bmp", False),
+}
+SUFFIX = "_deblurred"
+
+
+@dataclass
+class ExportOptions:
+    format: str = "PNG"
+    bit_depth: int = 8
+    quality: int = 95
+
+
+def extension_for(fmt: str) -> str:
+    return FORMATS.get(fmt.upper(), (".png", True))[0]
+
+
+def format_of(path: Path) -> str | None:
+    ext = path.suffix.lower()
+    for name, (e, _) in FORMATS.items():
+        if ext == e or (name == "JPEG" and ext in (".jpeg", ".jpe")) or (
+                name == "TIFF" and ext == ".tiff"):
+            return name
+    return None
+
+
+def unique_path(path: Path) -> Path:
+    """``path`` if free, else ``stem_2.ext``, ``stem_3.ext``..."""
+    if not path.exists():
+        return path
+    n = 2
+    while True:
+        candidate = path.with_name(f"{path.stem}_{n}{path.suffix}")
+        if not candidate.exists():
+            return candidate
+        n += 1
+
+
+def suggested_path(source: Path, fmt: str | None = None) -> Path:
+    """``<folder>/<stem>_deblurred.<ext>`` beside the original, never an existing file."""
+    source = Path(source)
+    ext = extension_for(fmt) if fmt else (source.suffix or ".png")
+    if fmt is None and format_of(source) is None:
+        ext = ".png"
+    return unique_path(source.with_name(f"{source.stem}{SUFFIX}{ext}"))
+
+
+def default_options(source_format: str | None, source_bit_depth: int,
+                    remembered: ExportOptions | None = None) -> ExportOptions:
+    """Same format and bit depth as the source unless the user chose otherwise before."""
+    fmt = (source_format or "PNG").upper()
+    if fmt not in FORMATS:
+        fmt = "PNG"
+    depth = source_bit_depth if FORMATS[fmt][1] else 8
+    quality = remembered.quality if remembered else 95
+    return ExportOptions(fmt, depth if depth in (8, 16) else 8, quality)
+
+
+def save_image(path: Path, source_image: object, pixels: np.ndarray,
+               options: ExportOptions) -> Path:
+    """Write ``pixels`` with the metadata (EXIF, ICC, alpha) of ``source_image``.
+
+    ``source_image`` is the :class:`glow_core.imageio.ImageData` that was opened.
+    """
+    from glow_core.imageio import write_image
+
+    fmt = options.format.upper()
+    if not FORMATS.get(fmt, (None, False))[1] and options.bit_depth == 16:
+        raise ValueError(f"{fmt} cannot hold 16 bits per channel; choose PNG or TIFF")
+    data = dataclasses.replace(source_image, pixels=np.clip(pixels, 0.0, 1.0).astype(np.float32))
+    return write_image(Path(path), data, format=fmt, bit_depth=options.bit_depth,
+                       quality=options.quality)
+
+
+class ExportDialog(QDialog):
+    """Destination + format + bit depth + JPEG/WebP quality, with the metadata note."""
+
+    def __init__(self, path: Path, options: ExportOptions, *, has_exif: bool,
+                 has_icc: bool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Save restored photo")
+        self.setMinimumWidth(520)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 16, 16, 12)
+        layout.setSpacing(12)
+        form = QFormLayout()
+        form.setHorizontalSpacing(12)
+        form.setVerticalSpacing(8)
+        row = QHBoxLayout()
+        self.path_edit = QLineEdit(str(path))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row.addWidget(self.path_edit, 1)
+        row.addWidget(browse)
+        form.addRow("Save to", row)
+        self.format_combo = QComboBox()
+        for name in FORMATS:
+            self.format_combo.addItem(name, name)
+        self.format_combo.setCurrentIndex(max(self.format_combo.findData(options.format), 0))
+        form.addRow("Format", self.format_combo)
+        self.depth_combo = QComboBox()
+        self.depth_combo.addItem("8 bits per channel", 8)
+        self.depth_combo.addItem("16 bits per channel", 16)
+        self.depth_combo.setCurrentIndex(1 if options.bit_depth == 16 else 0)
+        form.addRow("Bit depth", self.depth_combo)
+        self.quality = QSpinBox()
+        self.quality.setRange(1, 100)
+        self.quality.setValue(options.quality)
+        self.quality.setSuffix(" %")
+        form.addRow("Quality", self.quality)
+        layout.addLayout(form)
+        kept = [name for name, ok in (("EXIF", has_exif), ("ICC colour profile", has_icc)) if ok]
+        note = QLabel(("Kept from the original: " + " and ".join(kept) + "." if kept else
+                       "The original has no EXIF or colour profile to keep.")
+                      + " The original file is never overwritten.")
+        note.setObjectName("hint")
+        note.setWordWrap(True)
+        layout.addWidget(note)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.format_combo.currentIndexChanged.connect(self._on_format)
+        self._on_format()
+
+    def _on_format(self) -> None:
+        fmt = self.format_combo.currentData()
+        sixteen = FORMATS[fmt][1]
+        item = self.depth_combo.model().item(1)
+        item.setEnabled(sixteen)
+        if not sixteen:
+            self.depth_combo.setCurrentIndex(0)
+        self.quality.setEnabled(fmt in ("JPEG", "WEBP"))
+        path = Path(self.path_edit.text())
+        if path.suffix and format_of(path) != fmt:
+            self.path_edit.setText(str(path.with_suffix(extension_for(fmt))))
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save restored photo", self.path_edit.text())
+        if path:
+            self.path_edit.setText(path)
+            fmt = format_of(Path(path))
+            if fmt:
+                self.format_combo.setCurrentIndex(self.format_combo.findData(fmt))
+
+    def result_path(self) -> Path:
+        return Path(self.path_edit.text()).expanduser()
+
+    def options(self) -> ExportOptions:
+        return ExportOptions(self.format_combo.currentData(), self.depth_combo.currentData(),
+                             self.quality.value())

@@ -1,0 +1,879 @@
+"""The main window: open a photo, restore it, compare, save; batch from here too.
+
+The window is the conductor only: photos load and restore in :mod:`app.workers` tasks,
+the engine lives in :class:`app.engine_host.EngineHost`, comparison is
+:class:`app.views.compare.CompareView`, options come from the panels. Any failure becomes
+a banner with details, never an exception that escapes into Qt.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QByteArray, QEvent, QObject, QRect, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QIcon,
+    QKeySequence,
+    QPixmap,
+)
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import __version__
+from app.banner import Banner
+from app.engine_host import EngineHost, available_devices, engine_module
+from app.export import ExportDialog, ExportOptions, default_options, save_image, suggested_path
+from app.imaging import format_duration, to_qimage
+from app.panels.caption import CaptionPanel, captioner_status, run_captioner
+from app.panels.controls import ControlsPanel
+from app.settings import APP_NAME, SettingsStore
+from app.views.compare import CompareView
+from app.workers import ProgressTracker, Task, TaskRunner
+
+DEFAULT_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp", ".bmp")
+
+
+def image_extensions() -> tuple[str, ...]:
+    """Every extension the engine's reader accepts."""
+    try:
+        from glow_core.imageio import IMAGE_EXTENSIONS
+
+        return tuple(sorted(IMAGE_EXTENSIONS))
+    except ImportError:
+        return DEFAULT_EXTENSIONS
+
+
+def open_filter() -> str:
+    patterns = " ".join(f"*{e}" for e in image_extensions())
+    return f"Photos ({patterns});;All files (*)"
+
+
+def app_icon() -> QIcon:
+    """The bundled icon, or an empty icon when resources are not there."""
+    try:
+        from glow_core.resources import icon_path
+
+        icon = QIcon()
+        for size in (16, 32, 64, 128, 256):
+            icon.addFile(str(icon_path(size)))
+        return icon
+    except (ImportError, FileNotFoundError, ValueError):
+        return QIcon()
+
+
+class MainWindow(QMainWindow):
+    """GLOW Deblur Studio's main window."""
+
+    imageLoaded = Signal(object)  # noqa: N815 - ImageData
+    restoreFinished = Signal(object)  # noqa: N815 - RestoreResult
+    restoreCancelled = Signal()  # noqa: N815
+    restoreFailed = Signal(str)  # noqa: N815
+    taskStateChanged = Signal(bool)  # noqa: N815 - busy
+
+    def __init__(self, store: SettingsStore, *, checkpoint: str | Path | None = None,
+                 load_engine: bool = True, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.setWindowTitle(APP_NAME)
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.resize(1320, 840)
+
+        self.image: Any = None  # glow_core.imageio.ImageData of the open photo
+        self.path: Path | None = None
+        self.result: Any = None  # RestoreResult of the whole photo
+        self.result_options: dict[str, Any] | None = None
+        self.preview_pixels: np.ndarray | None = None
+        self.motion: np.ndarray | None = None
+        self.current: Task | None = None
+        self.tracker: ProgressTracker | None = None
+        self.batch_dialog: Any = None
+        self.last_saved: Path | None = None
+
+        self.runner = TaskRunner(self)
+        self.host = EngineHost(self.runner, self)
+        self.host.ready.connect(self._on_engine_ready)
+        self.host.failed.connect(self._on_engine_failed)
+
+        self._build_central()
+        self._build_panels()
+        self._build_actions()
+        self._build_status()
+        self._restore_settings()
+        self._update_actions()
+
+        QApplication.instance().installEventFilter(self)
+        self._elapsed_timer = QTimer(self)
+        self._elapsed_timer.setInterval(500)
+        self._elapsed_timer.timeout.connect(self._update_eta)
+        self._memory_timer = QTimer(self)
+        self._memory_timer.setSingleShot(True)
+        self._memory_timer.setInterval(150)
+        self._memory_timer.timeout.connect(self._update_memory)
+
+        factory, reason = captioner_status()
+        self.caption_panel.set_captioner(factory, reason)
+
+        self.checkpoint = str(checkpoint) if checkpoint else (store.get("checkpoint") or None)
+        if load_engine:
+            self.load_engine()
+
+    # ------------------------------------------------------------------ construction
+    def _build_central(self) -> None:
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.banner = Banner()
+        self.view = CompareView()
+        self.view.zoomChanged.connect(self._on_zoom)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.view, 1)
+        self.setCentralWidget(central)
+
+    def _build_panels(self) -> None:
+        self.controls = ControlsPanel(available_devices())
+        self.caption_panel = CaptionPanel()
+        holder = QWidget()
+        column = QVBoxLayout(holder)
+        column.setContentsMargins(0, 6, 0, 6)
+        column.setSpacing(0)
+        column.addWidget(self.caption_panel)
+        column.addWidget(self.controls, 1)
+        scroll = QScrollArea()
+        scroll.setWidget(holder)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.dock = QDockWidget("Adjust", self)
+        self.dock.setObjectName("adjust-dock")
+        self.dock.setWidget(scroll)
+        self.dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                              | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.dock.setMinimumWidth(330)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        self.controls.changed.connect(self._on_options_changed)
+        self.controls.deviceChanged.connect(self._on_device_changed)
+        self.controls.restoreWholeRequested.connect(self.restore_whole)
+        self.controls.restoreVisibleRequested.connect(self.restore_visible)
+        self.caption_panel.suggestRequested.connect(self.suggest_caption)
+
+    def _action(self, text: str, slot: Any, shortcut: Any = None, *, tip: str = "",
+                checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            keys = shortcut if isinstance(shortcut, list) else [shortcut]
+            action.setShortcuts([QKeySequence(k) for k in keys])
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        if tip:
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+        action.setCheckable(checkable)
+        (action.toggled if checkable else action.triggered).connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        a = self._action
+        self.act_open = a("&Open…", self.open_dialog, QKeySequence.StandardKey.Open,
+                          tip="Open a photo (Ctrl+O)")
+        self.act_save = a("&Save", self.save, "Ctrl+S",
+                          tip="Save beside the original as <name>_deblurred (Ctrl+S)")
+        self.act_save_as = a("Save &As…", self.save_as, "Ctrl+Shift+S",
+                             tip="Save to another place or format (Ctrl+Shift+S)")
+        self.act_batch = a("&Batch folder…", self.open_batch, "B",
+                           tip="Restore a whole folder in the background (B)")
+        self.act_quit = a("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.act_restore = a("&Restore whole photo", self.restore_whole, "Ctrl+R",
+                             tip="Restore the whole photo (Ctrl+R)")
+        self.act_restore_visible = a("Restore &visible region", self.restore_visible,
+                                     "Ctrl+Shift+R",
+                                     tip="Quick preview of the part on screen (Ctrl+Shift+R)")
+        self.act_cancel = a("&Cancel", self.cancel, "Esc", tip="Stop the running job (Esc)")
+        self.act_seed = a("Randomise &seed", self.controls.randomise_seed, "Ctrl+D")
+        self.act_fit = a("&Fit to window", self.view.zoom_fit, "F", tip="Fit (F)")
+        self.act_100 = a("&Actual pixels (100 %)", self.view.zoom_actual, "1", tip="100 % (1)")
+        self.act_zoom_in = a("Zoom &in", self.view.zoom_in, ["+", "=", "Ctrl++"],
+                             tip="Zoom in (+)")
+        self.act_zoom_out = a("Zoom &out", self.view.zoom_out, ["-", "Ctrl+-"],
+                              tip="Zoom out (-)")
+        self.act_motion = a("&Motion overlay", self.set_show_motion, "M", checkable=True,
+                            tip="Draw the estimated blur motion over the photo (M)")
+        self.act_loupe = a("1:1 &Loupe", self.view.set_loupe, "L", checkable=True,
+                           tip="A 1:1 magnifier that follows the cursor (L)")
+        self.act_split = QAction("&Split view", self, checkable=True)
+        self.act_side = QAction("Side &by side", self, checkable=True)
+        group = QActionGroup(self)
+        for act, mode in ((self.act_split, "split"), (self.act_side, "side")):
+            group.addAction(act)
+            act.triggered.connect(lambda _=False, m=mode: self.set_compare_mode(m))
+        self.act_toggle_mode = a("Toggle split / side by side", self.view.toggle_mode, "V")
+        self.view.modeChanged.connect(self._on_mode_changed)
+        self.act_load_weights = a("Load &weights…", self.choose_weights)
+        self.act_about = a("&About GLOW Deblur Studio", self.show_about)
+        self.act_keys = a("&Keyboard shortcuts", self.show_shortcuts, "F1")
+
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addAction(self.act_open)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_save)
+        file_menu.addAction(self.act_save_as)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_batch)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_quit)
+        restore_menu = menu.addMenu("&Restore")
+        for act in (self.act_restore, self.act_restore_visible, self.act_cancel, self.act_seed):
+            restore_menu.addAction(act)
+        view_menu = menu.addMenu("&View")
+        for act in (self.act_fit, self.act_100, self.act_zoom_in, self.act_zoom_out):
+            view_menu.addAction(act)
+        view_menu.addSeparator()
+        view_menu.addAction(self.act_split)
+        view_menu.addAction(self.act_side)
+        view_menu.addAction(self.act_toggle_mode)
+        view_menu.addSeparator()
+        view_menu.addAction(self.act_motion)
+        view_menu.addAction(self.act_loupe)
+        hold = view_menu.addAction("Show original: hold Space or \\")
+        hold.setEnabled(False)
+        view_menu.addSeparator()
+        view_menu.addAction(self.dock.toggleViewAction())
+        engine_menu = menu.addMenu("&Engine")
+        engine_menu.addAction(self.act_load_weights)
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self.act_keys)
+        help_menu.addAction(self.act_about)
+
+        bar = self.addToolBar("Main")
+        bar.setObjectName("main-toolbar")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        for act in (self.act_open, self.act_save):
+            bar.addAction(act)
+        bar.addSeparator()
+        bar.addAction(self.act_restore_visible)
+        bar.addAction(self.act_restore)
+        bar.addAction(self.act_cancel)
+        bar.addSeparator()
+        for act in (self.act_fit, self.act_100):
+            bar.addAction(act)
+        bar.addSeparator()
+        bar.addAction(self.act_split)
+        bar.addAction(self.act_side)
+        bar.addAction(self.act_motion)
+        bar.addAction(self.act_loupe)
+        bar.addSeparator()
+        bar.addAction(self.act_batch)
+        self.act_fit.setText("Fit")
+        self.act_100.setText("100 %")
+        self.act_restore.setText("Restore")
+        self.act_restore_visible.setText("Preview region")
+        self.act_batch.setText("Batch…")
+        self.act_motion.setText("Motion")
+        self.act_loupe.setText("Loupe")
+        self.act_split.setText("Split")
+        self.act_side.setText("Side by side")
+
+    def _build_status(self) -> None:
+        status = self.statusBar()
+        status.setSizeGripEnabled(False)
+        self.info_label = QLabel("No photo")
+        self.engine_label = QLabel("Engine: loading…")
+        self.zoom_label = QLabel("")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setFixedWidth(200)
+        self.progress.setTextVisible(False)
+        self.eta_label = QLabel("")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        for w in (self.progress, self.eta_label, self.cancel_button):
+            w.hide()
+        status.addWidget(self.info_label)
+        status.addWidget(self.zoom_label)
+        status.addPermanentWidget(self.eta_label)
+        status.addPermanentWidget(self.progress)
+        status.addPermanentWidget(self.cancel_button)
+        status.addPermanentWidget(self.engine_label)
+
+    def _restore_settings(self) -> None:
+        s = self.store.values
+        self.controls.apply_settings(s)
+        self.set_compare_mode(s.compare_mode)
+        self.act_motion.setChecked(s.show_motion)
+        self.act_loupe.setChecked(s.loupe)
+        if s.window_geometry:
+            self.restoreGeometry(QByteArray(base64.b64decode(s.window_geometry)))
+        if s.window_state:
+            self.restoreState(QByteArray(base64.b64decode(s.window_state)))
+
+    def save_settings(self) -> None:
+        self.controls.store_settings(self.store)
+        self.store.set("compare_mode", self.view.mode)
+        self.store.set("show_motion", self.act_motion.isChecked())
+        self.store.set("loupe", self.act_loupe.isChecked())
+        self.store.set("window_geometry",
+                       base64.b64encode(bytes(self.saveGeometry())).decode("ascii"))
+        self.store.set("window_state", base64.b64encode(bytes(self.saveState())).decode("ascii"))
+        self.store.save()
+
+    # ----------------------------------------------------------------------- engine
+    @property
+    def engine(self) -> Any:
+        return self.host.engine
+
+    def load_engine(self, *, wait: bool = False) -> None:
+        v = self.controls.values()
+        self.engine_label.setText("Engine: loading…")
+        self.host.load(self.checkpoint, v["device"], v["precision"], wait=wait)
+        self._update_actions()
+
+    def _on_engine_ready(self, engine: Any) -> None:
+        info = getattr(engine, "checkpoint", None)
+        name = Path(info.path).name if info is not None else "weights"
+        self.engine_label.setText(f"{name} · {engine.device} · {engine.precision}")
+        if self.banner.level in ("error", "warning") and "weights" in self.banner.text():
+            self.banner.dismiss()
+        full_ok = bool(getattr(engine, "full_available", True))
+        item = self.controls.mode.model().item(1)
+        item.setEnabled(full_ok)
+        item.setToolTip("" if full_ok else "These weights have no trained diffusion part")
+        if not full_ok and self.controls.mode.currentData() == "full":
+            self.controls.mode.setCurrentIndex(0)
+        self._update_actions()
+        self._update_memory()
+
+    def _on_engine_failed(self, message: str, missing: bool) -> None:
+        self.engine_label.setText("Engine: no weights" if missing else "Engine: unavailable")
+        self.banner.show_message(message, "warning" if missing else "error",
+                                 closable=not missing)
+        self._update_actions()
+
+    def _on_device_changed(self, device: str, precision: str) -> None:
+        if self.host.device == device and self.host.precision == precision:
+            return
+        if self.current is not None:
+            return  # applied to the next load; never swap the engine under a running job
+        self.load_engine()
+
+    def choose_weights(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load weights", self.checkpoint or "",
+                                              "GLOW weights (*.safetensors)")
+        if path:
+            self.set_checkpoint(path)
+
+    def set_checkpoint(self, path: str | Path | None, *, wait: bool = False) -> None:
+        self.checkpoint = str(path) if path else None
+        self.store.set("checkpoint", self.checkpoint or "")
+        self.load_engine(wait=wait)
+
+    # -------------------------------------------------------------------- opening
+    def open_dialog(self) -> None:
+        start = self.store.get("last_open_dir") or str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Open photo", start, open_filter())
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str | Path) -> None:
+        """Decode in a worker (large photos take seconds), then show."""
+        path = Path(path)
+        if path.is_dir():
+            self.open_batch(input_dir=path)
+            return
+        self.statusBar().showMessage(f"Opening {path.name}…")
+
+        def work(_report: Any, _cancelled: Any) -> Any:
+            from glow_core.imageio import read_image
+
+            return read_image(path)
+
+        task = Task(work, name="open")
+        task.signals.finished.connect(lambda image: self._on_loaded(path, image))
+        task.signals.failed.connect(lambda msg, details: self._on_load_failed(path, msg, details))
+        self.runner.start(task)
+
+    def _on_load_failed(self, path: Path, message: str, details: str) -> None:
+        self.statusBar().clearMessage()
+        self.banner.show_message(f"Could not open {path.name}: {message}", "error", details)
+        self.restoreFailed.emit(message)
+
+    def _on_loaded(self, path: Path, image: Any) -> None:
+        if self.current is not None:
+            self.cancel()
+        self.image = image
+        self.path = path
+        self.result = None
+        self.result_options = None
+        self.preview_pixels = None
+        self.motion = None
+        self.view.set_original(to_qimage(image.pixels))
+        self.store.add_recent(path)
+        self.store.set("last_open_dir", str(path.parent))
+        self.setWindowTitle(f"{path.name} — {APP_NAME}")
+        fmt = image.format or path.suffix.lstrip(".").upper()
+        self.info_label.setText(f"{path.name}  ·  {image.width} × {image.height}  ·  "
+                                f"{image.bit_depth}-bit {fmt}")
+        self.statusBar().clearMessage()
+        if self.banner.level == "error":
+            self.banner.dismiss()
+        self._update_actions()
+        self._update_memory()
+        if self.act_motion.isChecked():
+            self._estimate_motion()
+        self.imageLoaded.emit(image)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = [p for p in self.store.get("recent_files") if Path(p).exists()]
+        if not recent:
+            action = self.recent_menu.addAction("No recent photos")
+            action.setEnabled(False)
+            return
+        for i, p in enumerate(recent):
+            action = self.recent_menu.addAction(f"&{(i + 1) % 10}  {Path(p).name}")
+            action.setToolTip(p)
+            action.triggered.connect(lambda _=False, path=p: self.open_path(path))
+        self.recent_menu.addSeparator()
+        self.recent_menu.addAction("Clear list", lambda: self.store.set("recent_files", []))
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
+        urls = event.mimeData().urls()
+        if urls and any(self._droppable(Path(u.toLocalFile())) for u in urls):
+            event.acceptProposedAction()
+
+    def _droppable(self, path: Path) -> bool:
+        return path.is_dir() or path.suffix.lower() in image_extensions()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
+        for url in event.mimeData().urls():
+            path = Path(url.toLocalFile())
+            if self._droppable(path):
+                self.open_path(path)
+                event.acceptProposedAction()
+                return
+
+    # -------------------------------------------------------------------- restoring
+    def restore_options(self, **overrides: Any) -> Any:
+        """Current panel values + caption as ``RestoreOptions``."""
+        v = self.controls.values()
+        fields = {k: v[k] for k in ("mode", "steps", "seed", "strength", "tile", "overlap")}
+        fields["caption"] = self.caption_panel.caption()
+        fields.update(overrides)
+        return engine_module().RestoreOptions(**fields)
+
+    def can_restore(self) -> tuple[bool, str]:
+        if self.image is None:
+            return False, "Open a photo first"
+        if self.engine is None:
+            if self.host.is_loading:
+                return False, "The engine is still loading"
+            return False, self.host.error or "The engine is not available"
+        if self.current is not None:
+            return False, "A restoration is running"
+        return True, ""
+
+    def restore_whole(self) -> Task | None:
+        return self._start_restore(None)
+
+    def restore_visible(self) -> Task | None:
+        if self.image is None:
+            return None
+        rect = self.view.visible_image_rect()
+        full = QRect(0, 0, self.image.width, self.image.height)
+        if rect.isEmpty() or rect == full:
+            return self._start_restore(None)
+        return self._start_restore(rect)
+
+    def _start_restore(self, rect: QRect | None) -> Task | None:
+        ok, reason = self.can_restore()
+        if not ok:
+            self.statusBar().showMessage(reason, 4000)
+            return None
+        options = self.restore_options()
+        engine = self.engine
+        token = engine_module().CancelToken()
+        pixels = self.image.pixels
+        if rect is not None:
+            pixels = np.ascontiguousarray(pixels[rect.top():rect.bottom() + 1,
+                                                 rect.left():rect.right() + 1])
+
+        def work(report: Any, _cancelled: Any) -> Any:
+            return engine.restore(pixels, options, progress=report, cancel=token)
+
+        task = Task(work, token=token, name="restore")
+        task.signals.progress.connect(self._on_progress)
+        task.signals.finished.connect(lambda r: self._on_restored(r, rect, options))
+        task.signals.failed.connect(self._on_restore_failed)
+        task.signals.cancelled.connect(self._on_restore_cancelled)
+        task.signals.done.connect(self._on_task_done)
+        self._begin_task(task, "Restoring visible region…" if rect is not None
+                         else "Restoring…")
+        return task
+
+    def _begin_task(self, task: Task, text: str) -> None:
+        self.current = task
+        self.tracker = ProgressTracker()
+        self.progress.setValue(0)
+        self.eta_label.setText(text)
+        for w in (self.progress, self.eta_label, self.cancel_button):
+            w.show()
+        self._elapsed_timer.start()
+        self._update_actions()
+        self.taskStateChanged.emit(True)
+        self.runner.start(task)
+
+    def _on_progress(self, info: Any) -> None:
+        fraction = float(getattr(info, "fraction", 0.0))
+        self.progress.setValue(int(fraction * 1000))
+        if self.tracker is not None:
+            self.tracker.update(fraction)
+        tiles = getattr(info, "tiles", 1)
+        parts = []
+        if tiles > 1:
+            parts.append(f"tile {getattr(info, 'tile', 0)}/{tiles}")
+        if getattr(info, "steps", 0) and getattr(info, "stage", "") == "sampling":
+            parts.append(f"step {info.step}/{info.steps}")
+        self._detail = " · ".join(parts)
+        self._update_eta()
+
+    def _update_eta(self) -> None:
+        if self.tracker is None:
+            return
+        detail = getattr(self, "_detail", "")
+        text = (f"{detail + '  ·  ' if detail else ''}{format_duration(self.tracker.elapsed)}"
+                f" elapsed  ·  {format_duration(self.tracker.remaining)} left")
+        self.eta_label.setText(text)
+
+    def _on_restored(self, result: Any, rect: QRect | None, options: Any) -> None:
+        seconds = getattr(result, "seconds", 0.0)
+        if rect is None:
+            self.result = result
+            self.result_options = dict(vars(options))
+            self.preview_pixels = None
+            self.view.set_restored(to_qimage(result.image))
+            if result.motion is not None:
+                self.motion = result.motion
+                self.view.set_motion(self.motion if self.act_motion.isChecked() else None)
+            self.statusBar().showMessage(f"Restored in {seconds:.1f} s", 6000)
+        else:
+            base = (self.result.image if self.result is not None else self.image.pixels).copy()
+            base[rect.top():rect.bottom() + 1, rect.left():rect.right() + 1] = result.image
+            self.preview_pixels = base
+            self.view.set_restored(to_qimage(base), preview_rect=rect)
+            self.statusBar().showMessage(
+                f"Preview of {rect.width()} × {rect.height()} px in {seconds:.1f} s: "
+                "restore the whole photo (Ctrl+R) to save", 8000)
+        self.restoreFinished.emit(result)
+
+    def _on_restore_failed(self, message: str, details: str) -> None:
+        self.banner.show_message(f"Restoration failed: {message}", "error", details)
+        self.restoreFailed.emit(message)
+
+    def _on_restore_cancelled(self) -> None:
+        self.statusBar().showMessage("Cancelled", 4000)
+        self.restoreCancelled.emit()
+
+    def _on_task_done(self) -> None:
+        self.current = None
+        self.tracker = None
+        self._detail = ""
+        self._elapsed_timer.stop()
+        for w in (self.progress, self.eta_label, self.cancel_button):
+            w.hide()
+        self._update_actions()
+        self.taskStateChanged.emit(False)
+        v = self.controls.values()
+        if self.engine is not None and (self.host.device, self.host.precision) != (
+                v["device"], v["precision"]):
+            self.load_engine()
+
+    def cancel(self) -> None:
+        """Esc: stop the running restoration inside its current tile."""
+        if self.current is not None:
+            self.current.cancel()
+            self.eta_label.setText("Cancelling…")
+
+    # ------------------------------------------------------------------ motion view
+    def set_show_motion(self, on: bool) -> None:
+        if on and self.motion is None and self.image is not None:
+            self._estimate_motion()
+        self.view.set_show_motion(on)
+        self.view.set_motion(self.motion if on else None)
+
+    def _estimate_motion(self) -> None:
+        engine, image = self.engine, self.image
+        if engine is None or image is None:
+            return
+
+        def work(_report: Any, _cancelled: Any) -> Any:
+            return engine.estimate_motion(image.pixels)
+
+        task = Task(work, name="motion")
+        task.signals.finished.connect(self._on_motion)
+        task.signals.failed.connect(
+            lambda m, d: self.banner.show_message(f"Motion estimate failed: {m}", "error", d))
+        self.runner.start(task)
+
+    def _on_motion(self, motion: np.ndarray) -> None:
+        self.motion = motion
+        if self.act_motion.isChecked():
+            self.view.set_motion(motion)
+
+    def set_compare_mode(self, mode: str) -> None:
+        self.view.set_mode(mode)
+        self._on_mode_changed(mode)
+
+    def _on_mode_changed(self, mode: str) -> None:
+        self.act_split.setChecked(mode == "split")
+        self.act_side.setChecked(mode == "side")
+
+    def _on_zoom(self, zoom: float) -> None:
+        self.zoom_label.setText(f"{'Fit · ' if self.view.state.fit else ''}{zoom * 100:.0f} %")
+
+    # ----------------------------------------------------------------- caption
+    def suggest_caption(self) -> None:
+        factory = self.caption_panel.factory
+        if factory is None or self.image is None:
+            return
+        pixels = self.image.pixels
+        self.caption_panel.set_busy(True)
+        task = Task(lambda _r, _c: run_captioner(factory, pixels), name="caption")
+        task.signals.finished.connect(self.caption_panel.set_caption)
+        task.signals.failed.connect(
+            lambda m, d: self.banner.show_message(f"Caption suggestion failed: {m}", "error", d))
+        task.signals.done.connect(lambda: self.caption_panel.set_busy(False))
+        self.runner.start(task)
+
+    # -------------------------------------------------------------------- saving
+    def export_defaults(self) -> ExportOptions:
+        s = self.store.values
+        remembered = ExportOptions(quality=s.export_quality)
+        options = default_options(self.image.format, self.image.bit_depth, remembered)
+        if s.export_format != "same":
+            options.format = s.export_format
+        return options
+
+    def save(self) -> None:
+        """Ctrl+S: the export dialog, pre-filled with ``<stem>_deblurred`` beside the original."""
+        if not self._check_saveable():
+            return
+        options = self.export_defaults()
+        target = suggested_path(self.path, options.format)
+        self._run_export_dialog(target, options)
+
+    def save_as(self) -> None:
+        if not self._check_saveable():
+            return
+        options = self.export_defaults()
+        start = self.store.get("last_save_dir") or str(self.path.parent)
+        suggestion = str(Path(start) / suggested_path(self.path, options.format).name)
+        path, _ = QFileDialog.getSaveFileName(self, "Save restored photo as", suggestion,
+                                              open_filter())
+        if path:
+            from app.export import format_of
+
+            fmt = format_of(Path(path))
+            if fmt:
+                options.format = fmt
+            self._run_export_dialog(Path(path), options)
+
+    def _check_saveable(self) -> bool:
+        if self.image is None:
+            return False
+        if self.result is None:
+            self.statusBar().showMessage(
+                "Restore the whole photo first (Ctrl+R): previews are not saved", 5000)
+            return False
+        return True
+
+    def _run_export_dialog(self, target: Path, options: ExportOptions) -> None:
+        dialog = ExportDialog(target, options, has_exif=bool(self.image.exif),
+                              has_icc=bool(self.image.icc_profile), parent=self)
+        dialog.accepted.connect(lambda: self.save_to(dialog.result_path(), dialog.options()))
+        dialog.open()
+        self._export_dialog = dialog
+
+    def save_to(self, path: Path, options: ExportOptions) -> Path | None:
+        """Write the restored photo; returns the path written or None (banner says why)."""
+        if self.result is None or self.image is None:
+            return None
+        try:
+            written = save_image(Path(path), self.image, self.result.image, options)
+        except Exception as exc:  # noqa: BLE001 - a failed save is shown, not raised
+            self.banner.show_message(f"Could not save {Path(path).name}: {exc}", "error")
+            return None
+        self.last_saved = written
+        self.store.set("last_save_dir", str(written.parent))
+        self.store.set("export_quality", options.quality)
+        self.statusBar().showMessage(f"Saved {written}", 6000)
+        return written
+
+    # -------------------------------------------------------------------- batch
+    def open_batch(self, _checked: bool = False, input_dir: Path | None = None) -> Any:
+        from app.panels.batch import BatchDialog
+
+        if self.batch_dialog is None:
+            self.batch_dialog = BatchDialog(self)
+        if input_dir is not None:
+            self.batch_dialog.set_input(Path(input_dir))
+        self.batch_dialog.show()
+        self.batch_dialog.raise_()
+        return self.batch_dialog
+
+    # -------------------------------------------------------------------- about
+    def about_text(self) -> str:
+        rows = [f"<b>{APP_NAME}</b> {__version__}",
+                "Removes real-world blur from photographs with a lightweight latent "
+                "diffusion model (GLOWDeblur)."]
+        engine = self.engine
+        if engine is not None:
+            info = engine.checkpoint
+            rows.append(f"<b>Weights:</b> {Path(info.path).name} "
+                        f"({engine.config.name} preset, stages: "
+                        f"{', '.join(info.stages) or 'none'})")
+            rows.append(f"<b>SHA-256:</b> <tt>{info.sha256[:16]}…</tt>")
+            entry = getattr(engine, "manifest_entry", None)
+            if entry:
+                details = ", ".join(f"{k}: {v}" for k, v in entry.items() if k != "sha256")
+                rows.append(f"<b>Manifest entry:</b> {details}")
+            else:
+                rows.append("<b>Manifest entry:</b> none (weights loaded from a file outside "
+                            "the bundled manifest)")
+            rows.append(f"<b>Text encoder:</b> {engine.config.text_encoder} · "
+                        f"<b>Device:</b> {engine.device} · <b>Precision:</b> {engine.precision}")
+        else:
+            rows.append(f"<b>Weights:</b> {self.host.error or 'loading…'}")
+        return "<br><br>".join(rows)
+
+    def show_about(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle(f"About {APP_NAME}")
+        icon = app_icon()
+        if not icon.isNull():
+            box.setIconPixmap(icon.pixmap(96, 96))
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText(self.about_text())
+        box.open()
+        self._about_box = box
+
+    def show_shortcuts(self) -> None:
+        rows = [("Ctrl+O", "Open"), ("Ctrl+S / Ctrl+Shift+S", "Save / Save As"),
+                ("Ctrl+R", "Restore whole photo"), ("Ctrl+Shift+R", "Preview visible region"),
+                ("Esc", "Cancel"), ("F / 1", "Fit / 100 %"), ("+ / − / wheel", "Zoom"),
+                ("Drag", "Pan, or move the divider"), ("Space or \\ (hold)", "Show original"),
+                ("V", "Split / side by side"), ("M", "Motion overlay"), ("L", "1:1 loupe"),
+                ("B", "Batch folder"), ("Ctrl+D", "Randomise seed")]
+        html = "<table cellspacing=6>" + "".join(
+            f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows) + "</table>"
+        box = QMessageBox(self)
+        box.setWindowTitle("Keyboard shortcuts")
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText(html)
+        box.open()
+        self._keys_box = box
+
+    # -------------------------------------------------------------------- state
+    def _update_actions(self) -> None:
+        ok, reason = self.can_restore()
+        busy = self.current is not None
+        self.controls.set_can_run(ok, "" if ok else reason)
+        self.act_restore.setEnabled(ok)
+        self.act_restore_visible.setEnabled(ok)
+        self.act_cancel.setEnabled(busy)
+        saveable = self.result is not None
+        self.act_save.setEnabled(saveable)
+        self.act_save_as.setEnabled(saveable)
+        self.caption_panel.suggest.setEnabled(self.caption_panel.factory is not None
+                                              and self.image is not None)
+        if self.image is None and self.engine is None and self.host.error:
+            self.view.placeholder_text = ("Open a photo (Ctrl+O) or drop it here.\n\n"
+                                          "Restoring needs weights: see the message above.")
+        else:
+            self.view.placeholder_text = "Open a photo (Ctrl+O) or drop it here"
+        self.view.refresh()
+
+    def _on_options_changed(self) -> None:
+        self._memory_timer.start()
+
+    def _update_memory(self) -> None:
+        if self.engine is None or self.image is None:
+            self.controls.set_memory_estimate(None, "open a photo" if self.image is None
+                                              else "engine not loaded")
+            return
+        try:
+            opts = self.restore_options()
+            n = self.engine.estimate_memory(self.image.height, self.image.width, opts)
+        except Exception as exc:  # noqa: BLE001 - an estimate must never break the panel
+            self.controls.set_memory_estimate(None, f"unknown ({exc})")
+            return
+        self.controls.set_memory_estimate(n)
+
+    # ----------------------------------------------------------------- key handling
+    _HOLD_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_Backslash)
+    _TYPING = (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        """Hold Space or backslash to show the original (unless typing in a field)."""
+        kind = event.type()
+        if kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and \
+                event.key() in self._HOLD_KEYS and isinstance(obj, QWidget) and \
+                obj.window() is self and not self._typing_in(obj):
+            if not event.isAutoRepeat():
+                self.view.set_show_original(kind == QEvent.Type.KeyPress)
+            return True
+        return False
+
+    def _typing_in(self, widget: QWidget) -> bool:
+        if isinstance(widget, self._TYPING):
+            return True
+        return isinstance(widget, QComboBox) and widget.isEditable()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        if self.batch_dialog is not None:
+            self.batch_dialog.shutdown()
+        self.save_settings()
+        QApplication.instance().removeEventFilter(self)
+        self.runner.shutdown(15000)
+        event.accept()
+
+    def wait_idle(self, timeout_s: float = 30.0) -> bool:
+        """Process events until no task runs (tests, screenshot tool)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            QApplication.processEvents()
+            if not self.runner.active and self.current is None:
+                QApplication.processEvents()
+                return True
+            time.sleep(0.01)
+        return False
+
+    def pixmap(self) -> QPixmap:
+        return self.grab()
