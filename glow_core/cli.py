@@ -1,0 +1,498 @@
+"""``glow-deblur``: restore photos from the command line, inspect presets and devices.
+
+Sub-commands::
+
+    glow-deblur restore INPUT... -o OUTDIR [options]   # files and/or folders
+    glow-deblur info [--preset NAME]                    # parameters and GMACs per preset
+    glow-deblur devices                                 # where the engine can run
+    glow-deblur fetch-captioner                         # download weights for --caption auto
+
+``main(argv) -> int`` is the single entry point (the GUI's launcher dispatches here when
+given a sub-command). Exit codes: 0 all good, 1 some files failed (the others are
+written), 2 usage errors (bad options, no images, missing checkpoint), 130 interrupted.
+Torch and the engine are imported only by the commands that need them, so ``--help``
+stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from glow_core import __version__
+from glow_core.batch import (
+    LOG_NAME,
+    OUTPUT_FORMATS,
+    BatchItem,
+    BatchSettings,
+    BatchSummary,
+    plan_batch,
+    run_batch,
+)
+from glow_core.imageio import DEFAULT_MAX_PIXELS, ImageData
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+RESTORE_EXAMPLES = f"""\
+examples:
+  glow-deblur restore photo.jpg -o restored/
+  glow-deblur restore ~/Pictures/trip --recursive -o ~/Pictures/trip-sharp --skip-existing
+  glow-deblur restore shaky.tif --mode full --steps 8 --caption "a dog on grass" -o out \\
+      --format tif --bit-depth 16
+  glow-deblur restore scans/ -o out --format jpg --quality 92 --device all
+
+Outputs are OUTDIR/<name>.<format> (sub-folders kept with --recursive); an input is never
+overwritten. Re-running with --skip-existing resumes an interrupted batch; OUTDIR/{LOG_NAME}
+records what happened to every file.
+"""
+
+
+class UsageError(Exception):
+    """Bad options or inputs: printed as ``error: ...``, exit code 2."""
+
+
+# ------------------------------------------------------------------------------ parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"cannot be negative, got {value}")
+    return value
+
+
+def _strength(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
+def _quality(text: str) -> int:
+    value = _positive_int(text)
+    if value > 100:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 100, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="glow-deblur",
+        description="GLOW Deblur Studio: remove motion blur and defocus from photos.",
+        epilog="Run 'glow-deblur COMMAND --help' for the options of each command.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    r = sub.add_parser(
+        "restore", help="restore photos (files or folders) into an output folder",
+        description="Restore blurry photos and write the results into OUTDIR.",
+        epilog=RESTORE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("inputs", nargs="+", metavar="INPUT", help="image files and/or folders")
+    r.add_argument("-o", "--output", "--out-dir", dest="out_dir", required=True, metavar="OUTDIR",
+                   help="folder for the restored photos (created if needed)")
+    g = r.add_argument_group("restoration")
+    g.add_argument("--mode", choices=("fast", "full"), default="fast",
+                   help="fast: one-pass restoration; full: adds the diffusion refinement "
+                        "(slower, sharper texture). Default: fast")
+    g.add_argument("--steps", type=_positive_int, default=4,
+                   help="sampler steps for --mode full (default 4)")
+    g.add_argument("--seed", type=int, default=0, help="noise seed for --mode full (default 0)")
+    g.add_argument("--caption", default="", metavar="TEXT",
+                   help="describe the scene to guide --mode full, e.g. 'a cat on a sofa'; "
+                        "'auto' suggests one per photo (needs a captioner, see "
+                        "fetch-captioner)")
+    g.add_argument("--strength", type=_strength, default=1.0,
+                   help="0 = original, 1 = fully restored (default 1)")
+    g.add_argument("--tile", type=_positive_int, default=None,
+                   help="tile side in pixels (default: automatic from free memory)")
+    g.add_argument("--overlap", type=_non_negative_int, default=32,
+                   help="overlap between tiles in pixels (default 32)")
+    e = r.add_argument_group("engine")
+    e.add_argument("--device", default="auto",
+                   help="auto, cpu, cuda, cuda:N, mps, or 'all' (one worker per GPU)")
+    e.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "bf16"),
+                   help="compute precision (default auto: bf16/fp16 on GPUs, fp32 on CPU)")
+    e.add_argument("--checkpoint", default=None, metavar="FILE",
+                   help="model weights (.safetensors); default: the bundled weights")
+    o = r.add_argument_group("files")
+    o.add_argument("--recursive", action="store_true",
+                   help="also take images in sub-folders, keeping the structure under OUTDIR")
+    o.add_argument("--skip-existing", action="store_true",
+                   help="skip photos whose output already exists (resume a batch)")
+    o.add_argument("--format", choices=sorted(OUTPUT_FORMATS), default="png",
+                   help="output format (default png)")
+    o.add_argument("--bit-depth", type=int, choices=(8, 16), default=None,
+                   help="bits per channel; default: as the source (16 only for png/tif)")
+    o.add_argument("--quality", type=_quality, default=95,
+                   help="JPEG/WebP quality 1-100 (default 95)")
+    o.add_argument("--max-megapixels", type=float, default=DEFAULT_MAX_PIXELS / 1e6,
+                   help=argparse.SUPPRESS)
+    o.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    i = sub.add_parser("info", help="parameters and compute cost of each model preset",
+                       description="Print each preset's parameter count per part and GMACs "
+                                   "per megapixel (measured on a 256x256 input).")
+    i.add_argument("--preset", action="append", metavar="NAME",
+                   help="only this preset (repeatable); default: all")
+
+    sub.add_parser("devices", help="list the devices the engine can use",
+                   description="List the devices the engine can run on, best first.")
+    sub.add_parser("fetch-captioner",
+                   help="download CLIP weights once so that --caption auto works",
+                   description="Download OpenAI CLIP ViT-B-32 weights (about 350 MB) into "
+                               "the user cache for automatic caption suggestions.")
+    return parser
+
+
+# -------------------------------------------------------------------------------- main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (never calls ``sys.exit``)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(argv) if argv is not None else None)
+    except SystemExit as exc:  # argparse: --help/--version (0) or usage error (2)
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    handlers = {"restore": cmd_restore, "info": cmd_info, "devices": cmd_devices,
+                "fetch-captioner": cmd_fetch_captioner}
+    try:
+        return handlers[args.command](args)
+    except UsageError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return EXIT_INTERRUPTED
+
+
+def _error(message: str) -> None:
+    print(f"glow-deblur: error: {message}", file=sys.stderr)
+
+
+def _note(message: str) -> None:
+    print(f"glow-deblur: {message}", file=sys.stderr)
+
+
+# ----------------------------------------------------------------------------- restore
+
+
+def resolve_devices(spec: str, available: Sequence[str]) -> list[str]:
+    """Devices to start one engine on: ``all`` = every CUDA device (else one 'auto')."""
+    if spec == "all":
+        cuda = [d for d in available if d.startswith("cuda")]
+        return cuda if cuda else ["auto"]
+    return [spec]
+
+
+def _make_engine(checkpoint: str | None, device: str, precision: str) -> Any:
+    """Build one engine (a seam the tests replace with a fake)."""
+    from glow_core.engine import Engine
+
+    return Engine(checkpoint, device=device, precision=precision)
+
+
+def _available_devices() -> list[str]:
+    from glow_core.engine import available_devices
+
+    return available_devices()
+
+
+class _AutoCaption:
+    """``--caption auto``: one suggestion per photo, or '' with a note when unavailable."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.captioner: Any = None
+        try:
+            from glow_core.text.captioner import CaptionerUnavailable, get_captioner
+        except ImportError as exc:
+            _note(f"automatic captions are not available in this installation ({exc}); "
+                  "continuing without a caption")
+            return
+        try:
+            self.captioner = get_captioner("cpu")  # keeps GPU memory for the restoration
+        except CaptionerUnavailable as exc:
+            _note(f"--caption auto: {exc}")
+            _note("continuing without a caption")
+        except Exception as exc:  # noqa: BLE001 - a broken captioner must not stop the batch
+            _note(f"--caption auto: the captioner could not be loaded ({exc}); "
+                  "continuing without a caption")
+
+    def __call__(self, pixels: Any) -> str:
+        if self.captioner is None:
+            return ""
+        with self._lock:
+            try:
+                return str(self.captioner.suggest(pixels))
+            except Exception as exc:  # noqa: BLE001
+                _note(f"caption suggestion failed ({exc}); using no caption")
+                return ""
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    try:
+        settings = BatchSettings(
+            out_dir=Path(args.out_dir).expanduser(), format=args.format,
+            bit_depth=args.bit_depth, quality=args.quality, recursive=args.recursive,
+            skip_existing=args.skip_existing,
+            max_pixels=int(args.max_megapixels * 1e6),
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if settings.out_dir.exists() and not settings.out_dir.is_dir():
+        raise UsageError(f"output {settings.out_dir} exists and is not a folder")
+    plan = plan_batch([Path(p).expanduser() for p in args.inputs], settings)
+    if not plan.found:
+        missing = "; ".join(f"{i.source}: {i.reason}" for i in plan.items)
+        raise UsageError("no images found in the inputs"
+                         + (f" ({missing})" if missing else "")
+                         + "; give image files or folders (use --recursive for sub-folders)")
+
+    from glow_core.checkpoint import CheckpointError
+    from glow_core.engine import Cancelled, CancelToken, EngineError, RestoreOptions
+
+    options = RestoreOptions(mode=args.mode, steps=args.steps, seed=args.seed,
+                             caption="" if args.caption == "auto" else args.caption,
+                             strength=args.strength, tile=args.tile, overlap=args.overlap)
+    try:
+        options.validate()
+        devices = resolve_devices(args.device, _available_devices())
+        engines = [_make_engine(args.checkpoint, d, args.precision) for d in devices]
+    except (EngineError, CheckpointError) as exc:  # includes MissingCheckpointError
+        raise UsageError(str(exc)) from None
+    if args.mode == "full" and not getattr(engines[0], "full_available", True):
+        raise UsageError("this checkpoint has no trained diffusion part; use --mode fast "
+                         "or a checkpoint trained for the full path")
+    auto_caption = _AutoCaption() if args.caption == "auto" else None
+    cancel = CancelToken()
+
+    todo = sum(1 for i in plan.items if i.status == "pending")
+    show_bar = not args.quiet and sys.stdout.isatty() and sys.stderr.isatty()
+    bar = _progress_bar(len(plan.items), show_bar)
+    bar_lock = threading.Lock()
+
+    def restorer_for(engine: Any):
+        def restore(image: ImageData):
+            opts = options
+            if auto_caption is not None:
+                caption = auto_caption(image.pixels)
+                opts = dataclasses.replace(options, caption=caption)
+                if caption and bar is not None:
+                    with bar_lock:
+                        bar.write(f"{image.source}: caption '{caption}'")
+
+            def progress(info: Any) -> None:
+                if bar is not None and len(engines) == 1:
+                    with bar_lock:
+                        bar.set_postfix_str(
+                            f"{Path(image.source or '').name} {info.stage} "
+                            f"{100 * info.fraction:.0f}%", refresh=False)
+
+            return engine.restore(image, opts, progress=progress, cancel=cancel).image
+        return restore
+
+    def on_item(item: BatchItem) -> None:
+        if bar is None:
+            if item.status == "failed":
+                _note(f"failed: {item.reason}")
+            return
+        with bar_lock:
+            if item.status == "failed":
+                bar.write(f"failed: {item.reason}", file=sys.stderr)
+            bar.update(1)
+
+    where = ", ".join(str(getattr(e, "device", d)) for e, d in zip(engines, devices, strict=True))
+    if not args.quiet and show_bar:
+        _note(f"restoring {todo} photo(s) on {where} ({args.mode} mode) into {settings.out_dir}")
+    start = time.perf_counter()
+    try:
+        summary = run_batch(plan, [restorer_for(e) for e in engines], on_item=on_item,
+                            fatal=(Cancelled,),
+                            log_settings={"mode": args.mode, "steps": args.steps,
+                                          "seed": args.seed, "strength": args.strength,
+                                          "caption": args.caption, "devices": devices,
+                                          "checkpoint": args.checkpoint})
+    except (KeyboardInterrupt, Cancelled):
+        cancel.cancel()
+        if bar is not None:
+            bar.close()
+        _error(f"interrupted; finished outputs are kept, re-run with --skip-existing to "
+               f"resume (log: {settings.out_dir / LOG_NAME})")
+        return EXIT_INTERRUPTED
+    finally:
+        if bar is not None:
+            bar.close()
+    _print_summary(summary, time.perf_counter() - start, settings.out_dir)
+    return EXIT_FAILED if summary.failed else EXIT_OK
+
+
+def _progress_bar(total: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="photo", dynamic_ncols=True, file=sys.stderr)
+
+
+def _print_summary(summary: BatchSummary, seconds: float, out_dir: Path) -> None:
+    total = len(summary.done) + len(summary.skipped) + len(summary.failed)
+    print(f"{len(summary.done)} restored, {len(summary.skipped)} skipped, "
+          f"{len(summary.failed)} failed (of {total}) in {seconds:.1f} s -> {out_dir}")
+    if summary.skipped:
+        print(f"skipped {len(summary.skipped)} photo(s) whose output already exists")
+    for item in summary.failed:
+        print(f"  FAILED {item.source}: {item.reason}")
+    if summary.failed:
+        print(f"details: {out_dir / LOG_NAME}")
+
+
+# -------------------------------------------------------------------------------- info
+
+
+def measure_macs(fn: Any) -> int:
+    """Multiply-accumulates of one call, counted by torch's FlopCounterMode (flops / 2)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        fn()
+    return counter.get_total_flops() // 2
+
+
+def preset_cost(name: str, size: int = 256) -> dict[str, Any]:
+    """Parameters per part and GMACs per megapixel of a preset (random weights)."""
+    import torch
+
+    from glow_core.config import preset
+    from glow_core.models import PARTS, GlowDeblur, count_parameters
+
+    config = preset(name)
+    torch.manual_seed(0)
+    model = GlowDeblur(config).eval()
+    params = {part: count_parameters(getattr(model, part)) for part in PARTS}
+    megapixels = size * size / 1e6
+    x = torch.rand(1, 3, size, size)
+    text = torch.zeros(1, config.max_caption_tokens, config.dit.text_dim)
+    mask = torch.ones(1, config.max_caption_tokens, dtype=torch.bool)
+    with torch.inference_mode():
+        fast = model.fast(x)
+        fast_macs = measure_macs(lambda: model.fast(x))
+        cond = model.condition(fast)
+        z = torch.randn(model.latent_shape(size, size))
+        t = torch.full((1,), 0.5)
+        dit_macs = measure_macs(lambda: model.dit(z, t, cond, text, mask))
+        finish_macs = measure_macs(lambda: model.finish(z, fast.rgb))
+    scale = 1e9 * megapixels
+    return {
+        "preset": name,
+        "params": params,
+        "total_params": sum(params.values()),
+        "fast_gmacs_per_mp": fast_macs / scale,
+        "full_fixed_gmacs_per_mp": (fast_macs + finish_macs) / scale,
+        "dit_step_gmacs_per_mp": dit_macs / scale,
+    }
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from glow_core.config import PRESETS, SHIPPED_PRESET
+    from glow_core.models import PARTS
+
+    names = args.preset or list(PRESETS)
+    unknown = [n for n in names if n not in PRESETS]
+    if unknown:
+        raise UsageError(f"unknown preset {', '.join(unknown)}; choose from {', '.join(PRESETS)}")
+    rows = [preset_cost(n) for n in names]
+    head = ["preset", *PARTS, "total", "fast", "full", "DiT/step", "full@4"]
+    table = [head]
+    for row in rows:
+        full4 = row["full_fixed_gmacs_per_mp"] + 4 * row["dit_step_gmacs_per_mp"]
+        label = row["preset"] + (" *" if row["preset"] == SHIPPED_PRESET else "")
+        table.append([
+            label, *(_millions(row["params"][p]) for p in PARTS), _millions(row["total_params"]),
+            f"{row['fast_gmacs_per_mp']:.1f}", f"{row['full_fixed_gmacs_per_mp']:.1f}",
+            f"{row['dit_step_gmacs_per_mp']:.1f}", f"{full4:.1f}",
+        ])
+    widths = [max(len(r[c]) for r in table) for c in range(len(head))]
+    print("Parameters in millions per part; compute in GMACs per megapixel (256x256 input).")
+    print("full = fast path + decoder + fusion, plus DiT/step for every sampler step "
+          "(full@4 = 4 steps). * = shipped preset.")
+    for n, row in enumerate(table):
+        print("  ".join(cell.rjust(w) if c else cell.ljust(w)
+                        for c, (cell, w) in enumerate(zip(row, widths, strict=True))))
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+    return EXIT_OK
+
+
+def _millions(count: int) -> str:
+    return f"{count / 1e6:.3f}" if count < 1e6 else f"{count / 1e6:.2f}"
+
+
+# ----------------------------------------------------------------------------- devices
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    import torch
+
+    devices = _available_devices()
+    print("Devices, best first (--device auto picks the first):")
+    for n, device in enumerate(devices):
+        detail = ""
+        if device.startswith("cuda"):
+            props = torch.cuda.get_device_properties(torch.device(device))
+            detail = f"{props.name}, {props.total_memory / 2**30:.1f} GiB"
+        elif device == "mps":
+            detail = "Apple GPU (Metal)"
+        elif device == "cpu":
+            detail = f"{os.cpu_count() or '?'} logical cores, {torch.get_num_threads()} threads"
+        print(f"  {'*' if n == 0 else ' '} {device:8s} {detail}")
+    cuda = [d for d in devices if d.startswith("cuda")]
+    if len(cuda) > 1:
+        print(f"--device all spreads a batch over {len(cuda)} GPUs")
+    return EXIT_OK
+
+
+def cmd_fetch_captioner(args: argparse.Namespace) -> int:
+    try:
+        from glow_core.text.captioner import fetch_captioner
+    except ImportError as exc:
+        raise UsageError(f"the captioner is not part of this installation ({exc})") from None
+    try:
+        path = fetch_captioner()
+    except Exception as exc:  # noqa: BLE001 - network/disk errors, shown to the user
+        _error(f"could not fetch the captioner weights: {exc}")
+        return EXIT_FAILED
+    print(f"captioner weights installed: {path}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
