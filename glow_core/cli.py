@@ -369,7 +369,8 @@ def _print_summary(summary: BatchSummary, seconds: float, out_dir: Path) -> None
     if summary.skipped:
         print(f"skipped {len(summary.skipped)} photo(s) whose output already exists")
     for item in summary.failed:
-        print(f"  FAILED {item.source}: {item.reason}")
+        reason = item.reason.removeprefix(f"{item.source}: ")
+        print(f"  FAILED {item.source}: {reason}")
     if summary.failed:
         print(f"details: {out_dir / LOG_NAME}")
 
