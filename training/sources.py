@@ -169,19 +169,26 @@ class PhotoFolderSource:
         return img
 
     def sample(self, rng: np.random.Generator, size: Size) -> np.ndarray:
+        return self.sample_item(rng, size)[0]
+
+    def sample_item(self, rng: np.random.Generator, size: Size) -> tuple[np.ndarray, Path]:
+        """A random crop and the photo it came from (so its caption can follow it)."""
         h, w = _hw(size)
         aug = self.augment
         img = None
         for _ in range(8):
-            cand = self.load(int(rng.integers(len(self.files))))
+            index = int(rng.integers(len(self.files)))
+            cand = self.load(index)
             if cand.shape[0] >= h and cand.shape[1] >= w:
                 img = cand
                 break
         if img is None:  # nothing large enough: upscale the last candidate to fit
             s = max(h / cand.shape[0], w / cand.shape[1])
-            img = cv2.resize(cand, (max(w, round(cand.shape[1] * s + 0.5)),
-                                    max(h, round(cand.shape[0] * s + 0.5))),
-                             interpolation=cv2.INTER_LINEAR)
+            img = cv2.resize(
+                cand,
+                (max(w, round(cand.shape[1] * s + 0.5)), max(h, round(cand.shape[0] * s + 0.5))),
+                interpolation=cv2.INTER_LINEAR,
+            )
         ih, iw = img.shape[:2]
         lo = max(aug.scale[0], h / ih, w / iw)
         s = float(rng.uniform(lo, max(lo, aug.scale[1])))
@@ -199,7 +206,7 @@ class PhotoFolderSource:
                 out = np.rot90(out, int(rng.integers(4)))
             elif rng.random() < 0.5:
                 out = out[::-1, ::-1]
-        return _jitter(np.ascontiguousarray(out), rng, aug)
+        return _jitter(np.ascontiguousarray(out), rng, aug), self.files[index]
 
 
 def _jitter(img: np.ndarray, rng: np.random.Generator, aug: Augment) -> np.ndarray:
@@ -285,8 +292,9 @@ def dead_leaves(
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
         lx, ly = cx - x0, cy - y0
         if rng.random() < p.rect_prob:
-            box = cv2.boxPoints(((lx, ly), (2 * r, 2 * r * rng.uniform(0.3, 1.0)),
-                                 float(rng.uniform(0, 180))))
+            box = cv2.boxPoints(
+                ((lx, ly), (2 * r, 2 * r * rng.uniform(0.3, 1.0)), float(rng.uniform(0, 180)))
+            )
             cv2.fillPoly(mask, [np.round(box).astype(np.int32)], 1)
         else:
             cv2.circle(mask, (round(lx), round(ly)), max(1, round(r)), 1, -1)
@@ -299,8 +307,13 @@ def dead_leaves(
             img[y0:y1, x0:x1][sub] = color
     for _ in range(int(rng.integers(p.lines[0], p.lines[1] + 1))):
         pts = rng.uniform(0, 1, 4) * np.array([w, h, w, h])
-        cv2.line(img, (int(pts[0]), int(pts[1])), (int(pts[2]), int(pts[3])),
-                 tuple(float(c) for c in rng.random(3)), int(rng.integers(1, 4)))
+        cv2.line(
+            img,
+            (int(pts[0]), int(pts[1])),
+            (int(pts[2]), int(pts[3])),
+            tuple(float(c) for c in rng.random(3)),
+            int(rng.integers(1, 4)),
+        )
     letters = "ABCDEFGHKMNPRSTWXYZ0123456789"
     for _ in range(int(rng.integers(p.glyphs[0], p.glyphs[1] + 1))):
         text = "".join(letters[int(i)] for i in rng.integers(0, len(letters), rng.integers(1, 6)))
@@ -308,8 +321,16 @@ def dead_leaves(
         org = (int(rng.integers(0, max(1, w - 20))), int(rng.integers(10, h)))
         # OpenCV draws text on 8-bit images only: draw a coverage mask, then composite.
         cover = np.zeros((h, w), np.uint8)
-        cv2.putText(cover, text, org, int(rng.choice([0, 2, 3, 4])), scale, 255,
-                    max(1, int(rng.integers(1, 3))), cv2.LINE_AA)
+        cv2.putText(
+            cover,
+            text,
+            org,
+            int(rng.choice([0, 2, 3, 4])),
+            scale,
+            255,
+            max(1, int(rng.integers(1, 3))),
+            cv2.LINE_AA,
+        )
         a = cover.astype(np.float32)[..., None] / 255.0
         img = img * (1.0 - a) + rng.random(3).astype(np.float32) * a
     return np.clip(img, 0.0, 1.0)

@@ -36,7 +36,5 @@ def blur_batch(images: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
     kp = torch.zeros(b, hp, wp, device=x.device, dtype=torch.float32)
     kp[:, :k, :k] = kernels.float()
     kp = torch.roll(kp, shifts=(-r, -r), dims=(-2, -1))  # kernel centre at the origin
-    out = torch.fft.irfft2(
-        torch.fft.rfft2(xp) * torch.fft.rfft2(kp)[:, None], s=(hp, wp)
-    )
+    out = torch.fft.irfft2(torch.fft.rfft2(xp) * torch.fft.rfft2(kp)[:, None], s=(hp, wp))
     return out[..., r : r + h, r : r + w].to(dtype)

@@ -36,8 +36,9 @@ def load_preview_image(path: str | Path, size: int) -> np.ndarray:
 
 def _label(tile: np.ndarray, text: str) -> np.ndarray:
     strip = np.full((20, tile.shape[1], 3), 24, np.uint8)
-    cv2.putText(strip, text, (4, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (235, 235, 235), 1,
-                cv2.LINE_AA)
+    cv2.putText(
+        strip, text, (4, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (235, 235, 235), 1, cv2.LINE_AA
+    )
     return np.concatenate([strip, tile], 0)
 
 
@@ -57,9 +58,15 @@ def render_sheet(image: np.ndarray | None = None, seed: int = 0, size: int = 256
 
         image = dead_leaves(rng, size)
     image = np.asarray(image, np.float32)[:size, :size]
-    camera = CameraConfig(linear_prob=1.0, highlight_prob=0.5, noise_prob=0.3,
-                          shot_noise=(0.0, 0.002), read_noise_std=(0.0, 0.003), jpeg_prob=0.0,
-                          tone_weights={"srgb": 1.0})
+    camera = CameraConfig(
+        linear_prob=1.0,
+        highlight_prob=0.5,
+        noise_prob=0.3,
+        shot_noise=(0.0, 0.002),
+        read_noise_std=(0.0, 0.003),
+        jpeg_prob=0.0,
+        tone_weights={"srgb": 1.0},
+    )
     tiles = [_label((image * 255 + 0.5).astype(np.uint8), "sharp")]
     inset_px = max(40, size // 4)
     for pattern in BlurPattern:
@@ -82,8 +89,9 @@ def render_sheet(image: np.ndarray | None = None, seed: int = 0, size: int = 256
     return np.concatenate(rows, 0)
 
 
-def write_sheet(path: str | Path, image: np.ndarray | None = None, seed: int = 0,
-                size: int = 256) -> Path:
+def write_sheet(
+    path: str | Path, image: np.ndarray | None = None, seed: int = 0, size: int = 256
+) -> Path:
     sheet = render_sheet(image, seed, size)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

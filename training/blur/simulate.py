@@ -30,6 +30,7 @@ from .camera import (
 )
 from .kernels import (
     MeasuredKernels,
+    augment_kernel,
     blur_image,
     defocus_kernel,
     delta_kernel,
@@ -149,6 +150,17 @@ def sample_kernel(
     family: str, rng: np.random.Generator, cfg: BlurConfig, max_size: int
 ) -> np.ndarray:
     """Draw a uniform kernel of ``family`` (one of :data:`UNIFORM_PATTERNS`) <= ``max_size``."""
+    k = _sample_kernel(family, rng, cfg, max_size)
+    for _ in range(3):  # rare overshoot (centring, trimming): shrink to fit
+        if k.shape[0] <= max_size:
+            break
+        k = augment_kernel(k, 0.0, (max_size - 2) / k.shape[0])
+    return k
+
+
+def _sample_kernel(
+    family: str, rng: np.random.Generator, cfg: BlurConfig, max_size: int
+) -> np.ndarray:
     if family == "measured":
         bank = _measured_bank(str(_kernel_root(cfg)))
         if len(bank) == 0:
@@ -157,7 +169,7 @@ def sample_kernel(
             return bank.sample(rng, cfg.measured_scale, max_size=max_size)
     if family == "shake":
         size = _u(rng, cfg.shake_size, max_size - 3)
-        return camera_shake_kernel(rng, size, cfg.shake_exposure)
+        return camera_shake_kernel(rng, size, cfg.shake_exposure, max_size=max_size)
     if family == "linear":
         length = _u(rng, cfg.linear_length, max_size - 2)
         return linear_kernel(length, float(rng.uniform(0, np.pi)))
@@ -173,7 +185,8 @@ def sample_kernel(
     if family == "compound":
         r = _u(rng, (1.0, 3.0), max_size / 6)
         d = defocus_kernel(r, float(rng.uniform(0, 0.5)))
-        s = camera_shake_kernel(rng, _u(rng, cfg.shake_size, max_size - d.shape[0] - 2))
+        room = max_size - d.shape[0] + 1
+        s = camera_shake_kernel(rng, _u(rng, cfg.shake_size, room), max_size=room)
         return _convolve_kernels(s, d)
     raise ValueError(f"not a uniform blur family: {family!r}")
 
@@ -288,8 +301,11 @@ def _fit(img: np.ndarray, h: int, w: int) -> np.ndarray:
     fh, fw = img.shape[:2]
     s = max(h / fh, w / fw)
     if s > 1 or fh > 2 * h or fw > 2 * w:
-        img = cv2.resize(img, (max(w, round(fw * s)), max(h, round(fh * s))),
-                         interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+        img = cv2.resize(
+            img,
+            (max(w, round(fw * s)), max(h, round(fh * s))),
+            interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
+        )
     return np.ascontiguousarray(img[:h, :w], np.float32)
 
 
@@ -332,5 +348,6 @@ def simulate(
     target = apply_tone(clip_highlights(target), cam.tone)
     if cam.jpeg_quality is not None:
         blurry = jpeg_compress(blurry, cam.jpeg_quality)
-    return BlurSample(blurry.astype(np.float32), target.astype(np.float32), motion, name,
-                      kernel, cam)
+    return BlurSample(
+        blurry.astype(np.float32), target.astype(np.float32), motion, name, kernel, cam
+    )

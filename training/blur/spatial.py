@@ -93,7 +93,10 @@ def average_frames(image: np.ndarray, mats: Sequence[np.ndarray]) -> np.ndarray:
     img = np.ascontiguousarray(image, np.float32)
     for m in mats:
         warped = cv2.warpAffine(
-            img, m.astype(np.float64), (w, h), flags=cv2.INTER_LINEAR,
+            img,
+            m.astype(np.float64),
+            (w, h),
+            flags=cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_REFLECT_101,
         )
         acc += warped.reshape(image.shape)
@@ -117,9 +120,7 @@ def sequence_covariance(mats: Sequence[np.ndarray], height: int, width: int) -> 
     return cov.astype(np.float32)
 
 
-def rotation_sequence(
-    angle: float, center: tuple[float, float], frames: int
-) -> list[np.ndarray]:
+def rotation_sequence(angle: float, center: tuple[float, float], frames: int) -> list[np.ndarray]:
     """Forward matrices of a rotation about ``center`` sweeping ``[-angle/2, angle/2]``."""
     return [_affine_matrix(a, 0.0, 0.0, center) for a in np.linspace(-angle / 2, angle / 2, frames)]
 

@@ -86,11 +86,14 @@ def camera_shake_kernel(
     size: float,
     exposure: tuple[float, float] = (0.5, 1.0),
     params: ShakeParams | None = None,
+    max_size: int | None = None,
 ) -> np.ndarray:
     """A random camera-shake kernel whose full path spans ``size`` px (bounding box side).
 
     Only a random contiguous fraction (drawn from ``exposure``) of the path is exposed, so
-    the kernel may be shorter than ``size``; it never exceeds it.
+    the kernel may be shorter than ``size``; it never exceeds it. Centring on the centroid
+    can make the kernel array up to about twice ``size`` wide; ``max_size`` caps the
+    array side by shrinking the path when needed.
     """
     path = random_trajectory(rng, params)
     span = float(np.max(path.max(0) - path.min(0)))
@@ -99,4 +102,10 @@ def camera_shake_kernel(
     n = len(path)
     m = max(2, int(round(frac * n)))
     start = int(rng.integers(0, n - m + 1))
-    return render_trajectory(path[start : start + m])
+    part = path[start : start + m]
+    if max_size is not None:
+        radius = float(np.abs(part - part.mean(0)).max())  # the dense path's mean differs
+        limit = (max_size - 3) / 2 - 0.5  # little from the samples' mean; keep a margin
+        if radius > limit:
+            part = part * (max(limit, 0.0) / radius)
+    return render_trajectory(part)
