@@ -135,13 +135,13 @@ def rotation_blur(
 
     Blur grows with the distance from the centre and runs tangentially. The sweep is
     symmetric, so the sharp target (angle 0) is the middle of the exposure and stays
-    aligned. ``frames`` defaults to enough sub-frames for <= 0.5 px steps at the corners.
+    aligned. ``frames`` defaults to enough sub-frames for <= 0.75 px steps at the corners.
     """
     h, w = image.shape[:2]
     c = ((w - 1) / 2, (h - 1) / 2) if center is None else center
     if frames is None:
         rmax = max(np.hypot(x - c[0], y - c[1]) for x in (0, w - 1) for y in (0, h - 1))
-        frames = int(np.clip(np.ceil(abs(angle) * rmax / 0.5), 3, 160)) | 1
+        frames = int(np.clip(np.ceil(abs(angle) * rmax / 0.75), 3, 96)) | 1
     mats = rotation_sequence(angle, c, frames)
     return average_frames(image, mats), sequence_covariance(mats, h, w)
 
