@@ -115,6 +115,14 @@ class MainWindow(QMainWindow):
         self.batch_dialog: Any = None
         self.last_saved: Path | None = None
 
+        self._detail = ""
+        self._elapsed_timer = QTimer(self)
+        self._elapsed_timer.setInterval(500)
+        self._elapsed_timer.timeout.connect(self._update_eta)
+        self._memory_timer = QTimer(self)
+        self._memory_timer.setSingleShot(True)
+        self._memory_timer.setInterval(150)
+        self._memory_timer.timeout.connect(self._update_memory)
         self.runner = TaskRunner(self)
         self.host = EngineHost(self.runner, self)
         self.host.ready.connect(self._on_engine_ready)
@@ -128,13 +136,6 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
         QApplication.instance().installEventFilter(self)
-        self._elapsed_timer = QTimer(self)
-        self._elapsed_timer.setInterval(500)
-        self._elapsed_timer.timeout.connect(self._update_eta)
-        self._memory_timer = QTimer(self)
-        self._memory_timer.setSingleShot(True)
-        self._memory_timer.setInterval(150)
-        self._memory_timer.timeout.connect(self._update_memory)
 
         factory, reason = captioner_status()
         self.caption_panel.set_captioner(factory, reason)
