@@ -1,4 +1,5 @@
 """Batch dialog over a real folder: a corrupt file, stop half-way, resume; naming patterns."""
+# ruff: noqa: F811  (pytest fixtures imported from tests.app_fixtures)
 
 from __future__ import annotations
 

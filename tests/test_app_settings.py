@@ -1,4 +1,5 @@
 """Settings round trip, tolerant loading, entry-point dispatch and small pure helpers."""
+# ruff: noqa: F811  (pytest fixtures imported from tests.app_fixtures)
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest  # noqa: E402
 from tests.app_fixtures import app_config_dir, window  # noqa: E402, F401
 
 
-def test_settings_round_trip(qtbot, app_config_dir: Path) -> None:  # noqa: F811
+def test_settings_round_trip(qtbot, app_config_dir: Path) -> None:
     from app.settings import SettingsStore
 
     store = SettingsStore()
@@ -38,7 +39,7 @@ def test_settings_round_trip(qtbot, app_config_dir: Path) -> None:  # noqa: F811
         store.set("nope", 1)
 
 
-def test_settings_tolerate_bad_files(qtbot, app_config_dir: Path) -> None:  # noqa: F811
+def test_settings_tolerate_bad_files(qtbot, app_config_dir: Path) -> None:
     from app.settings import Settings, SettingsStore
 
     app_config_dir.mkdir(parents=True)
@@ -51,7 +52,7 @@ def test_settings_tolerate_bad_files(qtbot, app_config_dir: Path) -> None:  # no
     assert values.recent_files == []
 
 
-def test_window_state_persists(qtbot, window, app_config_dir: Path) -> None:  # noqa: F811
+def test_window_state_persists(qtbot, window, app_config_dir: Path) -> None:
     from app.settings import SettingsStore
 
     window.controls.seed.setValue(4242)
@@ -84,7 +85,7 @@ def test_entry_point_dispatch(monkeypatch: pytest.MonkeyPatch) -> None:
     assert calls == [["devices"]]
 
 
-def test_missing_checkpoint_window_still_opens(qtbot, app_config_dir: Path,  # noqa: F811
+def test_missing_checkpoint_window_still_opens(qtbot, app_config_dir: Path,
                                               tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from app.settings import SettingsStore

@@ -1,4 +1,5 @@
 """Main window end to end: open, restore, compare, zoom, cancel, save (real widgets)."""
+# ruff: noqa: F811  (pytest fixtures imported from tests.app_fixtures)
 
 from __future__ import annotations
 
