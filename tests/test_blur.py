@@ -9,7 +9,7 @@ import torch
 
 from training.blur import camera, spatial
 from training.blur.__main__ import main as blur_main
-from training.blur.gpu import blur_batch
+from training.blur.gpu import blur_batch, stack_kernels
 from training.blur.kernels import (
     MeasuredKernels,
     augment_kernel,
@@ -261,9 +261,9 @@ def test_gpu_blur_equals_numpy_blur() -> None:
     rng = np.random.default_rng(0)
     imgs = rng.random((3, 3, 40, 48)).astype(np.float32)
     ks = [camera_shake_kernel(rng, 9.0), defocus_kernel(3.0), linear_kernel(7.0, 1.0)]
-    n = max(k.shape[0] for k in ks)
-    kt = np.stack([np.pad(k, (n - k.shape[0]) // 2) for k in ks])
-    out = blur_batch(torch.from_numpy(imgs), torch.from_numpy(kt)).numpy()
+    kt = stack_kernels(ks)
+    assert kt.shape == (3, max(k.shape[0] for k in ks), max(k.shape[0] for k in ks))
+    out = blur_batch(torch.from_numpy(imgs), kt).numpy()
     assert out.shape == imgs.shape
     for b in range(3):
         ref = blur_image(imgs[b].transpose(1, 2, 0), ks[b]).transpose(2, 0, 1)
@@ -455,3 +455,13 @@ def test_preview_cli_writes_png(tmp_path) -> None:
 
     sheet = cv2.imread(str(out))
     assert sheet.shape[1] == 4 * 64 and sheet.shape[0] == 3 * (64 + 20)
+
+
+def test_gpu_blur_keeps_dtype_and_rejects_even_kernels() -> None:
+    x = torch.rand(2, 3, 16, 16, dtype=torch.float64)
+    k = stack_kernels([linear_kernel(5.0, 0.0), defocus_kernel(2.0)])
+    y = blur_batch(x, k)
+    assert y.dtype == torch.float64
+    assert torch.allclose(y.sum(dim=(2, 3)), x.sum(dim=(2, 3)), rtol=0.05)
+    with pytest.raises(ValueError):
+        blur_batch(x, torch.ones(2, 4, 4) / 16)

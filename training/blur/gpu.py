@@ -8,10 +8,13 @@ padding, which is cropped away.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["blur_batch"]
+__all__ = ["blur_batch", "stack_kernels"]
 
 
 def blur_batch(images: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
@@ -38,3 +41,18 @@ def blur_batch(images: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
     kp = torch.roll(kp, shifts=(-r, -r), dims=(-2, -1))  # kernel centre at the origin
     out = torch.fft.irfft2(torch.fft.rfft2(xp) * torch.fft.rfft2(kp)[:, None], s=(hp, wp))
     return out[..., r : r + h, r : r + w].to(dtype)
+
+
+def stack_kernels(
+    kernels: Sequence[np.ndarray], device: torch.device | str = "cpu"
+) -> torch.Tensor:
+    """Zero-pad odd kernels of different sizes to a common size: ``B x k x k`` float32.
+
+    Padding symmetrically keeps each kernel's centre, so the blur is unchanged.
+    """
+    n = max(int(k.shape[0]) for k in kernels)
+    out = np.zeros((len(kernels), n, n), np.float32)
+    for i, k in enumerate(kernels):
+        p = (n - k.shape[0]) // 2
+        out[i, p : p + k.shape[0], p : p + k.shape[1]] = k
+    return torch.from_numpy(out).to(device)
