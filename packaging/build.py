@@ -80,6 +80,12 @@ CUDA_BINARY_PATTERNS = [
     "nccl*", "cudart*",
 ]
 CUDA_PATH_PARTS = ("nvidia", "triton")
+# torch's wheel ships C++ test programs and tools (~140 MB) that nothing at run time loads.
+# torch_shm_manager stays: torch.multiprocessing spawns it to share tensors.
+TORCH_DEV_PATTERNS = ["torch/test/*", "torch/bin/*", "torch/include/*", "torch/share/*",
+                      "torch/lib/libtorchbind_test*", "torch/lib/libjitbackend_test*",
+                      "torch/lib/libbackend_with_compiler*"]
+TORCH_KEEP = {"torch/bin/torch_shm_manager"}
 # Modules resolved by name at run time (transformers' lazy Auto* classes, our registry).
 CAPTION_HIDDEN_IMPORTS = [
     CAPTION_PACKAGE,
@@ -89,7 +95,6 @@ CAPTION_HIDDEN_IMPORTS = [
     "transformers.models.bert.configuration_bert",
     "transformers.models.bert.modeling_bert",
     "transformers.models.bert.tokenization_bert",
-    "transformers.models.bert.tokenization_bert_fast",
     "transformers.models.encoder_decoder.configuration_encoder_decoder",
     "tokenizers",
     "safetensors.torch",
@@ -173,8 +178,18 @@ def excludes(cpu_only: bool) -> list[str]:
     return sorted(set(names))
 
 
+def _torch_dev_file(dest_name: str) -> bool:
+    path = dest_name.replace("\\", "/")
+    if path in TORCH_KEEP:
+        return False
+    return any(fnmatch.fnmatch(path, pattern) for pattern in TORCH_DEV_PATTERNS)
+
+
 def binary_excluded(dest_name: str, cpu_only: bool) -> bool:
-    """True for a collected binary that a CPU bundle must drop (CUDA runtime, triton)."""
+    """True for a collected binary to drop: torch's test programs always; for a CPU bundle
+    also the CUDA runtime libraries and triton."""
+    if _torch_dev_file(dest_name):
+        return True
     if not cpu_only:
         return False
     path = Path(dest_name.replace("\\", "/"))
@@ -186,6 +201,8 @@ def binary_excluded(dest_name: str, cpu_only: bool) -> bool:
 def data_excluded(dest_name: str) -> bool:
     """True for collected data the app never reads (Qt translations of excluded modules...)."""
     path = dest_name.replace("\\", "/")
+    if _torch_dev_file(path):
+        return True
     return bool(re.search(r"(^|/)(training|tests)/", path)) or \
         bool(re.search(r"PySide6/Qt/translations/qt(webengine|declarative|multimedia|"
                        r"connectivity|location|serialport|websockets|designer|help)_", path))

@@ -92,7 +92,17 @@ def test_cuda_binaries_dropped_only_from_cpu_bundles(build, name):
 
 
 @pytest.mark.parametrize("name", [
-    "torch/lib/libtorch_cpu.so", "torch/lib/libc10.so", "PySide6/Qt/lib/libQt6Gui.so.6",
+    "torch/test/Dict_test", "torch/bin/protoc", "torch/bin/test_api",
+    "torch/lib/libtorchbind_test.so", "torch\\test\\List_test.exe",
+])
+def test_torch_test_programs_always_dropped(build, name):
+    assert build.binary_excluded(name, cpu_only=False)
+    assert build.data_excluded(name)
+
+
+@pytest.mark.parametrize("name", [
+    "torch/bin/torch_shm_manager", "torch/lib/libtorch_cpu.so", "torch/lib/libc10.so",
+    "PySide6/Qt/lib/libQt6Gui.so.6",
     "PySide6/Qt/plugins/platforms/libqoffscreen.so", "libgomp.so.1", "cv2/cv2.abi3.so",
 ])
 def test_needed_binaries_kept(build, name):
