@@ -327,8 +327,8 @@ def smoke_restore(dist: Path, home: Path, timeout: float) -> SmokeResult:
         return SmokeResult("cli restore", False, 0.0, f"sample photo missing from bundle: {sample}")
     out_dir = home / "restored"
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / "sample_restored.png"
-    cmd = [str(executable(dist)), "restore", str(sample), "-o", str(target), "--mode", "fast"]
+    # The CLI writes OUTDIR/<input name>.<format>; any image found below out_dir counts.
+    cmd = [str(executable(dist)), "restore", str(sample), "-o", str(out_dir), "--mode", "fast"]
     code, output, seconds = _run(cmd, _smoke_env(home), home, timeout)
     images = [p for p in out_dir.rglob("*")
               if p.is_file() and p.suffix.lower() in {".png", ".jpg", ".jpeg", ".tif", ".tiff"}]
