@@ -66,16 +66,21 @@ def motion_segments(motion: np.ndarray, image_h: int, image_w: int, *,
     if motion.ndim != 3 or motion.shape[2] < 2:
         raise ValueError(f"motion field must be h x w x 3, got {motion.shape}")
     gh, gw = motion.shape[:2]
-    cell = latent_cell(image_h, image_w, gh, gw) * stride
+    cell = latent_cell(image_h, image_w, gh, gw)
+    if motion.shape[2] < 3:
+        motion = np.concatenate([motion, np.zeros((gh, gw, 1), motion.dtype)], axis=2)
     segments: list[MotionSegment] = []
     for gy in range(0, gh, stride):
         for gx in range(0, gw, stride):
-            c, s = float(motion[gy, gx, 0]), float(motion[gy, gx, 1])
-            defocus = float(motion[gy, gx, 2]) if motion.shape[2] > 2 else 0.0
+            # Averaging the doubled-angle vectors is the right mean for axes: opposite
+            # directions of the same axis agree, crossing axes cancel.
+            block = motion[gy:gy + stride, gx:gx + stride, :3].reshape(-1, 3).mean(axis=0)
+            c, s, defocus = float(block[0]), float(block[1]), float(block[2])
             extent = math.hypot(c, s)
             theta = 0.5 * math.atan2(s, c)
-            cx = (gx + stride / 2) * cell / stride
-            cy = (gy + stride / 2) * cell / stride
+            ny, nx = min(stride, gh - gy), min(stride, gw - gx)
+            cx = (gx + nx / 2) * cell
+            cy = (gy + ny / 2) * cell
             if cx > image_w or cy > image_h:
                 continue
             half = extent / 2.0

@@ -57,16 +57,18 @@ QToolBar {{ background: #2f2f2f; border: none; border-bottom: 1px solid #1f1f1f;
 QToolButton {{ color: #dcdcdc; padding: 4px 8px; border-radius: 4px; }}
 QToolButton:hover {{ background: #404040; }}
 QToolButton:checked {{ background: #3d5a78; }}
+QToolButton:disabled {{ color: #666666; }}
 QStatusBar {{ background: #252525; color: #bdbdbd; border-top: 1px solid #1c1c1c; }}
 QStatusBar QLabel {{ padding: 0 6px; }}
 QProgressBar {{ background: #232323; border: 1px solid #444; border-radius: 4px; height: 14px;
     text-align: center; color: #e0e0e0; }}
 QProgressBar::chunk {{ background: {ACCENT}; border-radius: 3px; }}
-QComboBox, QSpinBox, QDoubleSpinBox, QLineEdit, QPlainTextEdit {{
+QLineEdit, QPlainTextEdit {{
     background: #232323; border: 1px solid #474747; border-radius: 4px; padding: 3px 6px;
     color: #e0e0e0; selection-background-color: {ACCENT};
 }}
-QComboBox:disabled, QSpinBox:disabled, QLineEdit:disabled {{ color: #777; }}
+QLineEdit:focus, QPlainTextEdit:focus {{ border-color: {ACCENT}; }}
+QLineEdit:disabled {{ color: #777; }}
 QSlider::groove:horizontal {{ height: 4px; background: #474747; border-radius: 2px; }}
 QSlider::handle:horizontal {{ background: #d0d0d0; width: 12px;
     margin: -5px 0; border-radius: 6px; }}

@@ -100,8 +100,8 @@ def test_batch_corrupt_file_stop_and_resume(qtbot, window, tmp_path: Path) -> No
     statuses = {dialog.table.item(r, 0).text(): dialog.row_status(r)
                 for r in range(dialog.table.rowCount())}
     assert statuses["zz_corrupt.jpg"] == "failed"
-    assert "zz_corrupt.jpg" in dialog.table.item(
-        [dialog.table.item(r, 0).text() for r in range(5)].index("zz_corrupt.jpg"), 2).text()
+    row = [dialog.table.item(r, 0).text() for r in range(5)].index("zz_corrupt.jpg")
+    assert "corrupt" in dialog.table.item(row, 2).text()
     assert "1 failed" in dialog.progress_label.text()
 
 

@@ -197,3 +197,31 @@ def test_corrupt_photo_shows_banner_not_crash(qtbot, window, tmp_path: Path) -> 
         window.open_path(bad)
     assert "broken.jpg" in window.banner.text()
     assert window.image is None
+
+
+def test_drop_recent_and_about(qtbot, window, photo_file: Path, tmp_path: Path) -> None:
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    win = window
+    other = write_photo(tmp_path / "second.png", 40, 56, metadata=False)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(other))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(win.imageLoaded, timeout=10000):
+        win.dropEvent(event)
+    assert win.path == other
+    open_photo(qtbot, win, photo_file)
+    win._fill_recent()
+    names = [a.text() for a in win.recent_menu.actions()]
+    assert any("shot.jpg" in n for n in names[:1]) and any("second.png" in n for n in names)
+    recent = next(a for a in win.recent_menu.actions() if "second.png" in a.text())
+    with qtbot.waitSignal(win.imageLoaded, timeout=10000):
+        recent.trigger()
+    assert win.path == other
+    text = win.about_text()
+    assert win.engine.checkpoint.path.name in text and "Manifest entry" in text
+    win.show_about()
+    assert not win._about_box.iconPixmap().isNull()
+    win._about_box.close()

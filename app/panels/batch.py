@@ -49,6 +49,13 @@ STATUS_TEXT = {
 }
 
 
+def short_reason(item: Any) -> str:
+    """The error without the file's path in front (the row already names the file)."""
+    reason = item.reason or "failed"
+    prefix = f"{item.source}: "
+    return reason[len(prefix):] if reason.startswith(prefix) else reason
+
+
 class BatchDialog(QDialog):
     """Non-modal: the main window stays usable while a folder runs."""
 
@@ -308,7 +315,7 @@ class BatchDialog(QDialog):
             self.table.setItem(row, 0, QTableWidgetItem(name))
             self.rows[item.relative] = row
             if item.status == "failed":
-                self._set_row(item.relative, "failed", item.reason)
+                self._set_row(item.relative, "failed", short_reason(item))
             elif item.relative in earlier:
                 self._set_row(item.relative, "earlier", "→ " + item.relative)
             else:
@@ -407,7 +414,7 @@ class BatchDialog(QDialog):
             elif self.task is not None and self.task.is_cancelled:
                 self._set_row(item.relative, "cancelled", "will be redone on resume")
             else:
-                self._set_row(item.relative, "failed", item.reason)
+                self._set_row(item.relative, "failed", short_reason(item))
             self.itemFinished.emit(item)
         self._update_progress()
 

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSlider,
     QSpinBox,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -82,8 +81,7 @@ class ControlsPanel(QWidget):
         self.seed.setRange(0, MAX_SEED)
         self.seed.setToolTip("Same seed + same settings = same result. Editing the caption "
                              "keeps the seed, so only the caption changes the outcome.")
-        self.randomise = QToolButton()
-        self.randomise.setText("🎲")
+        self.randomise = QPushButton("New")
         self.randomise.setToolTip("Pick a new random seed")
         self.randomise.clicked.connect(self.randomise_seed)
         seed_row.addWidget(self.seed, 1)

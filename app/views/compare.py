@@ -229,8 +229,14 @@ class ImageCanvas(QWidget):
         metrics = painter.fontMetrics()
         w = metrics.horizontalAdvance(text) + 18
         h = metrics.height() + 8
-        x = 12 if anchor == "left" else self.width() - w - 12
-        rect = QRectF(x, 12, w, h)
+        size = self.view.image_size()
+        shown = QRectF(self.image_to_widget(QPointF(0, 0)),
+                       self.image_to_widget(QPointF(size.width(), size.height())))
+        left = max(12.0, shown.left() + 12)
+        right = min(self.width() - 12.0, shown.right() - 12)
+        top = max(12.0, shown.top() + 12)
+        x = left if anchor == "left" else right - w
+        rect = QRectF(x, top, w, h)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(20, 20, 20, 170))
@@ -258,7 +264,7 @@ class ImageCanvas(QWidget):
         gh, gw = motion.shape[:2]
         cell = latent_cell(size.height(), size.width(), gh, gw)
         cell_screen = cell * self.state.zoom
-        stride = max(1, math.ceil(16.0 / max(cell_screen, 1e-6)))
+        stride = max(1, math.ceil(30.0 / max(cell_screen, 1e-6)))
         segments = motion_segments(motion, size.height(), size.width(), stride=stride)
         if not segments:
             return
@@ -272,9 +278,9 @@ class ImageCanvas(QWidget):
             if not visible.contains(QPointF(seg.cx, seg.cy)):
                 continue
             c = self.image_to_widget(QPointF(seg.cx, seg.cy))
-            if max_defocus > 0.05 * max_extent and seg.defocus > 0:
-                r = 0.45 * cell_screen * stride * seg.defocus / max(max_defocus, 1e-6)
-                painter.setPen(QPen(QColor(255, 255, 255, 70), 1))
+            if seg.defocus > 0.5 and seg.defocus > 0.5 * seg.extent:
+                r = 0.4 * cell_screen * stride * seg.defocus / max(max_defocus, 1e-6)
+                painter.setPen(QPen(QColor(255, 255, 255, 60), 1))
                 painter.setBrush(Qt.BrushStyle.NoBrush)
                 painter.drawEllipse(c, r, r)
             dx, dy = seg.dx * k, seg.dy * k
