@@ -127,3 +127,28 @@ def test_pure_helpers() -> None:
     assert image.pixelColor(3, 2).red() == 128
     assert unique_path(Path("/nonexistent/x.png")) == Path("/nonexistent/x.png")
     assert suggested_path(Path("/nonexistent/a.tiff")).name == "a_deblurred.tiff"
+
+
+def test_suggest_caption_greyed_out_without_captioner(qtbot, window) -> None:
+    panel = window.caption_panel
+    assert panel.factory is None  # the test cache folder has no captioner weights
+    assert not panel.suggest.isEnabled()
+    assert "unavailable" in panel.suggest.toolTip()
+    assert "captioner" in panel.suggest.toolTip()
+
+
+def test_suggest_caption_fills_the_box(qtbot, window, tmp_path: Path) -> None:
+    from tests.app_fixtures import open_photo, write_photo
+
+    class FakeCaptioner:
+        def suggest(self, pixels: np.ndarray) -> str:
+            return f"a photo {pixels.shape[1]} pixels wide"
+
+    open_photo(qtbot, window, write_photo(tmp_path / "c.png", 32, 48, metadata=False))
+    window.caption_panel.set_captioner(FakeCaptioner)
+    window._update_actions()
+    assert window.caption_panel.suggest.isEnabled()
+    with qtbot.waitSignal(window.caption_panel.changed, timeout=5000):
+        window.caption_panel.suggest.click()
+    window.wait_idle()
+    assert window.caption_panel.caption() == "a photo 48 pixels wide"

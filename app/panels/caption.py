@@ -7,6 +7,7 @@ captioner; when none is installed the button is greyed out and its tooltip says 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -24,51 +25,31 @@ MAX_CAPTION_CHARS = 400
 
 
 def captioner_status() -> tuple[Any, str]:
-    """``(factory, "")`` when a captioner can be made, else ``(None, reason)``.
+    """``(get_captioner, "")`` when captioner weights are installed, else ``(None, why)``.
 
-    Only checks availability (cheap); the model itself loads in a worker on first use.
+    Only looks for the weights file (cheap); the model itself loads in a worker on first
+    use, where :class:`CaptionerUnavailable` is still handled.
     """
     try:
-        from glow_core import text
+        from glow_core.text import captioner
     except ImportError as exc:
-        return None, f"Caption suggestions are unavailable: {exc}"
-    get = getattr(text, "get_captioner", None)
-    if get is None:
-        return None, "Caption suggestions are unavailable: this build has no captioner."
-    unavailable = getattr(text, "CaptionerUnavailable", None)
-    check = getattr(text, "captioner_available", None)
-    if callable(check):
-        try:
-            result = check()
-        except Exception as exc:  # noqa: BLE001 - any failure means "not available"
-            return None, f"Caption suggestions are unavailable: {exc}"
-        if isinstance(result, tuple):
-            ok, reason = result[0], (result[1] if len(result) > 1 else "")
-        else:
-            ok, reason = bool(result), ""
-        if not ok:
-            return None, f"Caption suggestions are unavailable: {reason or 'no captioner'}"
-        return get, ""
+        return None, f"Caption suggestions are unavailable in this build ({exc})."
     try:
-        get()
-    except Exception as exc:  # noqa: BLE001
-        if unavailable is not None and isinstance(exc, unavailable):
-            return None, f"Caption suggestions are unavailable: {exc}"
+        found = captioner.find_captioner_weights()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not available"
         return None, f"Caption suggestions are unavailable: {exc}"
-    return get, ""
+    if found is None:
+        return None, "Caption suggestions are unavailable: " + captioner.install_hint()
+    return functools.cache(captioner.get_captioner), ""  # load the model once
 
 
 def run_captioner(factory: Any, pixels: Any) -> str:
-    """Call whatever the captioner exposes (``caption``/``__call__``) on an RGB float image."""
-    captioner = factory()
-    for name in ("caption", "describe", "__call__"):
-        fn = getattr(captioner, name, None)
-        if callable(fn):
-            result = fn(pixels)
-            if isinstance(result, (list, tuple)):
-                result = result[0] if result else ""
-            return str(result).strip()
-    raise TypeError("captioner has no caption() method")
+    """Load the captioner (cached by the caller's factory) and suggest a caption."""
+    model = factory()
+    suggest = getattr(model, "suggest", None) or getattr(model, "caption", None)
+    if not callable(suggest):
+        raise TypeError("captioner has no suggest() method")
+    return str(suggest(pixels)).strip()
 
 
 class CaptionPanel(QWidget):
