@@ -225,3 +225,26 @@ def test_drop_recent_and_about(qtbot, window, photo_file: Path, tmp_path: Path) 
     win.show_about()
     assert not win._about_box.iconPixmap().isNull()
     win._about_box.close()
+
+
+def test_engine_error_is_a_banner_and_window_stays_usable(qtbot, window, photo_file: Path,
+                                                          monkeypatch) -> None:  # noqa: ANN001
+    win = window
+    open_photo(qtbot, win, photo_file)
+
+    def boom(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise RuntimeError("CUDA error: device-side assert triggered")
+
+    monkeypatch.setattr(win.engine, "restore", boom)
+    with qtbot.waitSignal(win.restoreFailed, timeout=10000):
+        win.restore_whole()
+    win.wait_idle()
+    assert "device-side assert" in win.banner.text()
+    assert win.banner.details  # the traceback is one click away
+    assert win.current is None and win.act_restore.isEnabled()
+    monkeypatch.undo()
+    qtbot.keyClick(win.view.split_canvas, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    with qtbot.waitSignal(win.restoreFinished, timeout=20000):
+        pass
+    win.wait_idle()
+    assert win.result is not None
