@@ -320,7 +320,8 @@ def _tail(text: str, lines: int = 25) -> str:
     return "\n".join("    " + line for line in text.strip().splitlines()[-lines:])
 
 
-def smoke_restore(dist: Path, home: Path, timeout: float) -> SmokeResult:
+def smoke_restore(dist: Path, home: Path, timeout: float,
+                  checkpoint: Path | None = None) -> SmokeResult:
     """CLI path: restore the bundled sample photo with the fast mode, check the output."""
     sample = bundle_root(dist) / "resources" / "samples" / "sample_shake.jpg"
     if not sample.is_file():
@@ -329,6 +330,8 @@ def smoke_restore(dist: Path, home: Path, timeout: float) -> SmokeResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     # The CLI writes OUTDIR/<input name>.<format>; any image found below out_dir counts.
     cmd = [str(executable(dist)), "restore", str(sample), "-o", str(out_dir), "--mode", "fast"]
+    if checkpoint is not None:
+        cmd += ["--checkpoint", str(checkpoint.resolve())]
     code, output, seconds = _run(cmd, _smoke_env(home), home, timeout)
     images = [p for p in out_dir.rglob("*")
               if p.is_file() and p.suffix.lower() in {".png", ".jpg", ".jpeg", ".tif", ".tiff"}]
@@ -393,7 +396,8 @@ def check_bundle_layout(dist: Path) -> list[str]:
     return problems
 
 
-def smoke(dist: Path, timeout: float, allow_missing_weights: bool) -> int:
+def smoke(dist: Path, timeout: float, allow_missing_weights: bool,
+          checkpoint: Path | None = None) -> int:
     if not executable(dist).is_file():
         print(f"SMOKE FAIL: no bundle at {dist_dir(dist)}; build first", file=sys.stderr)
         return 2
@@ -401,7 +405,8 @@ def smoke(dist: Path, timeout: float, allow_missing_weights: bool) -> int:
     problems = check_bundle_layout(dist)
     with tempfile.TemporaryDirectory(prefix="glow-smoke-") as tmp:
         home = Path(tmp)
-        results = [smoke_window(dist, home, timeout), smoke_restore(dist, home, timeout)]
+        results = [smoke_window(dist, home, timeout),
+                   smoke_restore(dist, home, timeout, checkpoint)]
     print("\n=== GLOW Deblur Studio bundle smoke test ===")
     print(f"bundle: {dist_dir(dist)}  size: {size_mb:.0f} MB")
     for problem in problems:
@@ -436,6 +441,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke-only", action="store_true", help="smoke-test existing dist/")
     parser.add_argument("--allow-missing-weights", action="store_true",
                         help="smoke passes when only the missing checkpoint fails")
+    parser.add_argument("--smoke-checkpoint", type=Path, default=None,
+                        help="restore with this checkpoint instead of the bundled default")
     parser.add_argument("--clean", action="store_true", help="discard PyInstaller's cache")
     parser.add_argument("--dist", type=Path, default=ROOT / "dist")
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "pyinstaller")
@@ -458,7 +465,8 @@ def main(argv: list[str] | None = None) -> int:
         size_mb = folder_size(dist_dir(args.dist)) / 1e6
         print(f"bundle size: {size_mb:.0f} MB", flush=True)
     if args.smoke or args.smoke_only:
-        return smoke(args.dist, args.timeout, args.allow_missing_weights)
+        return smoke(args.dist, args.timeout, args.allow_missing_weights,
+                     args.smoke_checkpoint)
     return 0
 
 
