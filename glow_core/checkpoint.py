@@ -91,16 +91,16 @@ def _check_container(path: Path) -> None:
     size = path.stat().st_size
     with open(path, "rb") as fh:
         head = fh.read(9)
+    if len(head) == 9:
+        (header_len,) = struct.unpack("<Q", head[:8])
+        if header_len <= MAX_HEADER_BYTES and 8 + header_len <= size and head[8:9] == b"{":
+            return
     if head[:2] == b"PK" or head[:1] == b"\x80":
         raise CheckpointError(
             f"{path} is a PyTorch pickle; GLOW Deblur only loads .safetensors checkpoints "
             "(pickles can run code). Convert it with safetensors.torch.save_file."
         )
-    if len(head) < 9:
-        raise CheckpointError(f"{path} is too short to be a safetensors checkpoint")
-    (header_len,) = struct.unpack("<Q", head[:8])
-    if header_len > MAX_HEADER_BYTES or 8 + header_len > size or head[8:9] != b"{":
-        raise CheckpointError(f"{path} is not a safetensors file (bad header)")
+    raise CheckpointError(f"{path} is not a safetensors file (bad header)")
 
 
 def read_info(path: str | Path, expected_sha256: str | None = None) -> CheckpointInfo:

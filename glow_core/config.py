@@ -27,6 +27,10 @@ class PreReconConfig:
     stat_window: int = 64
     # Channels of the aligned feature handed to the diffusion backbone on the latent grid.
     align_channels: int = 32
+    # Space-to-depth factor of the stem: the U-Net's top level runs at 1/stem resolution
+    # (4x fewer operations at 2), and a pixel-shuffle head returns to full resolution.
+    # Blur removes high frequencies, it does not need full-resolution reasoning to undo.
+    stem: int = 1
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,7 @@ class GlowConfig:
     @property
     def pixel_multiple(self) -> int:
         """Input sides must be multiples of this (the engine pads to it)."""
-        unet = 2 ** len(self.prerecon.enc_blocks)
+        unet = 2 ** len(self.prerecon.enc_blocks) * self.prerecon.stem
         motion = 2 ** self.motion.depth
         return max(self.latent_factor, unet, motion)
 
@@ -143,7 +147,7 @@ PRESETS: dict[str, GlowConfig] = {
         name="tiny",
         prerecon=PreReconConfig(
             width=8, enc_blocks=(1, 1), middle_blocks=1, dec_blocks=(1, 1), stat_window=16,
-            align_channels=8,
+            align_channels=8, stem=2,
         ),
         motion=MotionConfig(width=4, depth=2, blocks=1, stat_window=16),
         autoencoder=AutoencoderConfig(widths=(8, 16, 16, 16), blocks=(1, 1, 1, 1),
@@ -158,8 +162,8 @@ PRESETS: dict[str, GlowConfig] = {
     "small": GlowConfig(
         name="small",
         prerecon=PreReconConfig(
-            width=16, enc_blocks=(1, 1, 2, 2), middle_blocks=2, dec_blocks=(1, 1, 1, 1),
-            stat_window=96, align_channels=32,
+            width=24, enc_blocks=(1, 2, 2), middle_blocks=3, dec_blocks=(1, 1, 1),
+            stat_window=96, align_channels=32, stem=2,
         ),
         motion=MotionConfig(width=12, depth=3, blocks=1, stat_window=96),
         autoencoder=AutoencoderConfig(widths=(16, 32, 64, 64, 128, 128),
@@ -172,8 +176,8 @@ PRESETS: dict[str, GlowConfig] = {
     "base": GlowConfig(
         name="base",
         prerecon=PreReconConfig(
-            width=32, enc_blocks=(1, 1, 2, 8), middle_blocks=8, dec_blocks=(1, 1, 1, 1),
-            stat_window=128, align_channels=64,
+            width=32, enc_blocks=(1, 2, 4), middle_blocks=8, dec_blocks=(1, 1, 1),
+            stat_window=128, align_channels=64, stem=2,
         ),
         motion=MotionConfig(width=16, depth=3, blocks=2, stat_window=128),
         autoencoder=AutoencoderConfig(widths=(32, 64, 128, 256, 256, 256),

@@ -27,7 +27,7 @@ def make_tiny_checkpoint(path: Path, seed: int = 0, trained: bool = True) -> Pat
     model = GlowDeblur(PRESETS["tiny"])
     with torch.no_grad():
         # Zero-initialised output layers would make the paths trivially equal; perturb them.
-        model.prerecon.ending.weight.normal_(0, 0.05)
+        model.prerecon.ending[0].weight.normal_(0, 0.05)
         model.fusion.out.weight.normal_(0, 0.05)
         model.dit.final.weight.normal_(0, 0.05)
         for p in model.parameters():

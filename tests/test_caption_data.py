@@ -154,3 +154,10 @@ def test_bad_line_is_reported(tmp_path):
     (tmp_path / "bad.jsonl").write_text('{"path": "sharp/x/a.png"}\n', encoding="utf-8")
     with pytest.raises(ValueError, match="bad.jsonl:1"):
         CaptionBank.load(tmp_path)
+
+
+def test_absolute_path_outside_the_data_root_terminates() -> None:
+    import random
+
+    bank = CaptionBank.load()
+    assert bank.caption_for("/tmp/elsewhere/pairs/0.png", random.Random(0)) == ""

@@ -27,7 +27,7 @@ def test_round_trip_gives_identical_outputs(tmp_path: Path) -> None:
     torch.manual_seed(0)
     model = GlowDeblur(PRESETS["tiny"]).eval()
     with torch.no_grad():
-        model.prerecon.ending.weight.normal_(0, 0.1)
+        model.prerecon.ending[0].weight.normal_(0, 0.1)
     digest = save_checkpoint(tmp_path / "m.safetensors", model, stages=["prerecon"])
     assert digest == sha256_of(tmp_path / "m.safetensors")
     loaded, info = load_checkpoint(tmp_path / "m.safetensors", expected_sha256=digest)

@@ -225,7 +225,7 @@ class CaptionBank:
 
     def _folder_of(self, rel: str) -> str | None:
         parent = PurePosixPath(rel).parent
-        while str(parent) not in ("", "."):
+        while str(parent) not in ("", ".") and parent != parent.parent:
             if str(parent) in self.folders:
                 return str(parent)
             parent = parent.parent

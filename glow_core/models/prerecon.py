@@ -23,17 +23,21 @@ class PreReconstruction(nn.Module):
         self.config = config
         self.latent_factor = latent_factor
         w = config.width
-        self.intro = nn.Conv2d(3, w, 3, padding=1)
+        self.stem = config.stem
+        shift = config.stem.bit_length() - 1  # levels already skipped by the stem
+        if 2**shift != config.stem:
+            raise ValueError("prerecon stem must be a power of two")
+        self.intro = nn.Conv2d(3 * self.stem**2, w, 3, padding=1)
         self.encoders = nn.ModuleList()
         self.downs = nn.ModuleList()
         ch = w
         for level, n in enumerate(config.enc_blocks):
-            win = level_window(config.stat_window, level)
+            win = level_window(config.stat_window, level + shift)
             self.encoders.append(nn.Sequential(*[NAFBlock(ch, win) for _ in range(n)]))
             self.downs.append(nn.Conv2d(ch, ch * 2, 2, stride=2))
             ch *= 2
         depth = len(config.enc_blocks)
-        mid_win = level_window(config.stat_window, depth)
+        mid_win = level_window(config.stat_window, depth + shift)
         self.middle = nn.Sequential(*[NAFBlock(ch, mid_win) for _ in range(config.middle_blocks)])
         self.mid_channels = ch
         self.ups = nn.ModuleList()
@@ -42,24 +46,29 @@ class PreReconstruction(nn.Module):
             up = nn.Sequential(nn.Conv2d(ch, ch * 2, 1, bias=False), nn.PixelShuffle(2))
             self.ups.append(up)
             ch //= 2
-            win = level_window(config.stat_window, level)
+            win = level_window(config.stat_window, level + shift)
             n = config.dec_blocks[level]
             self.decoders.append(nn.Sequential(*[NAFBlock(ch, win) for _ in range(n)]))
-        self.ending = nn.Conv2d(w, 3, 3, padding=1)
+        self.ending = nn.Sequential(nn.Conv2d(w, 3 * self.stem**2, 3, padding=1),
+                                    nn.PixelShuffle(self.stem))
+        # Start as the identity (output = input): training begins at the input's quality
+        # instead of first unlearning a random residual.
+        nn.init.zeros_(self.ending[0].weight)
+        nn.init.zeros_(self.ending[0].bias)
         # Aligned feature: bottleneck semantics + full-resolution detail, pooled to the latent grid.
         self.align_in = nn.Conv2d(self.mid_channels + w, config.align_channels, 1)
         self.align_block = NAFBlock(config.align_channels, 3)
 
     @property
     def multiple(self) -> int:
-        return 2 ** len(self.config.enc_blocks)
+        return 2 ** len(self.config.enc_blocks) * self.stem
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return (RGB restoration at full resolution, aligned feature on the latent grid)."""
         _, _, h, w = x.shape
         if h % self.multiple or w % self.multiple:
             raise ValueError(f"input sides must be multiples of {self.multiple}, got {h}x{w}")
-        feat = self.intro(x)
+        feat = self.intro(F.pixel_unshuffle(x, self.stem) if self.stem > 1 else x)
         skips = []
         for enc, down in zip(self.encoders, self.downs):
             feat = enc(feat)

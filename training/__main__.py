@@ -1,0 +1,45 @@
+"""``python -m training train CONFIG [--resume] [--set key=value ...]`` and ``evaluate``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "evaluate":
+        from training.evaluate import main as evaluate_main
+
+        return evaluate_main(argv[1:])
+    parser = argparse.ArgumentParser(
+        prog="python -m training",
+        description="Train GLOWDeblur stages (see training/configs) or evaluate a checkpoint.",
+        epilog="examples:\n"
+        "  python -m training train training/configs/prerecon.json --set steps=500\n"
+        "  python -m training train training/configs/dit.json --resume\n"
+        "  torchrun --nproc_per_node 4 -m training train training/configs/prerecon_gpu.json\n"
+        "  python -m training evaluate resources/weights/glow-small.safetensors "
+        "--set kodak-shake --set gopro-real",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    tr = sub.add_parser("train", help="run one training stage")
+    tr.add_argument("config", help="JSON config file (training/configs/*.json)")
+    tr.add_argument("--resume", action="store_true", help="continue from <out_dir>/state")
+    tr.add_argument("--set", dest="overrides", action="append", default=[],
+                    metavar="KEY=VALUE", help="override a config value (dotted keys)")
+    sub.add_parser("evaluate", help="PSNR/SSIM per blur pattern (see evaluate --help)")
+    args = parser.parse_args(argv)
+    from training.config import load_config
+    from training.trainer import train
+
+    config = load_config(args.config, args.overrides)
+    path = train(config, resume=args.resume)
+    if path is not None:
+        print(f"exported {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
