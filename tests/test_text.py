@@ -227,7 +227,7 @@ def test_openclip_tiny_tokens_and_mask(tiny_clip):
 
 
 def test_openclip_without_weights_never_downloads(tmp_path, monkeypatch):
-    monkeypatch.setenv("GLOW_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("GLOW_DEBLUR_CACHE_DIR", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="no weights for caption encoder"):
         get_encoder("openclip:ViT-B-32")
     with pytest.raises(FileNotFoundError, match="not found"):
@@ -236,7 +236,7 @@ def test_openclip_without_weights_never_downloads(tmp_path, monkeypatch):
 
 def test_openclip_finds_weights_in_cache(tiny_clip, tmp_path, monkeypatch):
     _, weights = tiny_clip
-    monkeypatch.setenv("GLOW_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("GLOW_DEBLUR_CACHE_DIR", str(tmp_path))
     (tmp_path / "openclip").mkdir()
     (tmp_path / "openclip" / f"{TINY_ARCH}.safetensors").write_bytes(weights.read_bytes())
     clear_cache()
@@ -335,7 +335,7 @@ def test_download_offline_error_is_clear(tmp_path):
 def test_captioner_unavailable_says_how_to_install(tmp_path, monkeypatch):
     from glow_core.text.captioner import CaptionerUnavailable, get_captioner
 
-    monkeypatch.setenv("GLOW_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("GLOW_DEBLUR_CACHE_DIR", str(tmp_path))
     with pytest.raises(CaptionerUnavailable) as info:
         get_captioner()
     message = str(info.value)
@@ -348,7 +348,7 @@ def test_zero_shot_captioner_with_tiny_clip(tiny_clip, tmp_path, monkeypatch):
     from glow_core.text.captioner import VOCABULARY, ZeroShotCaptioner, get_captioner
 
     _, weights = tiny_clip
-    monkeypatch.setenv("GLOW_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("GLOW_DEBLUR_CACHE_DIR", str(tmp_path))
     (tmp_path / "captioner").mkdir()
     (tmp_path / "captioner" / f"{TINY_ARCH}.safetensors").write_bytes(weights.read_bytes())
     captioner = get_captioner()
@@ -399,7 +399,7 @@ def test_coca_captioner_preferred_and_generates(tiny_clip, tmp_path, monkeypatch
     (folder / f"{TINY_ARCH}.safetensors").write_bytes(clip_weights.read_bytes())
     save_file({k: v.contiguous() for k, v in model.state_dict().items()},
               str(folder / f"{arch}.safetensors"))
-    monkeypatch.setenv("GLOW_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("GLOW_DEBLUR_CACHE_DIR", str(tmp_path / "cache"))
     captioner = get_captioner()
     assert isinstance(captioner, CocaCaptioner)  # CoCa wins over CLIP
     captioner.max_tokens = 5

@@ -146,3 +146,23 @@ def test_two_process_ddp_on_cpu(tmp_path: Path) -> None:
     r1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
     assert torch.allclose(r0, r1)  # gradients were averaged: both ranks hold one model
     assert (tmp_path / "prerecon" / "model.safetensors").is_file()
+
+
+def test_merge_takes_each_part_from_the_checkpoint_that_trained_it(tmp_path: Path) -> None:
+    from glow_core.checkpoint import load_checkpoint, save_checkpoint
+    from training.merge import merge_checkpoints
+
+    torch.manual_seed(0)
+    a, b = GlowDeblur(PRESETS["tiny"]), GlowDeblur(PRESETS["tiny"])
+    save_checkpoint(tmp_path / "a.safetensors", a, stages=["prerecon", "motion"])
+    save_checkpoint(tmp_path / "b.safetensors", b, stages=["autoencoder"])
+    out = merge_checkpoints(tmp_path / "m.safetensors",
+                            [tmp_path / "a.safetensors", tmp_path / "b.safetensors"],
+                            dtype=torch.float32)
+    merged, info = load_checkpoint(out)
+    assert set(info.stages) == {"prerecon", "motion", "autoencoder"}
+    for (n, p), q in zip(merged.autoencoder.state_dict().items(),
+                         b.autoencoder.state_dict().values()):
+        assert torch.equal(p, q), n
+    for p, q in zip(merged.prerecon.parameters(), a.prerecon.parameters()):
+        assert torch.equal(p, q)

@@ -8,6 +8,14 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "merge":
+        if len(argv) < 3:
+            print("usage: python -m training merge OUT.safetensors IN.safetensors ...")
+            return 2
+        from training.merge import merge_checkpoints
+
+        print(f"wrote {merge_checkpoints(argv[1], argv[2:])}")
+        return 0
     if argv and argv[0] == "evaluate":
         from training.evaluate import main as evaluate_main
 
@@ -30,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--set", dest="overrides", action="append", default=[],
                     metavar="KEY=VALUE", help="override a config value (dotted keys)")
     sub.add_parser("evaluate", help="PSNR/SSIM per blur pattern (see evaluate --help)")
+    sub.add_parser("merge", help="combine parts: merge OUT IN1 IN2 ... (later inputs win)")
     args = parser.parse_args(argv)
     from training.config import load_config
     from training.trainer import train

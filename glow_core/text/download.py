@@ -37,13 +37,14 @@ class ChecksumError(DownloadError):
 
 
 def cache_dir() -> Path:
-    """The user cache for downloaded weights (``GLOW_CACHE_DIR`` overrides, e.g. for tests)."""
-    override = os.environ.get("GLOW_CACHE_DIR")
-    if override:
-        return Path(override)
-    from platformdirs import user_cache_dir
+    """The user cache for downloaded weights: the app's one cache folder.
 
-    return Path(user_cache_dir(APP_NAME))
+    ``glow_core.resources.user_cache_dir`` decides it (platformdirs, or
+    ``$GLOW_DEBLUR_CACHE_DIR`` for tests), so settings, caches and downloads never scatter.
+    """
+    from glow_core.resources import user_cache_dir
+
+    return user_cache_dir()
 
 
 def sha256_of(path: str | Path) -> str:
