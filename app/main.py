@@ -15,8 +15,9 @@ import sys
 import time
 from collections.abc import Sequence
 
-CLI_COMMANDS = frozenset({"restore", "batch", "motion", "info", "devices", "estimate",
-                          "fetch-captioner", "fetch-encoder"})
+from glow_core.cli import COMMANDS
+
+CLI_COMMANDS = frozenset(COMMANDS)
 # Options Qt's QApplication understands; everything else starting with "-" is the CLI's.
 QT_FLAGS = frozenset({"-platform", "-platformpluginpath", "-platformtheme", "-plugin",
                       "-qmljsdebugger", "-qwindowgeometry", "-qwindowicon", "-qwindowtitle",

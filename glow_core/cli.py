@@ -40,6 +40,9 @@ from glow_core.imageio import DEFAULT_MAX_PIXELS, ImageData
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
+# Subcommands; the GUI's entry point routes these to :func:`main`.
+COMMANDS: tuple[str, ...] = ("restore", "info", "devices", "fetch-captioner")
+
 RESTORE_EXAMPLES = f"""\
 examples:
   glow-deblur restore photo.jpg -o restored/
@@ -183,6 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     handlers = {"restore": cmd_restore, "info": cmd_info, "devices": cmd_devices,
                 "fetch-captioner": cmd_fetch_captioner}
+    assert set(handlers) == set(COMMANDS)
     try:
         return handlers[args.command](args)
     except UsageError as exc:
