@@ -43,10 +43,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
+
+from training.imread import decode_rgb
 
 __all__ = [
     "GOPRO_FRAMEAVG_HELDOUT",
@@ -109,17 +110,10 @@ class Pair:
 
 def read_rgb(path: str | Path) -> np.ndarray:
     """Decode an image to float32 RGB H x W x 3 in [0, 1] (16-bit kept at full precision)."""
-    path = Path(path)
-    data = np.fromfile(str(path), np.uint8)
-    img = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR) if data.size else None
-    if img is None:
-        raise PairedDataError(f"cannot decode image {path}")
-    if img.ndim == 2:
-        img = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
-    elif img.shape[2] == 4:
-        img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGB)
-    else:
-        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    try:
+        img = decode_rgb(path)
+    except OSError as exc:
+        raise PairedDataError(str(exc)) from None
     if img.dtype == np.uint8:
         return img.astype(np.float32) / 255.0
     if img.dtype == np.uint16:

@@ -16,6 +16,8 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from training.imread import decode_rgb
+
 __all__ = [
     "DEFAULT_DATA_ROOT",
     "IMAGE_EXTENSIONS",
@@ -99,21 +101,12 @@ def list_images(roots: Iterable[str | Path], exclude: Iterable[str | Path] = ())
 
 def _read_rgb_u8(path: Path) -> np.ndarray:
     """Decode to uint8 RGB (greyscale and 16-bit handled), H x W x 3."""
-    data = np.fromfile(str(path), np.uint8)
-    img = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
-    if img is None:
-        raise OSError(f"cannot decode image {path}")
+    img = decode_rgb(path)
     if img.dtype == np.uint16:
-        img = (img / 257.0 + 0.5).astype(np.uint8)
-    elif img.dtype != np.uint8:
-        img = np.clip(img.astype(np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    if img.ndim == 2:
-        img = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
-    elif img.shape[2] == 4:
-        img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGB)
-    else:
-        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-    return np.ascontiguousarray(img)
+        return (img / 257.0 + 0.5).astype(np.uint8)
+    if img.dtype != np.uint8:
+        return np.clip(img.astype(np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return img
 
 
 @dataclass
