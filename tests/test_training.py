@@ -166,3 +166,20 @@ def test_merge_takes_each_part_from_the_checkpoint_that_trained_it(tmp_path: Pat
         assert torch.equal(p, q), n
     for p, q in zip(merged.prerecon.parameters(), a.prerecon.parameters()):
         assert torch.equal(p, q)
+
+
+def test_ship_writes_weights_and_manifest(tmp_path: Path) -> None:
+    from glow_core.checkpoint import read_manifest, save_checkpoint
+    from glow_core.engine import Engine
+    from training.ship import ship
+
+    src = tmp_path / "model.safetensors"
+    save_checkpoint(src, GlowDeblur(PRESETS["tiny"]), stages=["prerecon", "motion"])
+    dest = ship(src, "glow-tiny-test", notes="test", evaluation={"kodak-shake": 1.0},
+                target=tmp_path / "weights")
+    manifest = read_manifest(tmp_path / "weights")
+    assert manifest["default"] == dest.name
+    entry = manifest["weights"][0]
+    assert entry["stages"] == ["motion", "prerecon"] and entry["preset"] == "tiny"
+    engine = Engine(dest)  # the recorded SHA-256 is checked on load
+    assert engine.manifest_entry["sha256"] == entry["sha256"]

@@ -16,6 +16,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"wrote {merge_checkpoints(argv[1], argv[2:])}")
         return 0
+    if argv and argv[0] == "ship":
+        from training.ship import main as ship_main
+
+        return ship_main(argv[1:])
     if argv and argv[0] == "evaluate":
         from training.evaluate import main as evaluate_main
 
@@ -39,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
                     metavar="KEY=VALUE", help="override a config value (dotted keys)")
     sub.add_parser("evaluate", help="PSNR/SSIM per blur pattern (see evaluate --help)")
     sub.add_parser("merge", help="combine parts: merge OUT IN1 IN2 ... (later inputs win)")
+    sub.add_parser("ship", help="copy a checkpoint into resources/weights with its manifest")
     args = parser.parse_args(argv)
     from training.config import load_config
     from training.trainer import train
