@@ -183,3 +183,19 @@ def test_ship_writes_weights_and_manifest(tmp_path: Path) -> None:
     assert entry["stages"] == ["motion", "prerecon"] and entry["preset"] == "tiny"
     engine = Engine(dest)  # the recorded SHA-256 is checked on load
     assert engine.manifest_entry["sha256"] == entry["sha256"]
+
+
+def test_interrupt_saves_state_and_exports(tmp_path: Path, monkeypatch) -> None:
+    trainer = Trainer(_config(tmp_path, "prerecon", steps=10, ckpt_every=100))
+    original = trainer.stage.forward
+
+    def flaky(batch):
+        if trainer.step == 3:
+            raise KeyboardInterrupt
+        return original(batch)
+
+    monkeypatch.setattr(trainer.stage, "forward", flaky)
+    path = trainer.run()
+    assert path is not None and read_info(path).metadata["train_step"] == "3"
+    resumed = Trainer(_config(tmp_path, "prerecon", steps=10), resume=True)
+    assert resumed.step == 3

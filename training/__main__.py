@@ -41,15 +41,20 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--resume", action="store_true", help="continue from <out_dir>/state")
     tr.add_argument("--set", dest="overrides", action="append", default=[],
                     metavar="KEY=VALUE", help="override a config value (dotted keys)")
+    tr.add_argument("--export-only", action="store_true",
+                    help="write the EMA model of the saved state as a checkpoint and stop")
     sub.add_parser("evaluate", help="PSNR/SSIM per blur pattern (see evaluate --help)")
     sub.add_parser("merge", help="combine parts: merge OUT IN1 IN2 ... (later inputs win)")
     sub.add_parser("ship", help="copy a checkpoint into resources/weights with its manifest")
     args = parser.parse_args(argv)
     from training.config import load_config
-    from training.trainer import train
+    from training.trainer import Trainer, train
 
     config = load_config(args.config, args.overrides)
-    path = train(config, resume=args.resume)
+    if args.export_only:
+        path = Trainer(config, resume=True).export()
+    else:
+        path = train(config, resume=args.resume)
     if path is not None:
         print(f"exported {path}")
     return 0

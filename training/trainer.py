@@ -262,6 +262,18 @@ class Trainer:
         data = self._loader()
         self.stage.train()
         started = time.time()
+        try:
+            self._loop(data, log_path, started)
+        except KeyboardInterrupt:
+            # Ctrl-C (or SIGINT from a scheduler) keeps what was learned: state + export.
+            print(f"interrupted at step {self.step}: saving state", flush=True)
+            self._save_state()
+        exported = self.export() if self.ctx.main else None
+        self.ctx.barrier()
+        return exported
+
+    def _loop(self, data: Iterator[dict[str, Any]], log_path: Path, started: float) -> None:
+        cfg = self.config
         window: dict[str, float] = {}
         window_n = 0
         tick = time.time()
@@ -303,9 +315,6 @@ class Trainer:
                 self._save_state()
             if out_of_time:
                 break
-        exported = self.export() if self.ctx.main else None
-        self.ctx.barrier()
-        return exported
 
     def export(self, path: str | Path | None = None) -> Path:
         """The EMA model as a glow checkpoint, naming every stage it has been through."""
