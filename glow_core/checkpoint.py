@@ -75,6 +75,7 @@ def save_checkpoint(path: str | Path, model: GlowDeblur, *, stages: list[str] | 
         metadata[key] = value if isinstance(value, str) else json.dumps(value)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; a checkpoint is an ordinary file
     try:
         save_file(tensors, tmp, metadata=metadata)
         os.replace(tmp, path)
