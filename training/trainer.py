@@ -104,8 +104,8 @@ def build_dataset(config: TrainConfig) -> Dataset:
         reals = [PairedFolderDataset(root, split="train", crop=config.data.crop,
                                      seed=config.seed) for root in config.real.roots]
     else:
-        reals = [gopro_frameavg_split(data_root, "train", crop=config.data.crop,
-                                      seed=config.seed)]
+        reals = [PairedFolderDataset.from_pairs(gopro_frameavg_split(data_root, "train"),
+                                                crop=config.data.crop, seed=config.seed)]
     parts = [(RealWithMotion(r, sim), config.real.weight / len(reals)) for r in reals]
     parts.append((sim, 1.0 - config.real.weight))
     return MixedDataset(parts, length=config.data.length, seed=config.seed)
