@@ -82,25 +82,23 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
+_SECTIONS: dict[str, type] = {"optim": OptimConfig, "loss": LossConfig,
+                              "data": SimulatedConfig, "real": RealDataConfig}
+
+
 def _build(kind: type, values: dict[str, Any]) -> Any:
-    hints = {f.name: f for f in dataclasses.fields(kind)}
+    """Instantiate `kind` from JSON values: nested sections recurse, lists become tuples
+    where the field's default is a tuple, unknown keys are an error."""
+    fields = {f.name: f for f in dataclasses.fields(kind)}
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
-        if key not in hints:
+        if key not in fields:
             raise KeyError(f"unknown config key {key!r} for {kind.__name__}")
-        default = getattr(kind(), key) if key not in ("data", "real", "optim", "loss") else None
-        sub = {
-            "optim": OptimConfig,
-            "loss": LossConfig,
-            "data": SimulatedConfig,
-            "real": RealDataConfig,
-        }.get(key)
-        if sub is not None and kind is TrainConfig:
-            kwargs[key] = _build(sub, value)
-        elif isinstance(default, tuple) and isinstance(value, list):
-            kwargs[key] = tuple(value)
-        else:
-            kwargs[key] = value
+        if kind is TrainConfig and key in _SECTIONS:
+            value = _build(_SECTIONS[key], value)
+        elif isinstance(fields[key].default, tuple) and isinstance(value, list):
+            value = tuple(value)
+        kwargs[key] = value
     return kind(**kwargs)
 
 

@@ -134,12 +134,6 @@ class RealWithMotion(Dataset):
         return item
 
 
-def _fill_defaults(batch: dict[str, Any]) -> dict[str, Any]:
-    if "has_motion" not in batch and "motion" in batch:
-        batch["has_motion"] = torch.ones(batch["motion"].shape[0])
-    return batch
-
-
 def _to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
     return {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v
             for k, v in batch.items()}
@@ -278,7 +272,7 @@ class Trainer:
         window_n = 0
         tick = time.time()
         while self.step < cfg.steps:
-            batch = _to_device(_fill_defaults(next(data)), self.device)
+            batch = _to_device(next(data), self.device)
             lr = lr_at(self.step, cfg.steps, cfg.optim.lr, cfg.optim.warmup,
                        cfg.optim.min_lr_ratio)
             for group in self.optimizer.param_groups:
@@ -376,7 +370,7 @@ class Trainer:
                                   "caption_dropout": 0.0, "photo_weight": 1.0})
         dataset = SimulatedBlurDataset(vcfg, photos=photos)
         items = collate([dataset[i] for i in range(self.config.val_images)])
-        batch = _to_device(_fill_defaults(items), self.device)
+        batch = _to_device(items, self.device)
         live = {n: p.detach().clone() for n, p in self.model.named_parameters() if n in self.ema}
         params = dict(self.model.named_parameters())
         for n, v in self.ema.items():
