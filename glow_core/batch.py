@@ -18,7 +18,6 @@ import dataclasses
 import json
 import os
 import queue
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -28,9 +27,10 @@ from typing import Literal
 
 import numpy as np
 
+from glow_core.formats import FORMATS, IMAGE_EXTENSIONS, OUTPUT_FORMATS, normalize_format
+from glow_core.fsutil import atomic_write_text
 from glow_core.imageio import (
     DEFAULT_MAX_PIXELS,
-    IMAGE_EXTENSIONS,
     ImageData,
     ImageReadError,
     ImageWriteError,
@@ -53,13 +53,6 @@ __all__ = [
 ]
 
 LOG_NAME = ".glow-batch.json"
-#: Output format choice -> (file extension, imageio format).
-OUTPUT_FORMATS: dict[str, tuple[str, str]] = {
-    "png": (".png", "PNG"),
-    "jpg": (".jpg", "JPEG"),
-    "tif": (".tif", "TIFF"),
-    "webp": (".webp", "WEBP"),
-}
 
 Status = Literal["pending", "done", "skipped", "failed"]
 
@@ -81,19 +74,17 @@ class BatchSettings:
 
     def __post_init__(self) -> None:
         self.out_dir = Path(self.out_dir)
-        self.format = self.format.lower().lstrip(".")
-        if self.format == "jpeg":
-            self.format = "jpg"
-        if self.format == "tiff":
-            self.format = "tif"
+        name = normalize_format(self.format)
+        self.format = FORMATS[name].key if name else self.format.lower().lstrip(".")
         if self.format not in OUTPUT_FORMATS:
             raise ValueError(f"output format must be one of {sorted(OUTPUT_FORMATS)}, "
                              f"got {self.format!r}")
         if self.bit_depth not in (None, 8, 16):
             raise ValueError(f"bit depth must be 8 or 16, got {self.bit_depth}")
-        if self.bit_depth == 16 and self.format not in ("png", "tif"):
+        if self.bit_depth == 16 and not OUTPUT_FORMATS[self.format].sixteen_bit:
+            sixteen = " or ".join(k for k, f in OUTPUT_FORMATS.items() if f.sixteen_bit)
             raise ValueError(f"{self.format} holds 8 bits per channel only; "
-                             "choose png or tif for 16-bit output")
+                             f"choose {sixteen} for 16-bit output")
         if not 1 <= self.quality <= 100:
             raise ValueError(f"quality must be between 1 and 100, got {self.quality}")
 
@@ -202,7 +193,7 @@ def plan_batch(inputs: Iterable[str | os.PathLike[str]], settings: BatchSettings
     """
     out_dir = settings.out_dir
     pairs, missing = find_images(inputs, recursive=settings.recursive, exclude=out_dir)
-    ext = OUTPUT_FORMATS[settings.format][0]
+    ext = OUTPUT_FORMATS[settings.format].extension
 
     def target(rel: Path, with_source_ext: bool) -> Path:
         stem = rel.stem + (f"_{rel.suffix.lstrip('.').lower()}" if with_source_ext else "")
@@ -271,15 +262,9 @@ class BatchLog:
     def _write(self) -> None:
         self.data["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S")
         text = json.dumps(self.data, indent=2, sort_keys=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".glow-batch.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, self.path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            # A log that cannot be written must not fail the photos themselves.
+        # A log that cannot be written must not fail the photos themselves.
+        with contextlib.suppress(OSError):
+            atomic_write_text(self.path, text)
 
 
 # ----------------------------------------------------------------------------- running
@@ -308,7 +293,7 @@ def process_item(item: BatchItem, restorer: Restorer, settings: BatchSettings,
                              f"expected {image.pixels.shape}")
         result = dataclasses.replace(image, pixels=restored)
         item.output.parent.mkdir(parents=True, exist_ok=True)
-        write_image(item.output, result, format=OUTPUT_FORMATS[settings.format][1],
+        write_image(item.output, result, format=OUTPUT_FORMATS[settings.format].name,
                     bit_depth=settings.bit_depth, quality=settings.quality)
         item.status, item.reason = "done", ""
     except (ImageReadError, ImageWriteError) as exc:

@@ -7,11 +7,8 @@ bundled manifest records so a damaged or swapped file is caught before it is use
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import struct
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,14 +18,13 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from glow_core.config import GlowConfig
-from glow_core.models import PARTS, GlowDeblur
+from glow_core.errors import CheckpointError
+from glow_core.fsutil import atomic_write, atomic_write_text, sha256_of
+from glow_core.models import GlowDeblur
+from glow_core.resources import MANIFEST_NAME
 
 FORMAT = "glow-deblur/1"
 MAX_HEADER_BYTES = 100 * 1024 * 1024
-
-
-class CheckpointError(Exception):
-    """A checkpoint that cannot be used, with a message that says why and what to do."""
 
 
 @dataclass
@@ -38,14 +34,6 @@ class CheckpointInfo:
     sha256: str
     stages: list[str] = field(default_factory=list)
     metadata: dict[str, str] = field(default_factory=dict)
-
-
-def sha256_of(path: str | Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def save_checkpoint(path: str | Path, model: GlowDeblur, *, stages: list[str] | None = None,
@@ -73,15 +61,8 @@ def save_checkpoint(path: str | Path, model: GlowDeblur, *, stages: list[str] | 
     }
     for key, value in (extra or {}).items():
         metadata[key] = value if isinstance(value, str) else json.dumps(value)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; a checkpoint is an ordinary file
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "path") as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
     return sha256_of(path)
 
 
@@ -162,14 +143,7 @@ def load_checkpoint(path: str | Path, expected_sha256: str | None = None,
     return model, info
 
 
-def trained_parts(info: CheckpointInfo) -> set[str]:
-    return {s for s in info.stages if s in PARTS}
-
-
 # --------------------------------------------------------------------------- manifest
-MANIFEST_NAME = "manifest.json"
-
-
 def read_manifest(weights_dir: str | Path) -> dict[str, Any]:
     path = Path(weights_dir) / MANIFEST_NAME
     if not path.is_file():
@@ -197,6 +171,5 @@ def write_manifest_entry(weights_dir: str | Path, entry: dict[str, Any],
     manifest["weights"] = entries
     if make_default or not manifest.get("default"):
         manifest["default"] = entry["file"]
-    tmp = weights_dir / (MANIFEST_NAME + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, weights_dir / MANIFEST_NAME)
+    atomic_write_text(weights_dir / MANIFEST_NAME,
+                      json.dumps(manifest, indent=2, sort_keys=True) + "\n")

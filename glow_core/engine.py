@@ -20,14 +20,20 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from glow_core.checkpoint import (
-    CheckpointError,
-    CheckpointInfo,
-    load_checkpoint,
-    manifest_entry,
-    read_manifest,
-)
+from glow_core.cancel import Cancelled, CancelToken
+from glow_core.checkpoint import CheckpointInfo, load_checkpoint, manifest_entry
 from glow_core.config import GlowConfig
+from glow_core.errors import CheckpointError, EngineError, GlowError, MissingCheckpointError
+from glow_core.limits import (
+    DEFAULT_OVERLAP,
+    DEFAULT_STEPS,
+    MAX_STEPS,
+    MIN_STEPS,
+    MIN_TILE,
+    MODES,
+    PRECISIONS,
+    STRENGTH_RANGE,
+)
 from glow_core.sampling import SAMPLERS
 from glow_core.tiling import (
     Tile,
@@ -40,59 +46,30 @@ from glow_core.tiling import (
 )
 
 Mode = Literal["fast", "full"]
-PRECISIONS: tuple[str, ...] = ("auto", "fp32", "fp16", "bf16")
 _DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-
-
-class EngineError(Exception):
-    """A request the engine cannot honour, with a message meant for the user."""
-
-
-class MissingCheckpointError(EngineError):
-    """No weights to run: says which file was expected and how to get one."""
-
-
-class Cancelled(Exception):
-    """Raised from :meth:`Engine.restore` when its cancel token fires."""
-
-
-class CancelToken:
-    """Thread-safe cancel flag checked between tiles and sampler steps."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-    def reset(self) -> None:
-        self._event.clear()
 
 
 @dataclass
 class RestoreOptions:
     mode: Mode = "fast"
-    steps: int = 4
+    steps: int = DEFAULT_STEPS
     seed: int = 0
     caption: str = ""
     strength: float = 1.0
     tile: int | None = None
-    overlap: int = 32
+    overlap: int = DEFAULT_OVERLAP
     sampler: str = "euler"
 
     def validate(self) -> None:
-        if self.mode not in ("fast", "full"):
+        if self.mode not in MODES:
             raise EngineError(f"mode must be 'fast' or 'full', not {self.mode!r}")
-        if not 1 <= int(self.steps) <= 200:
-            raise EngineError("steps must be between 1 and 200")
-        if not 0.0 <= float(self.strength) <= 1.0:
-            raise EngineError("strength must be between 0 and 1")
-        if self.tile is not None and int(self.tile) < 32:
-            raise EngineError("tile must be at least 32 pixels (or None for automatic)")
+        if not MIN_STEPS <= int(self.steps) <= MAX_STEPS:
+            raise EngineError(f"steps must be between {MIN_STEPS} and {MAX_STEPS}")
+        lo, hi = STRENGTH_RANGE
+        if not lo <= float(self.strength) <= hi:
+            raise EngineError(f"strength must be between {lo:g} and {hi:g}")
+        if self.tile is not None and int(self.tile) < MIN_TILE:
+            raise EngineError(f"tile must be at least {MIN_TILE} pixels (or None for automatic)")
         if int(self.overlap) < 0:
             raise EngineError("overlap cannot be negative")
         if self.sampler not in SAMPLERS:
@@ -163,31 +140,28 @@ def pick_precision(precision: str, device: torch.device) -> str:
 
 # ------------------------------------------------------------------- checkpoints
 def resolve_checkpoint(checkpoint: str | Path | None) -> tuple[Path, dict[str, Any] | None]:
-    """The checkpoint to load and, for bundled weights, its manifest entry."""
-    from glow_core.resources import weights_dir
+    """The checkpoint to load and its manifest entry (``None`` when it has none).
+
+    ``None`` means the default checkpoint, chosen by the one rule in
+    :func:`glow_core.resources.default_checkpoint`; every failure to find weights becomes
+    :class:`MissingCheckpointError` saying what to do.
+    """
+    from glow_core.resources import default_checkpoint
 
     if checkpoint is not None:
         path = Path(checkpoint).expanduser()
         if not path.is_file():
             raise MissingCheckpointError(f"checkpoint file not found: {path}")
-        entry = manifest_entry(path.parent, path.name)
-        return path, entry
-    directory = weights_dir()
-    manifest = read_manifest(directory)
-    default = manifest.get("default")
-    if not default:
-        raise MissingCheckpointError(
-            f"no GLOW weights are installed: {directory / 'manifest.json'} names no default "
-            "checkpoint. Pass --checkpoint FILE.safetensors, or train one with "
-            "`python -m training train training/configs/<stage>.json`."
-        )
-    path = directory / default
-    if not path.is_file():
-        raise MissingCheckpointError(
-            f"the weights manifest names {default!r} but {path} is missing; reinstall the "
-            "app or pass --checkpoint FILE.safetensors."
-        )
-    return path, manifest_entry(directory, default)
+    else:
+        try:
+            path = default_checkpoint()
+        except FileNotFoundError as exc:
+            raise MissingCheckpointError(
+                f"no GLOW weights are installed ({exc}). Pass --checkpoint "
+                "FILE.safetensors, or train one with "
+                "`python -m training train training/configs/<stage>.json`."
+            ) from exc
+    return path, manifest_entry(path.parent, path.name)
 
 
 def _to_pixels(image: Any) -> np.ndarray:
@@ -281,10 +255,12 @@ class Engine:
     def _caption_tokens(self, caption: str) -> tuple[torch.Tensor, torch.Tensor]:
         length = self.config.max_caption_tokens
         dim = self.config.dit.text_dim
-        caption = caption.strip()
-        if not caption:
+        from glow_core.text.base import is_blank_caption
+
+        if is_blank_caption(caption):
             return (torch.zeros(1, length, dim, device=self.device),
                     torch.zeros(1, length, dtype=torch.bool, device=self.device))
+        caption = caption.strip()
         if caption not in self._caption_cache:
             if self._encoder is None:
                 from glow_core.text import get_encoder
@@ -456,9 +432,12 @@ __all__ = [
     "CheckpointError",
     "Engine",
     "EngineError",
+    "GlowError",
     "MissingCheckpointError",
     "ProgressInfo",
     "RestoreOptions",
     "RestoreResult",
+    "PRECISIONS",
     "available_devices",
+    "resolve_checkpoint",
 ]

@@ -25,7 +25,6 @@ import contextlib
 import io
 import os
 import struct
-import tempfile
 import threading
 import warnings
 import zlib
@@ -34,6 +33,16 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
+
+from glow_core.errors import ImageReadError, ImageWriteError
+from glow_core.formats import (
+    DEFAULT_FORMAT,
+    FORMATS,
+    IMAGE_EXTENSIONS,
+    format_for_path,
+    normalize_format,
+)
+from glow_core.fsutil import atomic_write_bytes
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -49,25 +58,6 @@ __all__ = [
 #: Refuse images above this many pixels (checked from the header, before decoding).
 DEFAULT_MAX_PIXELS = 200_000_000
 
-#: File extensions treated as images when scanning folders, mapped to the writer format.
-IMAGE_EXTENSIONS: dict[str, str] = {
-    ".jpg": "JPEG",
-    ".jpeg": "JPEG",
-    ".jpe": "JPEG",
-    ".png": "PNG",
-    ".tif": "TIFF",
-    ".tiff": "TIFF",
-    ".webp": "WEBP",
-    ".bmp": "BMP",
-}
-
-_FORMAT_ALIASES = {
-    "JPG": "JPEG", "JPEG": "JPEG", "PNG": "PNG", "TIF": "TIFF", "TIFF": "TIFF",
-    "WEBP": "WEBP", "BMP": "BMP",
-}
-_SIXTEEN_BIT_FORMATS = {"PNG", "TIFF"}
-_ALPHA_FORMATS = {"PNG", "TIFF", "WEBP", "BMP"}
-_METADATA_FORMATS = {"PNG", "JPEG", "TIFF", "WEBP"}
 
 _ORIENTATION = 0x0112
 # TIFF tags that describe the pixel layout of the file they came from; they must not
@@ -81,14 +71,6 @@ _TIFF_STRUCTURE_TAGS = frozenset({
 })
 
 _pil_limit_lock = threading.Lock()
-
-
-class ImageReadError(Exception):
-    """A file could not be read as a photo; the message names the file and the reason."""
-
-
-class ImageWriteError(Exception):
-    """A photo could not be written (or writing was refused to protect the source)."""
 
 
 @dataclass
@@ -341,11 +323,6 @@ def _apply_orientation(pixels: np.ndarray, alpha: np.ndarray | None, orientation
 # --------------------------------------------------------------------------- writing
 
 
-def format_for_path(path: str | os.PathLike[str]) -> str | None:
-    """Writer format implied by a file name's extension (``None`` when unknown)."""
-    return IMAGE_EXTENSIONS.get(Path(path).suffix.lower())
-
-
 def write_image(
     path: str | os.PathLike[str],
     image: ImageData,
@@ -372,15 +349,16 @@ def write_image(
     alpha = None if image.alpha is None else np.asarray(image.alpha)
     if alpha is not None and alpha.shape != pixels.shape[:2]:
         raise ValueError(f"alpha shape {alpha.shape} does not match pixels {pixels.shape[:2]}")
-    if fmt not in _ALPHA_FORMATS:
+    spec = FORMATS[fmt]
+    if not spec.alpha:
         alpha = None
     if image.source is not None and _same_file(path, Path(image.source)):
         raise ImageWriteError(f"{path}: refusing to overwrite the source photo")
     if not path.parent.is_dir():
         raise ImageWriteError(f"{path}: folder {path.parent} does not exist")
 
-    exif = image.exif if fmt in _METADATA_FORMATS else None
-    icc = image.icc_profile if fmt in _METADATA_FORMATS else None
+    exif = image.exif if spec.metadata else None
+    icc = image.icc_profile if spec.metadata else None
     if depth == 16:
         data = _encode16(fmt, pixels, alpha, exif, icc)
     else:
@@ -392,7 +370,7 @@ def write_image(
 def _resolve_format(path: Path, requested: str | None, source: str | None) -> str:
     by_suffix = format_for_path(path)
     if requested is not None:
-        fmt = _FORMAT_ALIASES.get(requested.upper().lstrip("."))
+        fmt = normalize_format(requested)
         if fmt is None:
             raise ValueError(f"unsupported output format {requested!r}; "
                              "choose png, jpg, tif, webp or bmp")
@@ -401,17 +379,17 @@ def _resolve_format(path: Path, requested: str | None, source: str | None) -> st
         return fmt
     if by_suffix is not None:
         return by_suffix
-    if source in _FORMAT_ALIASES.values():
+    if source in FORMATS:
         return str(source)
-    return "PNG"
+    return DEFAULT_FORMAT
 
 
 def _resolve_bit_depth(fmt: str, requested: int | None, source: int) -> int:
     if requested is None:
-        return 16 if source == 16 and fmt in _SIXTEEN_BIT_FORMATS else 8
+        return 16 if source == 16 and FORMATS[fmt].sixteen_bit else 8
     if requested not in (8, 16):
         raise ValueError(f"bit depth must be 8 or 16, got {requested}")
-    if requested == 16 and fmt not in _SIXTEEN_BIT_FORMATS:
+    if requested == 16 and not FORMATS[fmt].sixteen_bit:
         raise ValueError(f"{fmt} holds 8 bits per channel only; use PNG or TIFF for 16-bit")
     return requested
 
@@ -541,20 +519,7 @@ def _tiff(arr: np.ndarray, exif: bytes | None, icc: bytes | None) -> bytes:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        with contextlib.suppress(OSError):
-            os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise ImageWriteError(f"{path}: could not write ({exc.strerror or exc})") from exc
-        raise
+        atomic_write_bytes(path, data)
+    except OSError as exc:
+        raise ImageWriteError(f"{path}: could not write ({exc.strerror or exc})") from exc

@@ -22,6 +22,7 @@ from torch import nn
 
 from glow_core.models import GlowDeblur
 from glow_core.models.motion import MOTION_SCALE
+from glow_core.text.base import is_blank_caption
 from training.config import LossConfig
 
 STAGE_PARTS: dict[str, tuple[str, ...]] = {
@@ -60,7 +61,7 @@ class TextCache:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         missing = [c for c in dict.fromkeys(captions) if c not in self._cache]
         if missing:
-            words = [c for c in missing if c.strip()]
+            words = [c for c in missing if not is_blank_caption(c)]
             if words:
                 if self._encoder is None:
                     from glow_core.text import get_encoder
@@ -70,7 +71,7 @@ class TextCache:
                 for i, c in enumerate(words):
                     self._cache[c] = (tokens[i].float(), mask[i])
             for c in missing:
-                if not c.strip():
+                if is_blank_caption(c):
                     self._cache[c] = (
                         torch.zeros(self.max_tokens, self.dim),
                         torch.zeros(self.max_tokens, dtype=torch.bool),

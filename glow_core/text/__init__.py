@@ -2,7 +2,7 @@
 
 Public API::
 
-    CaptionEncoder, BaseCaptionEncoder, has_caption, is_blank        # the contract (base.py)
+    CaptionEncoder, BaseCaptionEncoder, has_caption, is_blank_caption  # the contract (base.py)
     get_encoder, register_encoder, available_encoders, clear_cache  # registry.py
     check_encoder, canonical_name, EncoderMismatchError
 
@@ -10,7 +10,7 @@ Heavy pieces (transformers, open_clip, the captioner) load lazily on first use; 
 ``glow_core.text.captioner`` / ``glow_core.text.download`` directly for those. See README.md.
 """
 
-from .base import BaseCaptionEncoder, CaptionEncoder, has_caption, is_blank
+from .base import BaseCaptionEncoder, CaptionEncoder, has_caption, is_blank_caption
 from .registry import (
     EncoderMismatchError,
     available_encoders,
@@ -31,6 +31,6 @@ __all__ = [
     "clear_cache",
     "get_encoder",
     "has_caption",
-    "is_blank",
+    "is_blank_caption",
     "register_encoder",
 ]

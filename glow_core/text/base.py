@@ -36,7 +36,7 @@ class CaptionEncoder(Protocol):
         ...
 
 
-def is_blank(caption: str) -> bool:
+def is_blank_caption(caption: str) -> bool:
     """Blank captions (empty or whitespace) mean "no caption" for every encoder."""
     return not caption or not caption.strip()
 
@@ -68,7 +68,7 @@ class BaseCaptionEncoder(ABC):
         batch = len(captions)
         tokens = torch.zeros(batch, max_tokens, self.dim, dtype=torch.float32, device=self.device)
         mask = torch.zeros(batch, max_tokens, dtype=torch.bool, device=self.device)
-        rows = [i for i, c in enumerate(captions) if not is_blank(c)]
+        rows = [i for i, c in enumerate(captions) if not is_blank_caption(c)]
         if rows:
             texts = [captions[i].strip() for i in rows]
             got_tokens, got_mask = self._encode_texts(texts, max_tokens)
