@@ -13,7 +13,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from app.workers import Task, TaskRunner
+from app.workers import Failure, Task, TaskRunner
+from glow_core.errors import MissingCheckpointError
 
 
 def engine_module() -> Any:
@@ -64,13 +65,13 @@ class EngineHost(QObject):
         generation = self._generation
         self.loading.emit()
 
-        def work(_report: Any, _cancelled: Any) -> Any:
+        def work(_report: Any, _token: Any) -> Any:
             engine = engine_module()
             return engine.Engine(self.checkpoint, device=device, precision=precision)
 
         task = Task(work, name="load-engine")
         task.signals.finished.connect(lambda e, g=generation: self._on_ready(e, g))
-        task.signals.failed.connect(lambda m, d, g=generation: self._on_failed(m, d, g))
+        task.signals.failed.connect(lambda f, g=generation: self._on_failed(f, g))
         self._task = task
         if wait:
             # Synchronous path (tests, screenshot tool): run here, signals still fire.
@@ -84,40 +85,17 @@ class EngineHost(QObject):
         self.engine, self.error, self.missing_checkpoint = engine, None, False
         self.ready.emit(engine)
 
-    def _on_failed(self, message: str, details: str, generation: int) -> None:
+    def _on_failed(self, failure: Failure, generation: int) -> None:
         if generation != self._generation:
             return
         self.engine = None
-        self.missing_checkpoint = "MissingCheckpointError" in details
+        message, error = failure.message, failure.error
+        self.missing_checkpoint = isinstance(error, MissingCheckpointError)
         if self.missing_checkpoint:
             message = ("No trained weights were found, so photos cannot be restored yet. "
                        f"{message} Put a checkpoint in resources/weights or choose one with "
                        "Engine ▸ Load weights…")
-        elif "ModuleNotFoundError" in details or "ImportError" in details:
+        elif isinstance(error, ImportError):
             message = f"The restoration engine is not available in this build: {message}"
         self.error = message
         self.failed.emit(message, self.missing_checkpoint)
-
-    def describe(self) -> dict[str, str]:
-        """Facts for the About box and status bar."""
-        info: dict[str, str] = {}
-        engine = self.engine
-        if engine is None:
-            info["status"] = self.error or "loading…"
-            return info
-        info["device"] = str(getattr(engine, "device", "?"))
-        info["precision"] = str(getattr(engine, "precision", "?"))
-        config = getattr(engine, "config", None)
-        if config is not None:
-            info["model"] = str(getattr(config, "name", "?"))
-            info["text encoder"] = str(getattr(config, "text_encoder", "?"))
-        path = getattr(engine, "checkpoint", None) or getattr(engine, "checkpoint_path", None)
-        if path:
-            info["weights file"] = str(path)
-        entry = getattr(engine, "manifest_entry", None)
-        if entry:
-            for key, value in entry.items():
-                info[f"manifest {key}"] = str(value)
-        else:
-            info["manifest"] = "not listed in resources/weights/manifest.json"
-        return info

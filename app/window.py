@@ -1,7 +1,8 @@
 """The main window: open a photo, restore it, compare, save; batch from here too.
 
-The window is the conductor only: photos load and restore in :mod:`app.workers` tasks,
-the engine lives in :class:`app.engine_host.EngineHost`, comparison is
+The window is layout and wiring only: restorations run in
+:class:`app.restore_controller.RestoreController` (which owns the engine host), photos load
+in :mod:`app.workers` tasks, every command is a row of :mod:`app.actions`, comparison is
 :class:`app.views.compare.CompareView`, options come from the panels. Any failure becomes
 a banner with details, never an exception that escapes into Qt.
 """
@@ -15,16 +16,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QEvent, QObject, QRect, Qt, QTimer, Signal
-from PySide6.QtGui import (
-    QAction,
-    QActionGroup,
-    QCloseEvent,
-    QDragEnterEvent,
-    QDropEvent,
-    QIcon,
-    QKeySequence,
-    QPixmap,
-)
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
@@ -45,15 +37,26 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
+from app.actions import (
+    HOLD_ORIGINAL_KEYS,
+    HOLD_ORIGINAL_TEXT,
+    MENUS,
+    TOOLBAR,
+    build_actions,
+    shortcut_rows,
+    shortcut_text,
+    shortcuts_html,
+)
 from app.banner import Banner
-from app.engine_host import EngineHost, available_devices, engine_module
+from app.engine_host import available_devices, engine_module
 from app.export import ExportDialog, ExportOptions, default_options, save_image, suggested_path
-from app.imaging import format_duration, to_qimage
+from app.imaging import to_qimage
 from app.panels.caption import CaptionPanel, captioner_status, run_captioner
 from app.panels.controls import ControlsPanel
+from app.restore_controller import RestoreController, Restored
 from app.settings import APP_NAME, SettingsStore
 from app.views.compare import CompareView
-from app.workers import ProgressTracker, Task, TaskRunner
+from app.workers import Failure, Task, TaskRunner
 
 DEFAULT_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp", ".bmp")
 
@@ -110,23 +113,25 @@ class MainWindow(QMainWindow):
         self.result_options: dict[str, Any] | None = None
         self.preview_pixels: np.ndarray | None = None
         self.motion: np.ndarray | None = None
-        self.current: Task | None = None
-        self.tracker: ProgressTracker | None = None
         self.batch_dialog: Any = None
         self.last_saved: Path | None = None
 
-        self._detail = ""
-        self._elapsed_timer = QTimer(self)
-        self._elapsed_timer.setInterval(500)
-        self._elapsed_timer.timeout.connect(self._update_eta)
         self._memory_timer = QTimer(self)
         self._memory_timer.setSingleShot(True)
         self._memory_timer.setInterval(150)
         self._memory_timer.timeout.connect(self._update_memory)
         self.runner = TaskRunner(self)
-        self.host = EngineHost(self.runner, self)
+        self.restorer = RestoreController(self.runner, self)
+        self.host = self.restorer.host
+        self.host.loading.connect(self._on_engine_loading)
         self.host.ready.connect(self._on_engine_ready)
         self.host.failed.connect(self._on_engine_failed)
+        self.restorer.started.connect(self._on_restore_started)
+        self.restorer.progressed.connect(self._on_progress)
+        self.restorer.finished.connect(self._on_restored)
+        self.restorer.failed.connect(self._on_restore_failed)
+        self.restorer.cancelled.connect(self._on_restore_cancelled)
+        self.restorer.busyChanged.connect(self._on_busy_changed)
 
         self._build_central()
         self._build_panels()
@@ -183,125 +188,42 @@ class MainWindow(QMainWindow):
         self.controls.restoreVisibleRequested.connect(self.restore_visible)
         self.caption_panel.suggestRequested.connect(self.suggest_caption)
 
-    def _action(self, text: str, slot: Any, shortcut: Any = None, *, tip: str = "",
-                checkable: bool = False) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            keys = shortcut if isinstance(shortcut, list) else [shortcut]
-            action.setShortcuts([QKeySequence(k) for k in keys])
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        if tip:
-            action.setToolTip(tip)
-            action.setStatusTip(tip)
-        action.setCheckable(checkable)
-        (action.toggled if checkable else action.triggered).connect(slot)
-        self.addAction(action)
-        return action
-
     def _build_actions(self) -> None:
-        a = self._action
-        self.act_open = a("&Open…", self.open_dialog, QKeySequence.StandardKey.Open,
-                          tip="Open a photo (Ctrl+O)")
-        self.act_save = a("&Save", self.save, "Ctrl+S",
-                          tip="Save beside the original as <name>_deblurred (Ctrl+S)")
-        self.act_save_as = a("Save &As…", self.save_as, "Ctrl+Shift+S",
-                             tip="Save to another place or format (Ctrl+Shift+S)")
-        self.act_batch = a("&Batch folder…", self.open_batch, "B",
-                           tip="Restore a whole folder in the background (B)")
-        self.act_quit = a("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.act_restore = a("&Restore whole photo", self.restore_whole, "Ctrl+R",
-                             tip="Restore the whole photo (Ctrl+R)")
-        self.act_restore_visible = a("Restore &visible region", self.restore_visible,
-                                     "Ctrl+Shift+R",
-                                     tip="Quick preview of the part on screen (Ctrl+Shift+R)")
-        self.act_cancel = a("&Cancel", self.cancel, "Esc", tip="Stop the running job (Esc)")
-        self.act_seed = a("Randomise &seed", self.controls.randomise_seed, "Ctrl+D")
-        self.act_fit = a("&Fit to window", self.view.zoom_fit, "F", tip="Fit (F)")
-        self.act_100 = a("&Actual pixels (100 %)", self.view.zoom_actual, "1", tip="100 % (1)")
-        self.act_zoom_in = a("Zoom &in", self.view.zoom_in, ["+", "=", "Ctrl++"],
-                             tip="Zoom in (+)")
-        self.act_zoom_out = a("Zoom &out", self.view.zoom_out, ["-", "Ctrl+-"],
-                              tip="Zoom out (-)")
-        self.act_motion = a("&Motion overlay", self.set_show_motion, "M", checkable=True,
-                            tip="Draw the estimated blur motion over the photo (M)")
-        self.act_loupe = a("1:1 &Loupe", self.view.set_loupe, "L", checkable=True,
-                           tip="A 1:1 magnifier that follows the cursor (L)")
-        self.act_split = QAction("&Split view", self, checkable=True)
-        self.act_side = QAction("Side &by side", self, checkable=True)
-        group = QActionGroup(self)
-        for act, mode in ((self.act_split, "split"), (self.act_side, "side")):
-            group.addAction(act)
-            act.triggered.connect(lambda _=False, m=mode: self.set_compare_mode(m))
-        self.act_toggle_mode = a("Toggle split / side by side", self.view.toggle_mode, "V")
+        """QActions, menus and toolbar from the one table in :mod:`app.actions`."""
+        self.actions_by_id = build_actions(self)
+        for key, action in self.actions_by_id.items():
+            setattr(self, f"act_{key}", action)
         self.view.modeChanged.connect(self._on_mode_changed)
-        self.act_load_weights = a("Load &weights…", self.choose_weights)
-        self.act_about = a("&About GLOW Deblur Studio", self.show_about)
-        self.act_keys = a("&Keyboard shortcuts", self.show_shortcuts, "F1")
+        self.controls.set_run_tips(whole=self.act_restore.toolTip(),
+                                   visible=self.act_restore_visible.toolTip())
 
-        menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
-        file_menu.addAction(self.act_open)
-        self.recent_menu = file_menu.addMenu("Open &Recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
-        file_menu.addSeparator()
-        file_menu.addAction(self.act_save)
-        file_menu.addAction(self.act_save_as)
-        file_menu.addSeparator()
-        file_menu.addAction(self.act_batch)
-        file_menu.addSeparator()
-        file_menu.addAction(self.act_quit)
-        restore_menu = menu.addMenu("&Restore")
-        for act in (self.act_restore, self.act_restore_visible, self.act_cancel, self.act_seed):
-            restore_menu.addAction(act)
-        view_menu = menu.addMenu("&View")
-        for act in (self.act_fit, self.act_100, self.act_zoom_in, self.act_zoom_out):
-            view_menu.addAction(act)
-        view_menu.addSeparator()
-        view_menu.addAction(self.act_split)
-        view_menu.addAction(self.act_side)
-        view_menu.addAction(self.act_toggle_mode)
-        view_menu.addSeparator()
-        view_menu.addAction(self.act_motion)
-        view_menu.addAction(self.act_loupe)
-        hold = view_menu.addAction("Show original: hold Space or \\")
-        hold.setEnabled(False)
-        view_menu.addSeparator()
-        view_menu.addAction(self.dock.toggleViewAction())
-        engine_menu = menu.addMenu("&Engine")
-        engine_menu.addAction(self.act_load_weights)
-        help_menu = menu.addMenu("&Help")
-        help_menu.addAction(self.act_keys)
-        help_menu.addAction(self.act_about)
-
+        slots = {"recent": self._add_recent_menu, "hold": self._add_hold_note,
+                 "dock": lambda m: m.addAction(self.dock.toggleViewAction())}
+        for title, items in MENUS:
+            menu = self.menuBar().addMenu(title)
+            for item in items:
+                if item == "-":
+                    menu.addSeparator()
+                elif item.startswith("@"):
+                    slots[item[1:]](menu)
+                else:
+                    menu.addAction(self.actions_by_id[item])
         bar = self.addToolBar("Main")
         bar.setObjectName("main-toolbar")
         bar.setMovable(False)
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for act in (self.act_open, self.act_save):
-            bar.addAction(act)
-        bar.addSeparator()
-        bar.addAction(self.act_restore_visible)
-        bar.addAction(self.act_restore)
-        bar.addAction(self.act_cancel)
-        bar.addSeparator()
-        for act in (self.act_fit, self.act_100):
-            bar.addAction(act)
-        bar.addSeparator()
-        bar.addAction(self.act_split)
-        bar.addAction(self.act_side)
-        bar.addAction(self.act_motion)
-        bar.addAction(self.act_loupe)
-        bar.addSeparator()
-        bar.addAction(self.act_batch)
-        self.act_fit.setText("Fit")
-        self.act_100.setText("100 %")
-        self.act_restore.setText("Restore")
-        self.act_restore_visible.setText("Preview region")
-        self.act_batch.setText("Batch…")
-        self.act_motion.setText("Motion")
-        self.act_loupe.setText("Loupe")
-        self.act_split.setText("Split")
-        self.act_side.setText("Side by side")
+        for item in TOOLBAR:
+            if item == "-":
+                bar.addSeparator()
+            else:
+                bar.addAction(self.actions_by_id[item])
+
+    def _add_recent_menu(self, menu: Any) -> None:
+        self.recent_menu = menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+
+    def _add_hold_note(self, menu: Any) -> None:
+        menu.addAction(f"Show original: hold {HOLD_ORIGINAL_TEXT}").setEnabled(False)
 
     def _build_status(self) -> None:
         status = self.statusBar()
@@ -351,10 +273,17 @@ class MainWindow(QMainWindow):
     def engine(self) -> Any:
         return self.host.engine
 
+    @property
+    def current(self) -> Task | None:
+        """The running restoration's task (None when idle)."""
+        return self.restorer.current
+
     def load_engine(self, *, wait: bool = False) -> None:
         v = self.controls.values()
+        self.restorer.load_engine(self.checkpoint, v["device"], v["precision"], wait=wait)
+
+    def _on_engine_loading(self) -> None:
         self.engine_label.setText("Engine: loading…")
-        self.host.load(self.checkpoint, v["device"], v["precision"], wait=wait)
         self._update_actions()
 
     def _on_engine_ready(self, engine: Any) -> None:
@@ -379,11 +308,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _on_device_changed(self, device: str, precision: str) -> None:
-        if self.host.device == device and self.host.precision == precision:
-            return
-        if self.current is not None:
-            return  # applied to the next load; never swap the engine under a running job
-        self.load_engine()
+        self.restorer.use_device(self.checkpoint, device, precision)
 
     def choose_weights(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load weights", self.checkpoint or "",
@@ -411,20 +336,21 @@ class MainWindow(QMainWindow):
             return
         self.statusBar().showMessage(f"Opening {path.name}…")
 
-        def work(_report: Any, _cancelled: Any) -> Any:
+        def work(_report: Any, _token: Any) -> Any:
             from glow_core.imageio import read_image
 
             return read_image(path)
 
         task = Task(work, name="open")
         task.signals.finished.connect(lambda image: self._on_loaded(path, image))
-        task.signals.failed.connect(lambda msg, details: self._on_load_failed(path, msg, details))
+        task.signals.failed.connect(lambda failure: self._on_load_failed(path, failure))
         self.runner.start(task)
 
-    def _on_load_failed(self, path: Path, message: str, details: str) -> None:
+    def _on_load_failed(self, path: Path, failure: Failure) -> None:
         self.statusBar().clearMessage()
-        self.banner.show_message(f"Could not open {path.name}: {message}", "error", details)
-        self.restoreFailed.emit(message)
+        self.banner.show_message(f"Could not open {path.name}: {failure.message}", "error",
+                                 failure.details)
+        self.restoreFailed.emit(failure.message)
 
     def _on_loaded(self, path: Path, image: Any) -> None:
         if self.current is not None:
@@ -491,15 +417,7 @@ class MainWindow(QMainWindow):
         return engine_module().RestoreOptions(**fields)
 
     def can_restore(self) -> tuple[bool, str]:
-        if self.image is None:
-            return False, "Open a photo first"
-        if self.engine is None:
-            if self.host.is_loading:
-                return False, "The engine is still loading"
-            return False, self.host.error or "The engine is not available"
-        if self.current is not None:
-            return False, "A restoration is running"
-        return True, ""
+        return self.restorer.can_restore(self.image is not None)
 
     def restore_whole(self) -> Task | None:
         return self._start_restore(None)
@@ -518,66 +436,30 @@ class MainWindow(QMainWindow):
         if not ok:
             self.statusBar().showMessage(reason, 4000)
             return None
-        options = self.restore_options()
-        engine = self.engine
-        token = engine_module().CancelToken()
-        pixels = self.image.pixels
-        if rect is not None:
-            pixels = np.ascontiguousarray(pixels[rect.top():rect.bottom() + 1,
-                                                 rect.left():rect.right() + 1])
+        return self.restorer.start(self.image.pixels, self.restore_options(), rect)
 
-        def work(report: Any, _cancelled: Any) -> Any:
-            return engine.restore(pixels, options, progress=report, cancel=token)
+    def cancel(self) -> None:
+        """Esc: stop the running restoration inside its current tile."""
+        self.restorer.cancel()
 
-        task = Task(work, token=token, name="restore")
-        task.signals.progress.connect(self._on_progress)
-        task.signals.finished.connect(lambda r: self._on_restored(r, rect, options))
-        task.signals.failed.connect(self._on_restore_failed)
-        task.signals.cancelled.connect(self._on_restore_cancelled)
-        task.signals.done.connect(self._on_task_done)
-        self._begin_task(task, "Restoring visible region…" if rect is not None
-                         else "Restoring…")
-        return task
-
-    def _begin_task(self, task: Task, text: str) -> None:
-        self.current = task
-        self.tracker = ProgressTracker()
+    def _on_restore_started(self, text: str) -> None:
         self.progress.setValue(0)
         self.eta_label.setText(text)
         for w in (self.progress, self.eta_label, self.cancel_button):
             w.show()
-        self._elapsed_timer.start()
         self._update_actions()
         self.taskStateChanged.emit(True)
-        self.runner.start(task)
 
-    def _on_progress(self, info: Any) -> None:
-        fraction = float(getattr(info, "fraction", 0.0))
+    def _on_progress(self, fraction: float, text: str) -> None:
         self.progress.setValue(int(fraction * 1000))
-        if self.tracker is not None:
-            self.tracker.update(fraction)
-        tiles = getattr(info, "tiles", 1)
-        parts = []
-        if tiles > 1:
-            parts.append(f"tile {getattr(info, 'tile', 0)}/{tiles}")
-        if getattr(info, "steps", 0) and getattr(info, "stage", "") == "sampling":
-            parts.append(f"step {info.step}/{info.steps}")
-        self._detail = " · ".join(parts)
-        self._update_eta()
-
-    def _update_eta(self) -> None:
-        if self.tracker is None:
-            return
-        detail = getattr(self, "_detail", "")
-        text = (f"{detail + '  ·  ' if detail else ''}{format_duration(self.tracker.elapsed)}"
-                f" elapsed  ·  {format_duration(self.tracker.remaining)} left")
         self.eta_label.setText(text)
 
-    def _on_restored(self, result: Any, rect: QRect | None, options: Any) -> None:
+    def _on_restored(self, done: Restored) -> None:
+        result, rect = done.result, done.rect
         seconds = getattr(result, "seconds", 0.0)
         if rect is None:
             self.result = result
-            self.result_options = dict(vars(options))
+            self.result_options = dict(vars(done.options))
             self.preview_pixels = None
             self.view.set_restored(to_qimage(result.image))
             if result.motion is not None:
@@ -591,36 +473,25 @@ class MainWindow(QMainWindow):
             self.view.set_restored(to_qimage(base), preview_rect=rect)
             self.statusBar().showMessage(
                 f"Preview of {rect.width()} × {rect.height()} px in {seconds:.1f} s: "
-                "restore the whole photo (Ctrl+R) to save", 8000)
+                f"restore the whole photo ({shortcut_text('restore')}) to save", 8000)
         self.restoreFinished.emit(result)
 
-    def _on_restore_failed(self, message: str, details: str) -> None:
-        self.banner.show_message(f"Restoration failed: {message}", "error", details)
-        self.restoreFailed.emit(message)
+    def _on_restore_failed(self, failure: Failure) -> None:
+        self.banner.show_message(f"Restoration failed: {failure.message}", "error",
+                                 failure.details)
+        self.restoreFailed.emit(failure.message)
 
     def _on_restore_cancelled(self) -> None:
         self.statusBar().showMessage("Cancelled", 4000)
         self.restoreCancelled.emit()
 
-    def _on_task_done(self) -> None:
-        self.current = None
-        self.tracker = None
-        self._detail = ""
-        self._elapsed_timer.stop()
+    def _on_busy_changed(self, busy: bool) -> None:
+        if busy:
+            return
         for w in (self.progress, self.eta_label, self.cancel_button):
             w.hide()
         self._update_actions()
         self.taskStateChanged.emit(False)
-        v = self.controls.values()
-        if self.engine is not None and (self.host.device, self.host.precision) != (
-                v["device"], v["precision"]):
-            self.load_engine()
-
-    def cancel(self) -> None:
-        """Esc: stop the running restoration inside its current tile."""
-        if self.current is not None:
-            self.current.cancel()
-            self.eta_label.setText("Cancelling…")
 
     # ------------------------------------------------------------------ motion view
     def set_show_motion(self, on: bool) -> None:
@@ -634,14 +505,13 @@ class MainWindow(QMainWindow):
         if engine is None or image is None:
             return
 
-        def work(_report: Any, _cancelled: Any) -> Any:
-            return engine.estimate_motion(image.pixels)
-
-        task = Task(work, name="motion")
+        task = Task(lambda _report, _token: engine.estimate_motion(image.pixels), name="motion")
         task.signals.finished.connect(self._on_motion)
-        task.signals.failed.connect(
-            lambda m, d: self.banner.show_message(f"Motion estimate failed: {m}", "error", d))
+        task.signals.failed.connect(lambda f: self._show_failure("Motion estimate failed", f))
         self.runner.start(task)
+
+    def _show_failure(self, what: str, failure: Failure) -> None:
+        self.banner.show_message(f"{what}: {failure.message}", "error", failure.details)
 
     def _on_motion(self, motion: np.ndarray) -> None:
         self.motion = motion
@@ -666,10 +536,9 @@ class MainWindow(QMainWindow):
             return
         pixels = self.image.pixels
         self.caption_panel.set_busy(True)
-        task = Task(lambda _r, _c: run_captioner(factory, pixels), name="caption")
+        task = Task(lambda _report, _token: run_captioner(factory, pixels), name="caption")
         task.signals.finished.connect(self.caption_panel.set_caption)
-        task.signals.failed.connect(
-            lambda m, d: self.banner.show_message(f"Caption suggestion failed: {m}", "error", d))
+        task.signals.failed.connect(lambda f: self._show_failure("Caption suggestion failed", f))
         task.signals.done.connect(lambda: self.caption_panel.set_busy(False))
         self.runner.start(task)
 
@@ -710,8 +579,9 @@ class MainWindow(QMainWindow):
         if self.image is None:
             return False
         if self.result is None:
-            self.statusBar().showMessage(
-                "Restore the whole photo first (Ctrl+R): previews are not saved", 5000)
+            self.statusBar().showMessage(f"Restore the whole photo first "
+                                         f"({shortcut_text('restore')}): previews are not saved",
+                                         5000)
             return False
         return True
 
@@ -786,14 +656,7 @@ class MainWindow(QMainWindow):
         self._about_box = box
 
     def show_shortcuts(self) -> None:
-        rows = [("Ctrl+O", "Open"), ("Ctrl+S / Ctrl+Shift+S", "Save / Save As"),
-                ("Ctrl+R", "Restore whole photo"), ("Ctrl+Shift+R", "Preview visible region"),
-                ("Esc", "Cancel"), ("F / 1", "Fit / 100 %"), ("+ / − / wheel", "Zoom"),
-                ("Drag", "Pan, or move the divider"), ("Space or \\ (hold)", "Show original"),
-                ("V", "Split / side by side"), ("M", "Motion overlay"), ("L", "1:1 loupe"),
-                ("B", "Batch folder"), ("Ctrl+D", "Randomise seed")]
-        html = "<table cellspacing=6>" + "".join(
-            f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows) + "</table>"
+        html = shortcuts_html(shortcut_rows())
         box = QMessageBox(self)
         box.setWindowTitle("Keyboard shortcuts")
         box.setTextFormat(Qt.TextFormat.RichText)
@@ -814,11 +677,10 @@ class MainWindow(QMainWindow):
         self.act_save_as.setEnabled(saveable)
         self.caption_panel.suggest.setEnabled(self.caption_panel.factory is not None
                                               and self.image is not None)
+        hint = f"Open a photo ({shortcut_text('open')}) or drop it here"
         if self.image is None and self.engine is None and self.host.error:
-            self.view.placeholder_text = ("Open a photo (Ctrl+O) or drop it here.\n\n"
-                                          "Restoring needs weights: see the message above.")
-        else:
-            self.view.placeholder_text = "Open a photo (Ctrl+O) or drop it here"
+            hint += ".\n\nRestoring needs weights: see the message above."
+        self.view.placeholder_text = hint
         self.view.refresh()
 
     def _on_options_changed(self) -> None:
@@ -838,14 +700,13 @@ class MainWindow(QMainWindow):
         self.controls.set_memory_estimate(n)
 
     # ----------------------------------------------------------------- key handling
-    _HOLD_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_Backslash)
     _TYPING = (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
         """Hold Space or backslash to show the original (unless typing in a field)."""
         kind = event.type()
         if kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and \
-                event.key() in self._HOLD_KEYS and isinstance(obj, QWidget) and \
+                event.key() in HOLD_ORIGINAL_KEYS and isinstance(obj, QWidget) and \
                 obj.window() is self and not self._typing_in(obj):
             if not event.isAutoRepeat():
                 self.view.set_show_original(kind == QEvent.Type.KeyPress)

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from app.batch_plan import DEFAULT_PATTERN, build_plan, check_pattern, split_resumed
 from app.imaging import format_duration
-from app.workers import ProgressTracker, Task, TaskRunner
+from app.workers import CancelToken, Failure, ProgressTracker, Task, TaskRunner
 
 STATUS_COLOURS = {
     "pending": "#9a9a9a", "running": "#4a90d9", "done": "#6cc070", "earlier": "#6cc070",
@@ -354,33 +354,26 @@ class BatchDialog(QDialog):
         earlier, todo = split_resumed(self.plan)
         plan = BatchPlan(items=todo, settings=self.plan.settings)
         options = self.window_.restore_options()
-        token = __import__("glow_core.engine", fromlist=["CancelToken"]).CancelToken()
         self.total = len(todo)
         self.finished_count = 0
         self._current_fraction = 0.0
         self._paused.clear()
-        task_ref: dict[str, Task] = {}
 
-        def should_stop() -> bool:
-            task = task_ref["task"]
-            while self._paused.is_set() and not task.is_cancelled:
-                time.sleep(0.05)
-            return task.is_cancelled
-
-        def work(report: Any, _cancelled: Any) -> Any:
+        def work(report: Any, token: CancelToken) -> Any:
             def restorer(image: Any) -> Any:
+                while self._paused.is_set() and not token.cancelled:  # pause between photos
+                    time.sleep(0.05)
                 report(("start", str(image.source)))
                 result = engine.restore(image, options, cancel=token,
                                         progress=lambda info: report(("progress", info.fraction)))
                 return result.image
 
             return run_batch(plan, restorer, on_item=lambda item: report(("item", item)),
-                             should_stop=should_stop,
+                             should_stop=lambda: token.cancelled,
                              log_settings={"options": dict(vars(options)),
                                            "pattern": self.pattern.text()})
 
-        task = Task(work, token=token, name="batch")
-        task_ref["task"] = task
+        task = Task(work, token=CancelToken(), name="batch")
         self._sources = {str(i.source): i.relative for i in todo}
         task.signals.progress.connect(self._on_report)
         task.signals.finished.connect(self._on_finished)
@@ -461,8 +454,8 @@ class BatchDialog(QDialog):
             self.progress.setValue(1000)
         self.batchFinished.emit(status)
 
-    def _on_failed(self, message: str, _details: str) -> None:
-        self.progress_label.setText(f"Batch stopped: {message}")
+    def _on_failed(self, failure: Failure) -> None:
+        self.progress_label.setText(f"Batch stopped: {failure.message}")
         self.batchFinished.emit("failed")
 
     def _on_cancelled(self) -> None:

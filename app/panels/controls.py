@@ -145,11 +145,13 @@ class ControlsPanel(QWidget):
 
         # --- run ------------------------------------------------------------------------
         self.restore_visible = QPushButton("Restore visible region")
-        self.restore_visible.setToolTip("Quick preview of the part of the photo on screen "
-                                        "(Ctrl+Shift+R)")
         self.restore_whole = QPushButton("Restore whole photo")
         self.restore_whole.setObjectName("primary")
-        self.restore_whole.setToolTip("Restore the full photo (Ctrl+R)")
+        self._run_tips = {self.restore_whole: "Restore the full photo",
+                          self.restore_visible: "Quick preview of the part of the photo on "
+                                                "screen"}
+        for button, tip in self._run_tips.items():
+            button.setToolTip(tip)
         self.restore_visible.clicked.connect(self.restoreVisibleRequested)
         self.restore_whole.clicked.connect(self.restoreWholeRequested)
         layout.addWidget(self.restore_visible)
@@ -236,9 +238,13 @@ class ControlsPanel(QWidget):
     def set_memory_estimate(self, n_bytes: int | None, note: str = "") -> None:
         self.memory.setText(note or (f"≈ {format_bytes(n_bytes)} peak" if n_bytes else "—"))
 
+    def set_run_tips(self, *, whole: str, visible: str) -> None:
+        """The run buttons' tips when they can run (the window's actions, with shortcuts)."""
+        self._run_tips = {self.restore_whole: whole, self.restore_visible: visible}
+        for button, tip in self._run_tips.items():
+            button.setToolTip(tip)
+
     def set_can_run(self, can_run: bool, reason: str = "") -> None:
-        for button in (self.restore_visible, self.restore_whole):
+        for button, tip in self._run_tips.items():
             button.setEnabled(can_run)
-        self.restore_whole.setToolTip(reason or "Restore the full photo (Ctrl+R)")
-        self.restore_visible.setToolTip(reason or "Quick preview of the part of the photo on "
-                                        "screen (Ctrl+Shift+R)")
+            button.setToolTip(reason or tip)

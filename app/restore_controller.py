@@ -1,0 +1,165 @@
+"""Restore orchestration: one restoration at a time, its progress, cancel, result or error.
+
+The window asks, the controller runs: it owns the :class:`~app.engine_host.EngineHost`
+(loading, and reloading for a new device once the running job ends), starts each restore
+as a :class:`~app.workers.Task` with its own :class:`~glow_core.cancel.CancelToken`, turns
+the engine's progress into the status-bar text, and reports the outcome by signal. It
+holds no widget, so it is tested without a window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QRect, QTimer, Signal
+
+from app.engine_host import EngineHost
+from app.imaging import format_duration
+from app.workers import CancelToken, ProgressTracker, Task, TaskRunner
+
+
+@dataclass(frozen=True)
+class Restored:
+    """A finished restore: the engine's result, the region (None: whole photo), options."""
+
+    result: Any  # glow_core.engine.RestoreResult
+    rect: QRect | None
+    options: Any  # glow_core.engine.RestoreOptions
+
+
+def progress_detail(info: Any) -> str:
+    """"tile 2/6 · step 3/8" from the engine's ProgressInfo ("" when there is one part)."""
+    parts = []
+    tiles = getattr(info, "tiles", 1)
+    if tiles > 1:
+        parts.append(f"tile {getattr(info, 'tile', 0)}/{tiles}")
+    if getattr(info, "steps", 0) and getattr(info, "stage", "") == "sampling":
+        parts.append(f"step {info.step}/{info.steps}")
+    return " · ".join(parts)
+
+
+class RestoreController(QObject):
+    """Runs restorations on the host's engine and reports how each ended."""
+
+    started = Signal(str)  # what runs: "Restoring…"
+    progressed = Signal(float, str)  # fraction done, status text (detail, elapsed, left)
+    finished = Signal(object)  # Restored
+    cancelled = Signal()
+    failed = Signal(object)  # Failure: dispatch on .error with isinstance
+    busyChanged = Signal(bool)  # noqa: N815
+
+    def __init__(self, runner: TaskRunner, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.host = EngineHost(runner, self)
+        self.current: Task | None = None
+        self.tracker: ProgressTracker | None = None
+        self._fraction = 0.0
+        self._detail = ""
+        self._cancelling = False
+        self._pending: tuple[str | Path | None, str, str] | None = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(500)
+        self._timer.timeout.connect(self._emit_progress)
+
+    # ------------------------------------------------------------------ engine
+    @property
+    def engine(self) -> Any:
+        return self.host.engine
+
+    @property
+    def busy(self) -> bool:
+        return self.current is not None
+
+    def load_engine(self, checkpoint: str | Path | None, device: str, precision: str, *,
+                    wait: bool = False) -> None:
+        self._pending = None
+        self.host.load(checkpoint, device, precision, wait=wait)
+
+    def use_device(self, checkpoint: str | Path | None, device: str, precision: str) -> None:
+        """Reload on another device or precision; never under a running job (it waits)."""
+        if (self.host.device, self.host.precision) == (device, precision):
+            self._pending = None
+            return
+        if self.busy:
+            self._pending = (checkpoint, device, precision)
+            return
+        self.load_engine(checkpoint, device, precision)
+
+    def can_restore(self, has_image: bool) -> tuple[bool, str]:
+        if not has_image:
+            return False, "Open a photo first"
+        if self.engine is None:
+            if self.host.is_loading:
+                return False, "The engine is still loading"
+            return False, self.host.error or "The engine is not available"
+        if self.busy:
+            return False, "A restoration is running"
+        return True, ""
+
+    # ----------------------------------------------------------------- restoring
+    def start(self, pixels: np.ndarray, options: Any, rect: QRect | None = None) -> Task | None:
+        """Restore ``pixels`` (only ``rect`` of them when given); None when busy or no engine."""
+        ok, _reason = self.can_restore(True)
+        if not ok:
+            return None
+        engine = self.engine
+        if rect is not None:
+            pixels = np.ascontiguousarray(pixels[rect.top():rect.bottom() + 1,
+                                                 rect.left():rect.right() + 1])
+
+        def work(report: Any, token: CancelToken | None) -> Any:
+            return engine.restore(pixels, options, progress=report, cancel=token)
+
+        task = Task(work, token=CancelToken(), name="restore")
+        task.signals.progress.connect(self._on_progress)
+        task.signals.finished.connect(lambda r: self.finished.emit(Restored(r, rect, options)))
+        task.signals.failed.connect(self.failed)
+        task.signals.cancelled.connect(self.cancelled)
+        task.signals.done.connect(self._on_done)
+        self.current = task
+        self.tracker = ProgressTracker()
+        self._fraction, self._detail, self._cancelling = 0.0, "", False
+        self._timer.start()
+        self.busyChanged.emit(True)
+        self.started.emit("Restoring visible region…" if rect is not None else "Restoring…")
+        self.runner.start(task)
+        return task
+
+    def cancel(self) -> None:
+        """Fire the running restore's token: the engine stops inside its current tile."""
+        if self.current is not None:
+            self.current.cancel()
+            self._cancelling = True
+            self._emit_progress()
+
+    def _on_progress(self, info: Any) -> None:
+        self._fraction = float(getattr(info, "fraction", 0.0))
+        if self.tracker is not None:
+            self.tracker.update(self._fraction)
+        self._detail = progress_detail(info)
+        self._emit_progress()
+
+    def status_text(self) -> str:
+        if self._cancelling:
+            return "Cancelling…"
+        if self.tracker is None:
+            return ""
+        detail = f"{self._detail}  ·  " if self._detail else ""
+        return (f"{detail}{format_duration(self.tracker.elapsed)} elapsed  ·  "
+                f"{format_duration(self.tracker.remaining)} left")
+
+    def _emit_progress(self) -> None:
+        if self.tracker is not None:
+            self.progressed.emit(self._fraction, self.status_text())
+
+    def _on_done(self) -> None:
+        self.current = None
+        self.tracker = None
+        self._timer.stop()
+        self.busyChanged.emit(False)
+        if self._pending is not None and self.engine is not None:
+            self.use_device(*self._pending)
