@@ -88,6 +88,15 @@ class ProgressInfo:
 
 @dataclass
 class RestoreResult:
+    """A restored photo, with how it was made.
+
+    ``info`` holds: ``timings`` (seconds per stage: ``"prepare"``, ``"network"``,
+    ``"sampling"`` for the full path, ``"blend"``, ``"total"``; a stage that runs before the
+    network, such as kernel estimation, adds its own key), ``tiles``, ``tile_size``,
+    ``fallbacks`` (tiles recomputed in float32), ``oom_retries``, ``device``, ``precision``
+    (what the restore ended in) and ``configured_precision``.
+    """
+
     image: np.ndarray
     motion: np.ndarray | None
     seconds: float
@@ -98,6 +107,47 @@ class RestoreResult:
 
 
 ProgressFn = Callable[[ProgressInfo], None]
+
+
+@dataclass
+class _Restore:
+    """The state of one :meth:`Engine.restore` call, carried through tiles and steps.
+
+    Nothing here outlives the call: a float32 fallback decided for one photo never
+    changes the precision the next photo starts in.
+    """
+
+    options: RestoreOptions
+    precision: str  # the engine's precision; "fp32" once a tile had to fall back
+    progress: ProgressFn | None = None
+    cancel: CancelToken | None = None
+    text: torch.Tensor | None = None  # caption tokens (full mode)
+    mask: torch.Tensor | None = None
+    noise: torch.Tensor | None = None  # latent noise for the whole canvas (full mode)
+    tile_index: int = 0
+    tile_count: int = 1
+    fallbacks: int = 0
+    oom_retries: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def check(self) -> None:
+        """Raise :class:`Cancelled` once the caller cancelled."""
+        if self.cancel is not None and self.cancel.cancelled:
+            raise Cancelled("restoration cancelled")
+
+    def report(self, fraction: float, stage: str, step: int = 0, steps: int = 0) -> None:
+        if self.progress is not None:
+            self.progress(ProgressInfo(fraction, stage, self.tile_index + 1, self.tile_count,
+                                       step, steps))
+
+    @contextlib.contextmanager
+    def timed(self, stage: str):
+        """Add the seconds spent in the block to ``timings[stage]``."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - start
 
 
 # ----------------------------------------------------------------------- devices
@@ -193,7 +243,6 @@ class Engine:
         self.precision = pick_precision(precision, self.device)
         self.model, self.info = load_checkpoint(path, expected, device=self.device)
         self.manifest_entry: dict[str, Any] | None = entry
-        self._fp32_fallback = False
         self._encoder = None
         self._caption_cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self._lock = threading.Lock()
@@ -289,11 +338,11 @@ class Engine:
         pixels = _to_pixels(image)
         start = time.perf_counter()
         tile = options.tile or self.auto_tile(options.mode)
+        run = _Restore(options, self.precision, progress, cancel)
         with self._lock:
             while True:
                 try:
-                    image_out, motion, tiles = self._restore_tiled(pixels, options, tile,
-                                                                   progress, cancel)
+                    image_out, motion, tiles = self._restore_tiled(run, pixels, tile)
                     break
                 except Cancelled:
                     raise
@@ -303,16 +352,30 @@ class Engine:
                     if self.device.type == "cuda":
                         torch.cuda.empty_cache()
                     tile = max(self.multiple, tile // 2 // self.multiple * self.multiple)
+                    run.oom_retries += 1
         image_out = np.clip(image_out, 0.0, 1.0)
         if options.strength < 1.0:
             image_out = pixels + options.strength * (image_out - pixels)
+        seconds = time.perf_counter() - start
+        run.timings["total"] = seconds
         return RestoreResult(
             image=image_out.astype(np.float32),
             motion=motion,
-            seconds=time.perf_counter() - start,
+            seconds=seconds,
             tile=tile,
             tiles=tiles,
-            precision="fp32" if self._fp32_fallback else self.precision,
+            precision=run.precision,
+            info={
+                "timings": dict(run.timings),
+                "tiles": tiles,
+                "tile_size": tile,
+                "fallbacks": run.fallbacks,
+                "oom_retries": run.oom_retries,
+                "device": str(self.device),
+                "precision": run.precision,
+                "configured_precision": self.precision,
+                "mode": options.mode,
+            },
         )
 
     def estimate_motion(self, image: Any) -> np.ndarray:
@@ -336,57 +399,55 @@ class Engine:
             x = F.pad(x, (0, pw, 0, ph), mode=mode)
         return x.to(self.device), (h, w)
 
-    def _restore_tiled(self, pixels: np.ndarray, options: RestoreOptions, tile: int,
-                       progress: ProgressFn | None, cancel: CancelToken | None
+    def _restore_tiled(self, run: _Restore, pixels: np.ndarray, tile: int
                        ) -> tuple[np.ndarray, np.ndarray, int]:
         from glow_core.models.motion import MOTION_SCALE
 
-        canvas, (h, w) = self._padded_tensor(pixels)
-        _, _, hp, wp = canvas.shape
-        f = self.config.latent_factor
-        tiles = plan_tiles(hp, wp, tile, options.overlap, self.context, self.multiple)
-        out = np.zeros((hp, wp, 3), dtype=np.float32)
-        weight = np.zeros((hp, wp, 1), dtype=np.float32)
-        motion = np.zeros((hp // f, wp // f, 3), dtype=np.float32)
-        motion_w = np.zeros((hp // f, wp // f, 1), dtype=np.float32)
-        text = mask = noise = None
-        if options.mode == "full":
-            text, mask = self._caption_tokens(options.caption)
-            generator = torch.Generator().manual_seed(int(options.seed))
-            noise = torch.randn(self.model.latent_shape(hp, wp), generator=generator)
+        options = run.options
+        with run.timed("prepare"):
+            canvas, (h, w) = self._padded_tensor(pixels)
+            _, _, hp, wp = canvas.shape
+            f = self.config.latent_factor
+            tiles = plan_tiles(hp, wp, tile, options.overlap, self.context, self.multiple)
+            out = np.zeros((hp, wp, 3), dtype=np.float32)
+            weight = np.zeros((hp, wp, 1), dtype=np.float32)
+            motion = np.zeros((hp // f, wp // f, 3), dtype=np.float32)
+            motion_w = np.zeros((hp // f, wp // f, 1), dtype=np.float32)
+            if options.mode == "full":
+                run.text, run.mask = self._caption_tokens(options.caption)
+                generator = torch.Generator().manual_seed(int(options.seed))
+                run.noise = torch.randn(self.model.latent_shape(hp, wp), generator=generator)
         steps = options.steps if options.mode == "full" else 0
+        run.tile_count = len(tiles)
         for index, t in enumerate(tiles):
-            self._check(cancel)
-            rgb, mot = self._run_tile(canvas, t, options, text, mask, noise, index, len(tiles),
-                                      progress, cancel)
-            wgt = blend_weights(t, tiles)[..., None]
-            out[t.y0:t.y1, t.x0:t.x1] += rgb * wgt
-            weight[t.y0:t.y1, t.x0:t.x1] += wgt
-            ly0, ly1, lx0, lx1 = t.y0 // f, t.y1 // f, t.x0 // f, t.x1 // f
-            lw = wgt[::f, ::f][: ly1 - ly0, : lx1 - lx0]
-            motion[ly0:ly1, lx0:lx1] += mot * lw
-            motion_w[ly0:ly1, lx0:lx1] += lw
-            if progress is not None:
-                progress(ProgressInfo((index + 1) / len(tiles), "tiles", index + 1, len(tiles),
-                                      steps, steps))
-        out = out[:h, :w] / weight[:h, :w]
-        lh, lw_ = -(-h // f), -(-w // f)
-        motion = motion[:lh, :lw_] / np.maximum(motion_w[:lh, :lw_], 1e-8) * MOTION_SCALE
+            run.tile_index = index
+            run.check()
+            rgb, mot = self._run_tile(run, canvas, t)
+            with run.timed("blend"):
+                wgt = blend_weights(t, tiles)[..., None]
+                out[t.y0:t.y1, t.x0:t.x1] += rgb * wgt
+                weight[t.y0:t.y1, t.x0:t.x1] += wgt
+                ly0, ly1, lx0, lx1 = t.y0 // f, t.y1 // f, t.x0 // f, t.x1 // f
+                lw = wgt[::f, ::f][: ly1 - ly0, : lx1 - lx0]
+                motion[ly0:ly1, lx0:lx1] += mot * lw
+                motion_w[ly0:ly1, lx0:lx1] += lw
+            run.report((index + 1) / len(tiles), "tiles", steps, steps)
+        with run.timed("blend"):
+            out = out[:h, :w] / weight[:h, :w]
+            lh, lw_ = -(-h // f), -(-w // f)
+            motion = motion[:lh, :lw_] / np.maximum(motion_w[:lh, :lw_], 1e-8) * MOTION_SCALE
         return out, motion, len(tiles)
 
-    def _run_tile(self, canvas: torch.Tensor, t: Tile, options: RestoreOptions,
-                  text: torch.Tensor | None, mask: torch.Tensor | None,
-                  noise: torch.Tensor | None, index: int, count: int,
-                  progress: ProgressFn | None, cancel: CancelToken | None
+    def _run_tile(self, run: _Restore, canvas: torch.Tensor, t: Tile
                   ) -> tuple[np.ndarray, np.ndarray]:
         window = canvas[:, :, t.wy0:t.wy1, t.wx0:t.wx1]
-        precision = "fp32" if self._fp32_fallback else self.precision
-        rgb, mot = self._forward(window, t, options, text, mask, noise, index, count, precision,
-                                 progress, cancel)
-        if precision != "fp32" and not (torch.isfinite(rgb).all() and torch.isfinite(mot).all()):
-            self._fp32_fallback = True
-            rgb, mot = self._forward(window, t, options, text, mask, noise, index, count, "fp32",
-                                     progress, cancel)
+        rgb, mot = self._forward(run, window, t, run.precision)
+        if run.precision != "fp32" and not (torch.isfinite(rgb).all()
+                                            and torch.isfinite(mot).all()):
+            # Half precision overflowed: this and the rest of *this* photo run in float32.
+            run.precision = "fp32"
+            run.fallbacks += 1
+            rgb, mot = self._forward(run, window, t, "fp32")
         ys, xs = t.core_in_window
         f = self.config.latent_factor
         rgb_np = rgb[0, :, ys, xs].float().permute(1, 2, 0).cpu().numpy()
@@ -395,35 +456,29 @@ class Engine:
         mot_np = mot[0, :, mys, mxs].float().permute(1, 2, 0).cpu().numpy()
         return rgb_np, mot_np
 
-    def _forward(self, window: torch.Tensor, t: Tile, options: RestoreOptions,
-                 text: torch.Tensor | None, mask: torch.Tensor | None,
-                 noise: torch.Tensor | None, index: int, count: int, precision: str,
-                 progress: ProgressFn | None, cancel: CancelToken | None
+    def _forward(self, run: _Restore, window: torch.Tensor, t: Tile, precision: str
                  ) -> tuple[torch.Tensor, torch.Tensor]:
         model = self.model
+        options = run.options
         with torch.inference_mode(), self._autocast(precision):
-            fast = model.fast(window)
+            with run.timed("network"):
+                fast = model.fast(window)
             if options.mode == "fast":
                 return fast.rgb.float(), fast.motion.float()
             f = self.config.latent_factor
-            tile_noise = noise[:, :, t.wy0 // f:t.wy1 // f, t.wx0 // f:t.wx1 // f]
+            tile_noise = run.noise[:, :, t.wy0 // f:t.wy1 // f, t.wx0 // f:t.wx1 // f]
 
             def on_step(step: int, total: int) -> None:
-                self._check(cancel)
-                if progress is not None:
-                    frac = (index + step / (total + 1)) / count
-                    progress(ProgressInfo(frac, "sampling", index + 1, count, step, total))
+                run.check()
+                run.report((run.tile_index + step / (total + 1)) / run.tile_count,
+                           "sampling", step, total)
 
-            latent = model.sample_latent(model.condition(fast), text, mask,
-                                         tile_noise.to(self.device, window.dtype),
-                                         options.steps, options.sampler, callback=on_step)
-            rgb = model.finish(latent, fast.rgb)
+            with run.timed("sampling"):
+                latent = model.sample_latent(model.condition(fast), run.text, run.mask,
+                                             tile_noise.to(self.device, window.dtype),
+                                             options.steps, options.sampler, callback=on_step)
+                rgb = model.finish(latent, fast.rgb)
             return rgb.float(), fast.motion.float()
-
-    @staticmethod
-    def _check(cancel: CancelToken | None) -> None:
-        if cancel is not None and cancel.cancelled:
-            raise Cancelled("restoration cancelled")
 
 
 __all__ = [

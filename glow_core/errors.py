@@ -52,7 +52,17 @@ class MissingCheckpointError(EngineError):
 
 
 class EncoderMismatchError(GlowError):
-    """A checkpoint asks for a caption encoder other than the one available."""
+    """A checkpoint was trained with one caption encoder and another was requested."""
+
+    def __init__(self, checkpoint_name: str, requested_name: str) -> None:
+        self.checkpoint_name = checkpoint_name
+        self.requested_name = requested_name
+        super().__init__(
+            f"caption encoder mismatch: this checkpoint was trained with text encoder "
+            f"{checkpoint_name!r}, but {requested_name!r} was requested. Its cross-attention "
+            f"only understands the token states of {checkpoint_name!r}; use that encoder "
+            f"(or a checkpoint trained with {requested_name!r})."
+        )
 
 
 class DownloadError(GlowError):

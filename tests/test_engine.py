@@ -150,11 +150,11 @@ def test_out_of_memory_retries_with_smaller_tiles(engine: Engine, monkeypatch) -
     calls: list[int] = []
     original = engine._restore_tiled
 
-    def flaky(pixels, options, tile, progress, cancel):
+    def flaky(run, pixels, tile):
         calls.append(tile)
         if tile > 64:
             raise RuntimeError("CUDA out of memory. Tried to allocate 2 GiB")
-        return original(pixels, options, tile, progress, cancel)
+        return original(run, pixels, tile)
 
     monkeypatch.setattr(engine, "_restore_tiled", flaky)
     res = engine.restore(synthetic_photo(128, 128), RestoreOptions(tile=256))
@@ -173,3 +173,46 @@ def test_memory_estimate_grows_with_tile(engine: Engine) -> None:
     small = engine.estimate_memory(2000, 3000, RestoreOptions(tile=128))
     big = engine.estimate_memory(2000, 3000, RestoreOptions(tile=512))
     assert 0 < small < big
+
+
+def test_fp32_fallback_is_per_restore(engine: Engine, monkeypatch) -> None:
+    """A non-finite half-precision tile falls back to fp32 for that photo only."""
+    import torch
+
+    monkeypatch.setattr(engine, "precision", "bf16")
+    original = engine._forward
+    poisoned = {"left": 1}
+    precisions: list[str] = []
+
+    def forward(run, window, t, precision):
+        precisions.append(precision)
+        rgb, mot = original(run, window, t, precision)
+        if precision != "fp32" and poisoned["left"]:
+            poisoned["left"] -= 1
+            rgb = torch.full_like(rgb, float("nan"))
+        return rgb, mot
+
+    monkeypatch.setattr(engine, "_forward", forward)
+    img = synthetic_photo(128, 128, seed=5)
+    first = engine.restore(img, RestoreOptions(tile=64, overlap=16))
+    assert first.precision == "fp32" and first.info["fallbacks"] == 1
+    assert np.isfinite(first.image).all()
+    assert precisions[:2] == ["bf16", "fp32"] and set(precisions[2:]) == {"fp32"}
+    precisions.clear()
+    second = engine.restore(img, RestoreOptions(tile=64, overlap=16))
+    assert precisions and set(precisions) == {"bf16"}  # starts in the configured precision
+    assert second.precision == "bf16" and second.info["fallbacks"] == 0
+
+
+def test_restore_info_is_filled(engine: Engine) -> None:
+    res = engine.restore(synthetic_photo(96, 128), RestoreOptions(tile=64, overlap=16))
+    info = res.info
+    assert info["tiles"] == res.tiles > 1 and info["tile_size"] == res.tile == 64
+    assert info["device"] == "cpu" and info["precision"] == info["configured_precision"]
+    assert info["fallbacks"] == 0 and info["oom_retries"] == 0 and info["mode"] == "fast"
+    timings = info["timings"]
+    assert {"prepare", "network", "blend", "total"} <= set(timings)
+    assert "sampling" not in timings
+    assert all(v >= 0 for v in timings.values())
+    assert timings["total"] == pytest.approx(res.seconds)
+    assert timings["network"] <= timings["total"]

@@ -31,6 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from glow_core.errors import CaptionerUnavailable
+
 from .download import cache_dir
 from .openclip import WEIGHT_SUFFIXES, fetch_openclip_weights, load_openclip_model
 from .torchvision_compat import import_open_clip
@@ -56,10 +58,6 @@ VOCABULARY: dict[str, tuple[str, list[str]]] = {
         "a photo with visible text, letters or signs.", "a photo without any text.",
     ]),
 }
-
-
-class CaptionerUnavailable(Exception):
-    """No captioner weights are installed; the message says how to install them."""
 
 
 def captioner_dir() -> Path:

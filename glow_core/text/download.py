@@ -17,23 +17,17 @@ Plain ``urllib`` (no extra dependency); ``file://`` URLs work too, which the tes
 
 from __future__ import annotations
 
-import hashlib
 import os
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from glow_core.errors import ChecksumError, DownloadError
+from glow_core.fsutil import sha256_of
+
 APP_NAME = "GLOW Deblur Studio"
 CHUNK = 1 << 20
-
-
-class DownloadError(Exception):
-    """A download could not be completed (offline, HTTP error, ...)."""
-
-
-class ChecksumError(DownloadError):
-    """The downloaded bytes do not have the expected SHA-256."""
 
 
 def cache_dir() -> Path:
@@ -45,14 +39,6 @@ def cache_dir() -> Path:
     from glow_core.resources import user_cache_dir
 
     return user_cache_dir()
-
-
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _part_path(dest: Path) -> Path:

@@ -22,6 +22,8 @@ from typing import Any
 
 import torch
 
+from glow_core.errors import EncoderMismatchError
+
 from .base import CaptionEncoder
 
 EncoderFactory = Callable[..., CaptionEncoder]
@@ -29,20 +31,6 @@ EncoderFactory = Callable[..., CaptionEncoder]
 _FACTORIES: dict[str, EncoderFactory] = {}
 _CACHE: dict[tuple, CaptionEncoder] = {}
 _LOCK = threading.RLock()
-
-
-class EncoderMismatchError(Exception):
-    """A checkpoint was trained with one caption encoder and another was requested."""
-
-    def __init__(self, checkpoint_name: str, requested_name: str) -> None:
-        self.checkpoint_name = checkpoint_name
-        self.requested_name = requested_name
-        super().__init__(
-            f"caption encoder mismatch: this checkpoint was trained with text encoder "
-            f"{checkpoint_name!r}, but {requested_name!r} was requested. Its cross-attention "
-            f"only understands the token states of {checkpoint_name!r}; use that encoder "
-            f"(or a checkpoint trained with {requested_name!r})."
-        )
 
 
 def register_encoder(name: str, factory: EncoderFactory, *, replace: bool = False) -> None:
