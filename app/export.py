@@ -28,14 +28,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-FORMATS: dict[str, tuple[str, bool]] = {
-    # name: (extension, holds 16 bit)
-    "JPEG": (".jpg", False),
-    "PNG": (".png", True),
-    "TIFF": (".tif", True),
-    "WEBP": (".webp", False),
-    "BMP": (".bmp", False),
-}
+from glow_core.formats import (
+    DEFAULT_FORMAT,
+    FORMATS,
+    extension_for,
+    format_for_path,
+    normalize_format,
+)
+
 SUFFIX = "_deblurred"
 
 
@@ -44,19 +44,6 @@ class ExportOptions:
     format: str = "PNG"
     bit_depth: int = 8
     quality: int = 95
-
-
-def extension_for(fmt: str) -> str:
-    return FORMATS.get(fmt.upper(), (".png", True))[0]
-
-
-def format_of(path: Path) -> str | None:
-    ext = path.suffix.lower()
-    for name, (e, _) in FORMATS.items():
-        if ext == e or (name == "JPEG" and ext in (".jpeg", ".jpe")) or (
-                name == "TIFF" and ext == ".tiff"):
-            return name
-    return None
 
 
 def unique_path(path: Path) -> Path:
@@ -74,19 +61,20 @@ def unique_path(path: Path) -> Path:
 def suggested_path(source: Path, fmt: str | None = None) -> Path:
     """``<folder>/<stem>_deblurred.<ext>`` beside the original, never an existing file."""
     source = Path(source)
-    ext = extension_for(fmt) if fmt else (source.suffix or ".png")
-    if fmt is None and format_of(source) is None:
-        ext = ".png"
+    if fmt is not None:
+        ext = extension_for(fmt)
+    elif format_for_path(source) is not None:
+        ext = source.suffix
+    else:
+        ext = FORMATS[DEFAULT_FORMAT].extension
     return unique_path(source.with_name(f"{source.stem}{SUFFIX}{ext}"))
 
 
 def default_options(source_format: str | None, source_bit_depth: int,
                     remembered: ExportOptions | None = None) -> ExportOptions:
     """Same format and bit depth as the source unless the user chose otherwise before."""
-    fmt = (source_format or "PNG").upper()
-    if fmt not in FORMATS:
-        fmt = "PNG"
-    depth = source_bit_depth if FORMATS[fmt][1] else 8
+    fmt = normalize_format(source_format) or DEFAULT_FORMAT
+    depth = source_bit_depth if FORMATS[fmt].sixteen_bit else 8
     quality = remembered.quality if remembered else 95
     return ExportOptions(fmt, depth if depth in (8, 16) else 8, quality)
 
@@ -99,8 +87,8 @@ def save_image(path: Path, source_image: object, pixels: np.ndarray,
     """
     from glow_core.imageio import write_image
 
-    fmt = options.format.upper()
-    if not FORMATS.get(fmt, (None, False))[1] and options.bit_depth == 16:
+    fmt = normalize_format(options.format) or options.format.upper()
+    if options.bit_depth == 16 and not (fmt in FORMATS and FORMATS[fmt].sixteen_bit):
         raise ValueError(f"{fmt} cannot hold 16 bits per channel; choose PNG or TIFF")
     data = dataclasses.replace(source_image, pixels=np.clip(pixels, 0.0, 1.0).astype(np.float32))
     return write_image(Path(path), data, format=fmt, bit_depth=options.bit_depth,
@@ -129,8 +117,8 @@ class ExportDialog(QDialog):
         row.addWidget(browse)
         form.addRow("Save to", row)
         self.format_combo = QComboBox()
-        for name in FORMATS:
-            self.format_combo.addItem(name, name)
+        for f in FORMATS.values():
+            self.format_combo.addItem(f.label, f.name)
         self.format_combo.setCurrentIndex(max(self.format_combo.findData(options.format), 0))
         form.addRow("Format", self.format_combo)
         self.depth_combo = QComboBox()
@@ -161,21 +149,21 @@ class ExportDialog(QDialog):
 
     def _on_format(self) -> None:
         fmt = self.format_combo.currentData()
-        sixteen = FORMATS[fmt][1]
+        sixteen = FORMATS[fmt].sixteen_bit
         item = self.depth_combo.model().item(1)
         item.setEnabled(sixteen)
         if not sixteen:
             self.depth_combo.setCurrentIndex(0)
-        self.quality.setEnabled(fmt in ("JPEG", "WEBP"))
+        self.quality.setEnabled(FORMATS[fmt].quality)
         path = Path(self.path_edit.text())
-        if path.suffix and format_of(path) != fmt:
+        if path.suffix and format_for_path(path) != fmt:
             self.path_edit.setText(str(path.with_suffix(extension_for(fmt))))
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save restored photo", self.path_edit.text())
         if path:
             self.path_edit.setText(path)
-            fmt = format_of(Path(path))
+            fmt = format_for_path(path)
             if fmt:
                 self.format_combo.setCurrentIndex(self.format_combo.findData(fmt))
 

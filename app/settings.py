@@ -1,8 +1,9 @@
 """Typed application settings, saved atomically as JSON.
 
 Why a dataclass and not QSettings: the values are typed and documented in one place, the
-file is human-readable, and a half-written file can never exist (we write a temporary file
-and ``os.replace`` it), so a crash while saving never loses the previous settings.
+file is human-readable, and a half-written file can never exist (it is written with
+:func:`glow_core.fsutil.atomic_write`), so a crash while saving never loses the previous
+settings.
 
 The directory is ``platformdirs.user_config_dir('GLOW Deblur Studio')`` unless the
 ``GLOW_DEBLUR_CONFIG_DIR`` environment variable points elsewhere (tests use this).
@@ -13,12 +14,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
+
+from glow_core.fsutil import atomic_write_text
+from glow_core.limits import DEFAULT_OVERLAP, DEFAULT_STEPS
 
 APP_NAME = "GLOW Deblur Studio"
 CONFIG_ENV = "GLOW_DEBLUR_CONFIG_DIR"
@@ -49,12 +52,12 @@ class Settings:
     window_state: str = ""
     # Restoration controls
     mode: str = "fast"
-    steps: int = 4
+    steps: int = DEFAULT_STEPS
     seed: int = 0
     strength: float = 1.0
     tile_auto: bool = True
     tile: int = 512
-    overlap: int = 32
+    overlap: int = DEFAULT_OVERLAP
     device: str = "auto"
     precision: str = "auto"
     checkpoint: str = ""  # empty: the engine's bundled default
@@ -147,18 +150,8 @@ class SettingsStore(QObject):
         self.set("recent_files", [path, *recent][:MAX_RECENT])
 
     def save(self) -> Path:
-        """Write atomically: a temporary file in the same folder, then ``os.replace``."""
+        """Write atomically (a crash mid-write leaves the previous file)."""
         self._save_timer.stop()
         self.directory.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(self.values.to_dict(), indent=2, sort_keys=True)
-        fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=self.directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return self.path
+        return atomic_write_text(self.path, json.dumps(self.values.to_dict(), indent=2,
+                                                       sort_keys=True))

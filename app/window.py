@@ -57,23 +57,13 @@ from app.restore_controller import RestoreController, Restored
 from app.settings import APP_NAME, SettingsStore
 from app.views.compare import CompareView
 from app.workers import Failure, Task, TaskRunner
-
-DEFAULT_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp", ".bmp")
-
-
-def image_extensions() -> tuple[str, ...]:
-    """Every extension the engine's reader accepts."""
-    try:
-        from glow_core.imageio import IMAGE_EXTENSIONS
-
-        return tuple(sorted(IMAGE_EXTENSIONS))
-    except ImportError:
-        return DEFAULT_EXTENSIONS
-
-
-def open_filter() -> str:
-    patterns = " ".join(f"*{e}" for e in image_extensions())
-    return f"Photos ({patterns});;All files (*)"
+from glow_core.formats import (
+    FORMATS,
+    IMAGE_EXTENSIONS,
+    file_dialog_filter,
+    format_for_path,
+    save_dialog_filter,
+)
 
 
 def app_icon() -> QIcon:
@@ -324,7 +314,7 @@ class MainWindow(QMainWindow):
     # -------------------------------------------------------------------- opening
     def open_dialog(self) -> None:
         start = self.store.get("last_open_dir") or str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self, "Open photo", start, open_filter())
+        path, _ = QFileDialog.getOpenFileName(self, "Open photo", start, file_dialog_filter())
         if path:
             self.open_path(path)
 
@@ -397,7 +387,7 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def _droppable(self, path: Path) -> bool:
-        return path.is_dir() or path.suffix.lower() in image_extensions()
+        return path.is_dir() or path.suffix.lower() in IMAGE_EXTENSIONS
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
         for url in event.mimeData().urls():
@@ -566,11 +556,10 @@ class MainWindow(QMainWindow):
         start = self.store.get("last_save_dir") or str(self.path.parent)
         suggestion = str(Path(start) / suggested_path(self.path, options.format).name)
         path, _ = QFileDialog.getSaveFileName(self, "Save restored photo as", suggestion,
-                                              open_filter())
+                                              save_dialog_filter(),
+                                              FORMATS[options.format].dialog_filter())
         if path:
-            from app.export import format_of
-
-            fmt = format_of(Path(path))
+            fmt = format_for_path(path)
             if fmt:
                 options.format = fmt
             self._run_export_dialog(Path(path), options)

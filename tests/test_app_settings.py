@@ -31,7 +31,7 @@ def test_settings_round_trip(qtbot, app_config_dir: Path) -> None:
     store.add_recent(app_config_dir / "a.jpg")
     assert seen == ["seed", "mode", "recent_files", "recent_files", "recent_files"]
     store.save()
-    assert not list(app_config_dir.glob(".settings-*"))  # no temp file left behind
+    assert not list(app_config_dir.glob(".settings*"))  # no temp file left behind
     again = SettingsStore()
     assert again.values == store.values
     assert [Path(p).name for p in again.get("recent_files")] == ["a.jpg", "b.jpg"]

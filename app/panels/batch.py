@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 from app.batch_plan import DEFAULT_PATTERN, build_plan, check_pattern, split_resumed
 from app.imaging import format_duration
 from app.workers import CancelToken, Failure, ProgressTracker, Task, TaskRunner
+from glow_core.formats import DEFAULT_FORMAT, FORMATS, OUTPUT_FORMATS
 
 STATUS_COLOURS = {
     "pending": "#9a9a9a", "running": "#4a90d9", "done": "#6cc070", "earlier": "#6cc070",
@@ -112,8 +113,9 @@ class BatchDialog(QDialog):
         form.addRow("Name pattern", self.pattern)
         fmt_row = QHBoxLayout()
         self.format = QComboBox()
-        for key, label in (("png", "PNG"), ("jpg", "JPEG"), ("tif", "TIFF"), ("webp", "WebP")):
-            self.format.addItem(label, key)
+        for key, fmt in OUTPUT_FORMATS.items():
+            self.format.addItem(fmt.label, key)
+        self.format.setCurrentIndex(self.format.findData(FORMATS[DEFAULT_FORMAT].key))
         self.depth = QComboBox()
         self.depth.addItem("Bit depth as source", None)
         self.depth.addItem("8 bit", 8)
@@ -238,11 +240,11 @@ class BatchDialog(QDialog):
         self.scan()
 
     def _format_widgets(self) -> None:
-        sixteen = self.format.currentData() in ("png", "tif")
-        self.depth.model().item(2).setEnabled(sixteen)
-        if not sixteen and self.depth.currentData() == 16:
+        fmt = OUTPUT_FORMATS[self.format.currentData()]
+        self.depth.model().item(2).setEnabled(fmt.sixteen_bit)
+        if not fmt.sixteen_bit and self.depth.currentData() == 16:
             self.depth.setCurrentIndex(0)
-        self.quality.setEnabled(self.format.currentData() in ("jpg", "webp"))
+        self.quality.setEnabled(fmt.quality)
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
         self._describe_settings()

@@ -26,9 +26,18 @@ from PySide6.QtWidgets import (
 )
 
 from app.imaging import format_bytes
+from glow_core.limits import (
+    DEFAULT_OVERLAP,
+    DEFAULT_STEPS,
+    MAX_STEPS,
+    MIN_STEPS,
+    MIN_TILE,
+    PRECISIONS,
+    STRENGTH_RANGE,
+)
 
-PRECISIONS = ["auto", "fp32", "fp16", "bf16"]
 MAX_SEED = 2**31 - 1
+MAX_TILE = 4096  # the spin box's top: a bigger tile than this never fits a device
 
 
 def device_label(device: str) -> str:
@@ -71,8 +80,8 @@ class ControlsPanel(QWidget):
                              "diffusion pass that recovers fine detail (slower).")
         form.addRow("Mode", self.mode)
         self.steps = QSpinBox()
-        self.steps.setRange(1, 50)
-        self.steps.setValue(4)
+        self.steps.setRange(MIN_STEPS, MAX_STEPS)
+        self.steps.setValue(DEFAULT_STEPS)
         self.steps.setToolTip("Diffusion steps in Full mode: more is slower, rarely better "
                               "beyond 8.")
         form.addRow("Steps", self.steps)
@@ -89,8 +98,8 @@ class ControlsPanel(QWidget):
         form.addRow("Seed", seed_row)
         strength_row = QHBoxLayout()
         self.strength = QSlider(Qt.Orientation.Horizontal)
-        self.strength.setRange(0, 100)
-        self.strength.setValue(100)
+        self.strength.setRange(*(round(v * 100) for v in STRENGTH_RANGE))
+        self.strength.setValue(self.strength.maximum())
         self.strength.setToolTip("Blend between the original (0 %) and the full "
                                  "restoration (100 %).")
         self.strength_label = QLabel("100 %")
@@ -112,7 +121,7 @@ class ControlsPanel(QWidget):
         self.tile_auto.setChecked(True)
         self.tile_auto.setToolTip("Choose the tile size from free device memory")
         self.tile = QSpinBox()
-        self.tile.setRange(64, 4096)
+        self.tile.setRange(MIN_TILE, MAX_TILE)
         self.tile.setSingleStep(64)
         self.tile.setValue(512)
         self.tile.setSuffix(" px")
@@ -124,7 +133,7 @@ class ControlsPanel(QWidget):
         self.overlap = QSpinBox()
         self.overlap.setRange(0, 256)
         self.overlap.setSingleStep(8)
-        self.overlap.setValue(32)
+        self.overlap.setValue(DEFAULT_OVERLAP)
         self.overlap.setSuffix(" px")
         self.overlap.setToolTip("Overlap between tiles; they are blended so no seam shows")
         pform.addRow("Overlap", self.overlap)

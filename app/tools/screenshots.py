@@ -54,12 +54,13 @@ def blurred_copy(photo: Path, out: Path, length: int = 17, angle: float = 25.0) 
 
 def checkpoint_for_screenshots(tmp: Path) -> tuple[str | None, str]:
     """The bundled default checkpoint, or a tiny random one (and a note saying which)."""
-    from glow_core.engine import MissingCheckpointError, resolve_checkpoint
+    from glow_core.engine import resolve_checkpoint
+    from glow_core.errors import MissingCheckpointError
 
     try:
         path, _ = resolve_checkpoint(None)
         return None, f"bundled weights {path.name}"
-    except (MissingCheckpointError, FileNotFoundError):
+    except MissingCheckpointError:
         pass
     import torch
 
