@@ -99,13 +99,13 @@ SPECS: dict[str, ActionSpec] = {spec.id: spec for spec in ACTIONS}
 
 
 def key_sequences(spec: ActionSpec) -> list[QKeySequence]:
-    """Every key sequence of the action (a standard key expands to the platform's)."""
+    """The action's key sequences, in the table's order."""
     sequences: list[QKeySequence] = []
     for key in spec.shortcuts:
-        if isinstance(key, QKeySequence.StandardKey):
-            sequences.extend(QKeySequence.keyBindings(key)[:1] or [QKeySequence(key)])
-        else:
-            sequences.append(QKeySequence(key))
+        # A standard key is the platform's main binding; some platforms have none.
+        sequence = QKeySequence(key)
+        if not sequence.isEmpty():
+            sequences.append(sequence)
     return sequences
 
 
@@ -146,7 +146,7 @@ def shortcut_rows(specs: Sequence[ActionSpec] = ACTIONS) -> list[tuple[str, str]
     """The F1 list: ``(keys, what)`` per action with a shortcut, then the gestures."""
     rows = [(" / ".join(key_text(s) for s in key_sequences(spec)),
              spec.keys_label or plain_text(spec))
-            for spec in specs if spec.shortcuts]
+            for spec in specs if key_sequences(spec)]
     return rows + list(GESTURES)
 
 

@@ -131,7 +131,7 @@ class RestoreController(QObject):
 
     def cancel(self) -> None:
         """Fire the running restore's token: the engine stops inside its current tile."""
-        if self.current is not None:
+        if self.current is not None and not self._cancelling:
             self.current.cancel()
             self._cancelling = True
             self._emit_progress()
