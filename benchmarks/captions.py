@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from glow_core.engine import Engine, RestoreOptions
-    from training.evaluate import build_set
+    from training.evaluation import build_set
     from training.metrics import psnr, ssim
 
     engine = Engine(args.checkpoint, device=args.device)

@@ -108,7 +108,7 @@ def read_info(path: str | Path, expected_sha256: str | None = None) -> Checkpoin
     try:
         config = GlowConfig.from_json(metadata["glow_config"])
     except (KeyError, ValueError, TypeError) as exc:
-        raise CheckpointError(f"{path} has no usable model config in its metadata") from exc
+        raise CheckpointError(f"{path} has no usable model config in its metadata ({exc})") from exc
     stages = json.loads(metadata.get("stages", "[]"))
     return CheckpointInfo(path=path, config=config, sha256=digest, stages=stages,
                           metadata=metadata)

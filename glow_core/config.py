@@ -114,24 +114,32 @@ class GlowConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GlowConfig:
-        def build(kind: type, values: dict[str, Any]) -> Any:
-            kwargs = {}
-            for f in dataclasses.fields(kind):
-                if f.name not in values:
-                    continue
-                value = values[f.name]
-                if isinstance(value, list):
-                    value = tuple(value)
-                kwargs[f.name] = value
-            return kind(**kwargs)
+        """Build from :meth:`to_dict` output; missing keys take defaults, unknown keys fail.
 
+        A misspelt key in a checkpoint's config would otherwise silently build a different
+        network, so every key that is not a field raises ``ValueError`` naming it.
+        """
+        parts = {"prerecon": PreReconConfig, "motion": MotionConfig,
+                 "autoencoder": AutoencoderConfig, "dit": DiTConfig, "fusion": FusionConfig}
+        top = {f.name for f in dataclasses.fields(cls)}
+
+        def check(where: str, keys: Any, known: set[str]) -> None:
+            unknown = sorted(set(keys) - known)
+            if unknown:
+                raise ValueError(f"unknown GLOW config key(s) in {where}: "
+                                 f"{', '.join(unknown)} (known: {', '.join(sorted(known))})")
+
+        def build(name: str) -> Any:
+            kind = parts[name]
+            values = data.get(name, {})
+            check(name, values, {f.name for f in dataclasses.fields(kind)})
+            return kind(**{k: tuple(v) if isinstance(v, list) else v
+                           for k, v in values.items()})
+
+        check("the top level", data, top)
         return cls(
             name=data.get("name", "custom"),
-            prerecon=build(PreReconConfig, data.get("prerecon", {})),
-            motion=build(MotionConfig, data.get("motion", {})),
-            autoencoder=build(AutoencoderConfig, data.get("autoencoder", {})),
-            dit=build(DiTConfig, data.get("dit", {})),
-            fusion=build(FusionConfig, data.get("fusion", {})),
+            **{name: build(name) for name in parts},
             text_encoder=data.get("text_encoder", "minilm-l6"),
             max_caption_tokens=int(data.get("max_caption_tokens", 64)),
         )

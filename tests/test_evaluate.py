@@ -11,7 +11,8 @@ import pytest
 from skimage.metrics import structural_similarity
 
 from tests.conftest import make_tiny_checkpoint, synthetic_photo
-from training import evaluate as ev
+from training import evaluation as ev
+from training.evaluation import oracles
 from training.metrics import PSNR_CEILING, psnr, ssim
 
 # ----------------------------------------------------------------------------- metrics
@@ -123,8 +124,9 @@ def engine(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
 
 
 def test_evaluate_reports_every_method(engine) -> None:  # noqa: ANN001
-    result = ev.evaluate(engine, ["synthetic-linear", "synthetic-object"], crop=32, limit=2,
-                         steps=2, camera="off")
+    res = ev.evaluate(ev.EvalConfig(["synthetic-linear", "synthetic-object"], crop=32,
+                                    limit=2, steps=2, camera="off"), engine)
+    result = res.to_dict()
     assert result["settings"]["full"] is True and result["stages"]
     lin = result["sets"]["synthetic-linear"]
     (row,) = lin["summary"]
@@ -141,11 +143,11 @@ def test_evaluate_reports_every_method(engine) -> None:  # noqa: ANN001
     (obj,) = result["sets"]["synthetic-object"]["summary"]
     assert set(obj["methods"]) == {"blurry", "fast", "full"}
     assert obj["fast_minus_wiener_db"] is None
-    table = ev.format_table(result)
+    table = ev.format_table(res)
     for title in ("Blurry input", "Fast", "Full (2 steps)", "Wiener*", "Richardson-Lucy*",
                   "synthetic-linear", "synthetic-object", "oracle"):
         assert title in table
-    flat = ev.scalars(result)
+    flat = ev.scalars(res)
     assert flat["synthetic-linear/linear/fast/psnr"] == row["methods"]["fast"]["psnr"]
     json.dumps(result)  # JSON-ready
 
@@ -165,10 +167,10 @@ def test_references_are_computed_once_per_set(engine, monkeypatch) -> None:  # n
         calls.append(1)
         return real(*a, **kw)
 
-    monkeypatch.setattr(ev, "wiener_reference", counting)
+    monkeypatch.setattr(oracles, "wiener_reference", counting)
     kw = dict(crop=32, limit=2, camera="off", full=False)
-    first = ev.evaluate(engine, ["synthetic-shake"], **kw)
-    second = ev.evaluate(engine, ["synthetic-shake"], **kw)
+    first = ev.evaluate(ev.EvalConfig(["synthetic-shake"], **kw), engine).to_dict()
+    second = ev.evaluate(ev.EvalConfig(["synthetic-shake"], **kw), engine).to_dict()
     assert len(calls) == 2  # two images, once each
     assert first["sets"]["synthetic-shake"]["summary"][0]["methods"]["wiener"] == \
         second["sets"]["synthetic-shake"]["summary"][0]["methods"]["wiener"]
@@ -177,8 +179,8 @@ def test_references_are_computed_once_per_set(engine, monkeypatch) -> None:  # n
 
 
 def test_mixed_set_has_rows_per_pattern(engine) -> None:  # noqa: ANN001
-    result = ev.evaluate(engine, ["synthetic"], crop=32, limit=6, full=False,
-                         references=False, seed=1)
+    result = ev.evaluate(ev.EvalConfig(["synthetic"], crop=32, limit=6, full=False,
+                                       references=False, seed=1), engine).to_dict()
     rows = result["sets"]["synthetic-mixed"]["summary"]
     patterns = {im["pattern"] for im in result["sets"]["synthetic-mixed"]["images"]}
     assert len(patterns) > 1
@@ -188,8 +190,8 @@ def test_mixed_set_has_rows_per_pattern(engine) -> None:  # noqa: ANN001
 
 def test_untrained_dit_skips_full(tmp_path: Path) -> None:
     path = make_tiny_checkpoint(tmp_path / "prerecon.safetensors", trained=False)
-    result = ev.evaluate(path, ["synthetic-gaussian"], crop=32, limit=1, device="cpu",
-                         references=False)
+    result = ev.evaluate(ev.EvalConfig(["synthetic-gaussian"], path, crop=32, limit=1,
+                                       device="cpu", references=False)).to_dict()
     assert result["settings"]["full"] is False
     assert "no trained DiT" in result["full_skipped_reason"]
     assert set(result["sets"]["synthetic-gaussian"]["summary"][0]["methods"]) == {
@@ -205,7 +207,8 @@ def test_folder_set_reads_real_pairs(engine, tmp_path: Path) -> None:  # noqa: A
         blurry = cv2.GaussianBlur(sharp, (0, 0), 1.5)
         cv2.imwrite(str(root / "sharp" / f"p{i}.png"), sharp[..., ::-1])
         cv2.imwrite(str(root / "blur" / f"p{i}.png"), blurry[..., ::-1])
-    result = ev.evaluate(engine, [f"folder:{root}"], crop=32, full=False)
+    result = ev.evaluate(ev.EvalConfig([f"folder:{root}"], crop=32, full=False),
+                         engine).to_dict()
     s = result["sets"][f"folder:{root}"]
     assert [im["name"] for im in s["images"]] == ["p0", "p1"]
     assert s["images"][0]["size"] == [32, 32]
@@ -220,7 +223,7 @@ def test_folder_set_reads_real_pairs(engine, tmp_path: Path) -> None:  # noqa: A
 def test_cli_writes_json_and_markdown(tiny_checkpoint: Path, tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     js, md = tmp_path / "out" / "r.json", tmp_path / "r.md"
-    code = ev.main([str(tiny_checkpoint), "--set", "synthetic", "--set", "synthetic-linear",
+    code = ev.main([str(tiny_checkpoint), "--dataset", "synthetic", "--dataset", "synthetic-linear",
                     "--limit", "2", "--crop", "32", "--steps", "1", "--device", "cpu",
                     "--camera", "off", "--json", str(js), "--markdown", str(md), "--quiet"])
     assert code == 0
@@ -237,10 +240,10 @@ def test_cli_writes_json_and_markdown(tiny_checkpoint: Path, tmp_path: Path,
 
 def test_cli_errors_are_clear(tmp_path: Path, tiny_checkpoint: Path,
                               capsys: pytest.CaptureFixture[str]) -> None:
-    assert ev.main([str(tmp_path / "missing.safetensors"), "--set", "synthetic"]) == 2
+    assert ev.main([str(tmp_path / "missing.safetensors"), "--dataset", "synthetic"]) == 2
     assert "not found" in capsys.readouterr().err
-    assert ev.main([str(tiny_checkpoint), "--set", "kodak-wobble", "--device", "cpu"]) == 2
+    assert ev.main([str(tiny_checkpoint), "--dataset", "kodak-wobble", "--device", "cpu"]) == 2
     assert "unknown blur pattern" in capsys.readouterr().err
-    assert ev.main([str(tiny_checkpoint), "--set", "synthetic", "--crop", "50",
+    assert ev.main([str(tiny_checkpoint), "--dataset", "synthetic", "--crop", "50",
                     "--device", "cpu"]) == 2
     assert "multiple of 32" in capsys.readouterr().err

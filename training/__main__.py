@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return ship_main(argv[1:])
     if argv and argv[0] == "evaluate":
-        from training.evaluate import main as evaluate_main
+        from training.evaluation import main as evaluate_main
 
         return evaluate_main(argv[1:])
     parser = argparse.ArgumentParser(
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         "  python -m training train training/configs/dit.json --resume\n"
         "  torchrun --nproc_per_node 4 -m training train training/configs/prerecon_gpu.json\n"
         "  python -m training evaluate resources/weights/glow-small.safetensors "
-        "--set kodak-shake --set gopro-real",
+        "--dataset kodak-shake --dataset gopro-real",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
