@@ -99,3 +99,23 @@ class EngineHost(QObject):
             message = f"The restoration engine is not available in this build: {message}"
         self.error = message
         self.failed.emit(message, self.missing_checkpoint)
+
+    def describe(self) -> list[tuple[str, str]]:
+        """Facts about the loaded weights for the About box: ``(label, value)`` rows."""
+        engine = self.engine
+        if engine is None:
+            return [("Weights", self.error or "loading…")]
+        info, config = engine.checkpoint, engine.config
+        entry = getattr(engine, "manifest_entry", None)
+        manifest = (", ".join(f"{k}: {v}" for k, v in entry.items() if k != "sha256")
+                    if entry else
+                    "none (weights loaded from a file outside the bundled manifest)")
+        return [
+            ("Weights", f"{Path(info.path).name} ({config.name} preset, stages: "
+                        f"{', '.join(info.stages) or 'none'})"),
+            ("SHA-256", f"<tt>{info.sha256[:16]}…</tt>"),
+            ("Manifest entry", manifest),
+            ("Text encoder", str(config.text_encoder)),
+            ("Device", str(engine.device)),
+            ("Precision", str(engine.precision)),
+        ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PySide6.QtWidgets import (
@@ -77,6 +78,16 @@ def default_options(source_format: str | None, source_bit_depth: int,
     depth = source_bit_depth if FORMATS[fmt].sixteen_bit else 8
     quality = remembered.quality if remembered else 95
     return ExportOptions(fmt, depth if depth in (8, 16) else 8, quality)
+
+
+def remembered_options(source_format: str | None, source_bit_depth: int,
+                       settings: Any) -> ExportOptions:
+    """:func:`default_options` with the user's last choices (an :class:`app.settings.Settings`)."""
+    options = default_options(source_format, source_bit_depth,
+                              ExportOptions(quality=settings.export_quality))
+    if settings.export_format != "same":
+        options.format = normalize_format(settings.export_format) or options.format
+    return options
 
 
 def save_image(path: Path, source_image: object, pixels: np.ndarray,

@@ -9,6 +9,7 @@ holds no widget, so it is tested without a window.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,16 @@ class RestoreController(QObject):
         if self.busy:
             return False, "A restoration is running"
         return True, ""
+
+    def memory_estimate(self, height: int, width: int,
+                        options: Callable[[], Any]) -> tuple[int | None, str]:
+        """Peak bytes for a photo this size, or ``(None, why not)``; never raises."""
+        if self.engine is None:
+            return None, "engine not loaded"
+        try:
+            return self.engine.estimate_memory(height, width, options()), ""
+        except Exception as exc:  # noqa: BLE001 - an estimate must never break the panel
+            return None, f"unknown ({exc})"
 
     # ----------------------------------------------------------------- restoring
     def start(self, pixels: np.ndarray, options: Any, rect: QRect | None = None) -> Task | None:

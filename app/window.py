@@ -49,7 +49,13 @@ from app.actions import (
 )
 from app.banner import Banner
 from app.engine_host import available_devices, engine_module
-from app.export import ExportDialog, ExportOptions, default_options, save_image, suggested_path
+from app.export import (
+    ExportDialog,
+    ExportOptions,
+    remembered_options,
+    save_image,
+    suggested_path,
+)
 from app.imaging import to_qimage
 from app.panels.caption import CaptionPanel, captioner_status, run_captioner
 from app.panels.controls import ControlsPanel
@@ -282,12 +288,7 @@ class MainWindow(QMainWindow):
         self.engine_label.setText(f"{name} · {engine.device} · {engine.precision}")
         if self.banner.level in ("error", "warning") and "weights" in self.banner.text():
             self.banner.dismiss()
-        full_ok = bool(getattr(engine, "full_available", True))
-        item = self.controls.mode.model().item(1)
-        item.setEnabled(full_ok)
-        item.setToolTip("" if full_ok else "These weights have no trained diffusion part")
-        if not full_ok and self.controls.mode.currentData() == "full":
-            self.controls.mode.setCurrentIndex(0)
+        self.controls.set_full_available(bool(getattr(engine, "full_available", True)))
         self._update_actions()
         self._update_memory()
 
@@ -534,12 +535,7 @@ class MainWindow(QMainWindow):
 
     # -------------------------------------------------------------------- saving
     def export_defaults(self) -> ExportOptions:
-        s = self.store.values
-        remembered = ExportOptions(quality=s.export_quality)
-        options = default_options(self.image.format, self.image.bit_depth, remembered)
-        if s.export_format != "same":
-            options.format = s.export_format
-        return options
+        return remembered_options(self.image.format, self.image.bit_depth, self.store.values)
 
     def save(self) -> None:
         """Ctrl+S: the export dialog, pre-filled with ``<stem>_deblurred`` beside the original."""
@@ -610,28 +606,10 @@ class MainWindow(QMainWindow):
 
     # -------------------------------------------------------------------- about
     def about_text(self) -> str:
-        rows = [f"<b>{APP_NAME}</b> {__version__}",
-                "Removes real-world blur from photographs with a lightweight latent "
-                "diffusion model (GLOWDeblur)."]
-        engine = self.engine
-        if engine is not None:
-            info = engine.checkpoint
-            rows.append(f"<b>Weights:</b> {Path(info.path).name} "
-                        f"({engine.config.name} preset, stages: "
-                        f"{', '.join(info.stages) or 'none'})")
-            rows.append(f"<b>SHA-256:</b> <tt>{info.sha256[:16]}…</tt>")
-            entry = getattr(engine, "manifest_entry", None)
-            if entry:
-                details = ", ".join(f"{k}: {v}" for k, v in entry.items() if k != "sha256")
-                rows.append(f"<b>Manifest entry:</b> {details}")
-            else:
-                rows.append("<b>Manifest entry:</b> none (weights loaded from a file outside "
-                            "the bundled manifest)")
-            rows.append(f"<b>Text encoder:</b> {engine.config.text_encoder} · "
-                        f"<b>Device:</b> {engine.device} · <b>Precision:</b> {engine.precision}")
-        else:
-            rows.append(f"<b>Weights:</b> {self.host.error or 'loading…'}")
-        return "<br><br>".join(rows)
+        facts = "<br>".join(f"<b>{k}:</b> {v}" for k, v in self.host.describe())
+        return "<br><br>".join([f"<b>{APP_NAME}</b> {__version__}",
+                                "Removes real-world blur from photographs with a lightweight "
+                                "latent diffusion model (GLOWDeblur).", facts])
 
     def show_about(self) -> None:
         box = QMessageBox(self)
@@ -676,17 +654,11 @@ class MainWindow(QMainWindow):
         self._memory_timer.start()
 
     def _update_memory(self) -> None:
-        if self.engine is None or self.image is None:
-            self.controls.set_memory_estimate(None, "open a photo" if self.image is None
-                                              else "engine not loaded")
+        if self.image is None:
+            self.controls.set_memory_estimate(None, "open a photo")
             return
-        try:
-            opts = self.restore_options()
-            n = self.engine.estimate_memory(self.image.height, self.image.width, opts)
-        except Exception as exc:  # noqa: BLE001 - an estimate must never break the panel
-            self.controls.set_memory_estimate(None, f"unknown ({exc})")
-            return
-        self.controls.set_memory_estimate(n)
+        self.controls.set_memory_estimate(*self.restorer.memory_estimate(
+            self.image.height, self.image.width, self.restore_options))
 
     # ----------------------------------------------------------------- key handling
     _TYPING = (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox)

@@ -8,7 +8,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from pathlib import Path  # noqa: E402
 
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from tests.conftest import synthetic_photo  # noqa: E402
@@ -50,6 +49,9 @@ def test_controller_restores_and_reports_progress(qtbot, controller) -> None:
         assert controller.start(pixels, options()) is None  # one at a time
     done = blocker.args[0]
     assert isinstance(done, Restored) and done.rect is None
+    facts = dict(controller.host.describe())  # the About box's rows
+    assert facts["Weights"].startswith(controller.engine.checkpoint.path.name)
+    assert facts["Device"] == "cpu"
     assert done.result.image.shape == pixels.shape
     qtbot.waitUntil(lambda: not controller.busy, timeout=5000)
     assert busy == [True, False]
@@ -176,5 +178,4 @@ def test_engine_host_missing_checkpoint_by_type(qtbot, tmp_path: Path) -> None:
         host.load(tmp_path / "nope.safetensors", "cpu", "auto", wait=True)
     assert blocker.args[1] is True and host.missing_checkpoint
     assert "No trained weights were found" in host.error
-    assert not hasattr(host, "describe")
-    np.testing.assert_equal(host.engine, None)
+    assert host.engine is None and host.describe() == [("Weights", host.error)]

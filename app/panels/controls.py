@@ -244,6 +244,14 @@ class ControlsPanel(QWidget):
         store.set("device", v["device"])
         store.set("precision", v["precision"])
 
+    def set_full_available(self, available: bool) -> None:
+        """Grey out Full mode for weights without a trained diffusion part."""
+        item = self.mode.model().item(self.mode.findData("full"))
+        item.setEnabled(available)
+        item.setToolTip("" if available else "These weights have no trained diffusion part")
+        if not available and self.mode.currentData() == "full":
+            self.mode.setCurrentIndex(self.mode.findData("fast"))
+
     def set_memory_estimate(self, n_bytes: int | None, note: str = "") -> None:
         self.memory.setText(note or (f"≈ {format_bytes(n_bytes)} peak" if n_bytes else "—"))
 
