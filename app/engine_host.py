@@ -1,4 +1,4 @@
-"""Owns the :class:`glow_core.engine.Engine` for the window.
+"""Owns the :class:`glow_core.engine.Engine` for the restore controller and the window.
 
 Why a host object: the engine loads weights (slow, may fail: no checkpoint, bad file, no
 such device), and the GUI must open regardless and explain what is missing. The host loads
@@ -62,17 +62,16 @@ class EngineHost(QObject):
         self.checkpoint = str(checkpoint) if checkpoint else None
         self.device, self.precision = device, precision
         self._generation += 1
-        generation = self._generation
-        self.loading.emit()
+        generation, path = self._generation, self.checkpoint
 
         def work(_report: Any, _token: Any) -> Any:
-            engine = engine_module()
-            return engine.Engine(self.checkpoint, device=device, precision=precision)
+            return engine_module().Engine(path, device=device, precision=precision)
 
         task = Task(work, name="load-engine")
         task.signals.finished.connect(lambda e, g=generation: self._on_ready(e, g))
         task.signals.failed.connect(lambda f, g=generation: self._on_failed(f, g))
         self._task = task
+        self.loading.emit()  # after _task is set: is_loading is already true for listeners
         if wait:
             # Synchronous path (tests, screenshot tool): run here, signals still fire.
             task.run()

@@ -179,3 +179,15 @@ def test_engine_host_missing_checkpoint_by_type(qtbot, tmp_path: Path) -> None:
     assert blocker.args[1] is True and host.missing_checkpoint
     assert "No trained weights were found" in host.error
     assert host.engine is None and host.describe() == [("Weights", host.error)]
+
+
+def test_gui_modules_import_without_torch() -> None:
+    """Errors and cancel come from torch-free modules: the window shows before the engine."""
+    import subprocess
+    import sys
+
+    code = ("import sys, app.window, app.panels.batch, app.restore_controller; "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, check=True)
+    assert out.stdout.strip() == "False"
