@@ -4,6 +4,9 @@ The run goes through :func:`glow_core.batch.run_batch` (the same code as the CLI
 resume log after every file, the "never overwrite an input" rule and per-file error
 capture are shared. A corrupt photo is reported in its row and skipped; closing the app or
 a crash mid-batch loses nothing: the next Start resumes after the last finished photo.
+Cancel fires the task's :class:`~glow_core.cancel.CancelToken`, as the CLI's Ctrl+C does:
+the engine stops inside the current photo and its ``Cancelled`` ends the run (``fatal``).
+Pause holds the worker before the next photo.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from PySide6.QtWidgets import (
 from app.batch_plan import DEFAULT_PATTERN, build_plan, check_pattern, split_resumed
 from app.imaging import format_duration
 from app.workers import CancelToken, Failure, ProgressTracker, Task, TaskRunner
+from glow_core.cancel import Cancelled
 from glow_core.formats import DEFAULT_FORMAT, FORMATS, OUTPUT_FORMATS
 
 STATUS_COLOURS = {
@@ -365,13 +369,14 @@ class BatchDialog(QDialog):
             def restorer(image: Any) -> Any:
                 while self._paused.is_set() and not token.cancelled:  # pause between photos
                     time.sleep(0.05)
+                token.check()  # cancelled: Cancelled ends the whole batch (fatal below)
                 report(("start", str(image.source)))
                 result = engine.restore(image, options, cancel=token,
                                         progress=lambda info: report(("progress", info.fraction)))
                 return result.image
 
             return run_batch(plan, restorer, on_item=lambda item: report(("item", item)),
-                             should_stop=lambda: token.cancelled,
+                             fatal=(Cancelled,),
                              log_settings={"options": dict(vars(options)),
                                            "pattern": self.pattern.text()})
 
