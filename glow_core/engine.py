@@ -243,6 +243,27 @@ class Engine:
         self.precision = pick_precision(precision, self.device)
         self.model, self.info = load_checkpoint(path, expected, device=self.device)
         self.manifest_entry: dict[str, Any] | None = entry
+        self._init_state()
+
+    @classmethod
+    def from_model(cls, model: torch.nn.Module, stages: list[str], *,
+                   device: str | torch.device = "auto", precision: str = "auto",
+                   name: str = "<in memory>") -> Engine:
+        """An engine around a model already in memory (the trainer's EMA copy, to validate).
+
+        ``stages`` names the trained parts, as a checkpoint would record them.
+        """
+        engine = cls.__new__(cls)
+        engine.device = pick_device(device)
+        engine.precision = pick_precision(precision, engine.device)
+        engine.model = model.to(engine.device).eval()
+        engine.info = CheckpointInfo(path=Path(name), config=model.config, sha256="",
+                                     stages=sorted(stages))
+        engine.manifest_entry = None
+        engine._init_state()
+        return engine
+
+    def _init_state(self) -> None:
         self._encoder = None
         self._caption_cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self._lock = threading.Lock()
@@ -312,9 +333,12 @@ class Engine:
         caption = caption.strip()
         if caption not in self._caption_cache:
             if self._encoder is None:
-                from glow_core.text import get_encoder
+                from glow_core.text import check_encoder, get_encoder
 
-                self._encoder = get_encoder(self.config.text_encoder, device="cpu")
+                encoder = get_encoder(self.config.text_encoder, device="cpu")
+                # The DiT only understands the encoder it was trained with.
+                check_encoder(self.config.text_encoder, encoder.name)
+                self._encoder = encoder
             tokens, mask = self._encoder.encode([caption], length)
             self._caption_cache[caption] = (tokens.to(self.device).float(), mask.to(self.device))
         return self._caption_cache[caption]

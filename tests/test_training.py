@@ -199,3 +199,29 @@ def test_interrupt_saves_state_and_exports(tmp_path: Path, monkeypatch) -> None:
     assert path is not None and read_info(path).metadata["train_step"] == "3"
     resumed = Trainer(_config(tmp_path, "prerecon", steps=10), resume=True)
     assert resumed.step == 3
+
+
+@pytest.mark.parametrize("stage", ["prerecon", "autoencoder", "dit"])
+def test_validation_goes_through_the_evaluation(tmp_path: Path, stage: str) -> None:
+    """_validate scores the EMA model on held-out Kodak crops via training.evaluation."""
+    from tests.conftest import synthetic_photo
+
+    folder = tmp_path / "data" / "sharp" / "kodak24"
+    folder.mkdir(parents=True)
+    for i in range(2):
+        img = (synthetic_photo(48, 64, seed=i) * 255).round().astype(np.uint8)
+        Image.fromarray(img).save(folder / f"kodim{i + 1:02d}.png")
+    cfg = _config(tmp_path, stage, val_images=2,
+                  data={**TINY_DATA, "data_root": str(tmp_path / "data")})
+    trainer = Trainer(cfg)
+    trainer.out.mkdir(parents=True, exist_ok=True)
+    ema_before = {k: v.clone() for k, v in trainer.ema.items()}
+    live_before = {k: v.detach().clone() for k, v in trainer.model.named_parameters()}
+    trainer._validate(trainer.out / "log.csv")
+    lines = (trainer.out / "val.csv").read_text().splitlines()
+    assert lines[0] == "step,val_psnr,val_input_psnr" and len(lines) == 2
+    step, val, base = lines[1].split(",")
+    assert step == "0" and np.isfinite(float(val)) and np.isfinite(float(base))
+    # Nothing of the live model or the EMA was swapped or changed.
+    assert all(torch.equal(v, ema_before[k]) for k, v in trainer.ema.items())
+    assert all(torch.equal(p, live_before[k]) for k, p in trainer.model.named_parameters())

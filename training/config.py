@@ -14,9 +14,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from glow_core.models.glow import PARTS
 from training.datasets import SimulatedConfig
 
-STAGES: tuple[str, ...] = ("autoencoder", "prerecon", "dit", "joint")
+#: Training stages and the model parts (:data:`glow_core.models.PARTS`) each one trains;
+#: the one list of stage names (``training.stages`` builds its stage classes from it).
+STAGE_PARTS: dict[str, tuple[str, ...]] = {
+    "autoencoder": ("autoencoder",),
+    "prerecon": ("prerecon", "motion"),
+    "dit": ("dit", "fusion"),
+    "joint": tuple(p for p in PARTS if p != "autoencoder"),  # all but the frozen autoencoder
+}
+STAGES: tuple[str, ...] = tuple(STAGE_PARTS)
 
 
 @dataclass

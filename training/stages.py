@@ -23,14 +23,7 @@ from torch import nn
 from glow_core.models import GlowDeblur
 from glow_core.models.motion import MOTION_SCALE
 from glow_core.text.base import is_blank_caption
-from training.config import LossConfig
-
-STAGE_PARTS: dict[str, tuple[str, ...]] = {
-    "autoencoder": ("autoencoder",),
-    "prerecon": ("prerecon", "motion"),
-    "dit": ("dit", "fusion"),
-    "joint": ("prerecon", "motion", "dit", "fusion"),
-}
+from training.config import STAGE_PARTS, LossConfig
 
 
 def frequency_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -210,7 +203,7 @@ class JointStage(DiTStage):
     name = "joint"
 
     def trainable_modules(self) -> list[nn.Module]:
-        return [getattr(self.model, p) for p in STAGE_PARTS["joint"]]
+        return Stage.trainable_modules(self)  # the whole of STAGE_PARTS["joint"]
 
     def forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         fast = self.model.fast(batch["blurry"])
@@ -229,15 +222,12 @@ class JointStage(DiTStage):
 
 
 def build_stage(name: str, model: GlowDeblur, loss: LossConfig) -> Stage:
-    if name == "autoencoder":
-        return AutoencoderStage(model, loss)
-    if name == "prerecon":
-        return PreReconStage(model, loss)
+    classes = {cls.name: cls for cls in (AutoencoderStage, PreReconStage, DiTStage, JointStage)}
+    if name not in classes or name not in STAGE_PARTS:
+        raise ValueError(f"unknown stage {name!r}")
+    if not issubclass(classes[name], DiTStage):
+        return classes[name](model, loss)
     text = TextCache(
         model.config.text_encoder, model.config.max_caption_tokens, model.config.dit.text_dim
     )
-    if name == "dit":
-        return DiTStage(model, loss, text)
-    if name == "joint":
-        return JointStage(model, loss, text)
-    raise ValueError(f"unknown stage {name!r}")
+    return classes[name](model, loss, text)

@@ -15,7 +15,6 @@ import math
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +29,9 @@ from glow_core.checkpoint import load_checkpoint, save_checkpoint
 from glow_core.config import preset
 from glow_core.engine import pick_device
 from glow_core.models import GlowDeblur
-from training.config import TrainConfig
-from training.datasets import SimulatedBlurDataset, SimulatedConfig, collate
-from training.stages import STAGE_PARTS, Stage, build_stage
+from training.config import STAGE_PARTS, TrainConfig
+from training.datasets import SimulatedBlurDataset, collate
+from training.stages import Stage, build_stage
 
 
 class StreamSampler(Sampler[int]):
@@ -310,11 +309,15 @@ class Trainer:
             if out_of_time:
                 break
 
+    def _trained_stages(self) -> list[str]:
+        """Every part trained so far: earlier stages' and this stage's."""
+        return sorted(set(self.prior_stages) | set(STAGE_PARTS[self.config.stage]))
+
     def export(self, path: str | Path | None = None) -> Path:
         """The EMA model as a glow checkpoint, naming every stage it has been through."""
         path = Path(path or self.config.export or self.out / "model.safetensors")
-        stages = sorted(set(self.prior_stages) | set(STAGE_PARTS[self.config.stage]))
-        save_checkpoint(path, self.ema_model(), stages=stages, dtype=torch.float16,
+        save_checkpoint(path, self.ema_model(), stages=self._trained_stages(),
+                        dtype=torch.float16,
                         extra={"train_stage": self.config.stage, "train_step": self.step})
         return path
 
@@ -355,36 +358,47 @@ class Trainer:
         Image.fromarray((grid * 255 + 0.5).astype(np.uint8)).save(
             folder / f"step{self.step:07d}.png")
 
-    @torch.no_grad()
     def _validate(self, log_path: Path) -> None:
-        """PSNR of the EMA model on fixed simulated crops of the held-out photos."""
+        """PSNR of the EMA model on held-out Kodak crops, measured by the evaluation.
+
+        The stage's path in the product is measured through an engine around the EMA model
+        (the fast path; the full path for the DiT stages). The autoencoder stage has no
+        path of its own in the product, so it is scored on reconstructing the sharp crops.
+        """
         if not self.ctx.main or self.config.val_images <= 0:
             return
-        from training.sources import PhotoFolderSource, validation_folders
+        from glow_core.engine import Engine
+        from training.evaluation import EvalConfig, build_set, evaluate
+        from training.metrics import psnr
 
+        set_name = "kodak-mixed"
+        cfg = EvalConfig([set_name], limit=self.config.val_images,
+                         crop=max(32, self.config.data.crop // 32 * 32), references=False,
+                         full=self.config.stage in ("dit", "joint"), precision="fp32",
+                         data_root=self.config.data.data_root)
+        model = self.ema_model()
         try:
-            photos = PhotoFolderSource(validation_folders(self.config.data.data_root))
+            if self.config.stage == "autoencoder":
+                evalset = build_set(set_name, crop=cfg.crop, limit=cfg.limit,
+                                    data_root=cfg.data_root)
+                scores, inputs = [], []
+                for im in evalset.images:
+                    x = torch.from_numpy(im.sharp).permute(2, 0, 1)[None]
+                    with torch.inference_mode():
+                        out = model.autoencoder(x)[0].clamp(0, 1).permute(1, 2, 0).numpy()
+                    scores.append(psnr(out, im.sharp))
+                    inputs.append(psnr(im.blurry, im.sharp))
+                val, base = float(np.mean(scores)), float(np.mean(inputs))
+            else:
+                engine = Engine.from_model(model, self._trained_stages(), device=self.device,
+                                           precision=cfg.precision)
+                result = evaluate(cfg, engine)
+                method = "full" if result.settings["full"] else "fast"
+                val = result.method_psnr(set_name, method)
+                base = result.method_psnr(set_name, "blurry")
         except FileNotFoundError:
-            return
-        vcfg = SimulatedConfig(**{**asdict(self.config.data), "seed": 12345,
-                                  "caption_dropout": 0.0, "photo_weight": 1.0})
-        dataset = SimulatedBlurDataset(vcfg, photos=photos)
-        items = collate([dataset[i] for i in range(self.config.val_images)])
-        batch = _to_device(items, self.device)
-        live = {n: p.detach().clone() for n, p in self.model.named_parameters() if n in self.ema}
-        params = dict(self.model.named_parameters())
-        for n, v in self.ema.items():
-            params[n].data.copy_(v)
-        self.stage.eval()
-        out = self.stage.restoration(batch).clamp(0, 1)
-        for n, v in live.items():
-            params[n].data.copy_(v)
-        self.stage.train()
-        target = batch["sharp"]
-        mse = (out - target).pow(2).mean(dim=(1, 2, 3)).clamp(min=1e-10)
-        base = (batch["blurry"] - target).pow(2).mean(dim=(1, 2, 3)).clamp(min=1e-10)
-        row = {"step": self.step, "val_psnr": f"{float((-10 * mse.log10()).mean()):.3f}",
-               "val_input_psnr": f"{float((-10 * base.log10()).mean()):.3f}"}
+            return  # no held-out photos under this data root
+        row = {"step": self.step, "val_psnr": f"{val:.3f}", "val_input_psnr": f"{base:.3f}"}
         with open(self.out / "val.csv", "a") as fh:
             if fh.tell() == 0:
                 fh.write("step,val_psnr,val_input_psnr\n")
