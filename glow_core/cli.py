@@ -235,7 +235,7 @@ class _AutoCaption:
         self._lock = threading.Lock()
         self.captioner: Any = None
         try:
-            from glow_core.text.captioner import CaptionerUnavailable, get_captioner
+            from glow_core.text.captions.captioner import CaptionerUnavailable, get_captioner
         except ImportError as exc:
             _note(f"automatic captions are not available in this installation ({exc}); "
                   "continuing without a caption")
@@ -486,7 +486,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 def cmd_fetch_captioner(args: argparse.Namespace) -> int:
     try:
-        from glow_core.text.captioner import fetch_captioner
+        from glow_core.text.captions.captioner import fetch_captioner
     except ImportError as exc:
         raise UsageError(f"the captioner is not part of this installation ({exc})") from None
     try:

@@ -309,7 +309,7 @@ def test_device_all_on_cpu_is_one_worker(tmp_path: Path, monkeypatch: pytest.Mon
 def test_caption_auto_without_captioner_continues(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_engine,
         capsys: pytest.CaptureFixture) -> None:
-    import glow_core.text.captioner as captioner
+    import glow_core.text.captions.captioner as captioner
 
     def unavailable(device="cpu"):
         raise captioner.CaptionerUnavailable("no captioner installed; run fetch-captioner")
@@ -324,7 +324,7 @@ def test_caption_auto_without_captioner_continues(
 
 def test_caption_auto_uses_suggestion(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                       fake_engine) -> None:
-    import glow_core.text.captioner as captioner
+    import glow_core.text.captions.captioner as captioner
 
     class Fake:
         def suggest(self, pixels: np.ndarray) -> str:
@@ -340,7 +340,7 @@ def test_caption_auto_uses_suggestion(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_caption_auto_when_module_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                           fake_engine, capsys: pytest.CaptureFixture) -> None:
-    monkeypatch.setitem(sys.modules, "glow_core.text.captioner", None)  # import -> ImportError
+    monkeypatch.setitem(sys.modules, "glow_core.text.captions.captioner", None)  # -> ImportError
     _photo(tmp_path / "in" / "a.png", 0, size=16)
     assert cli.main(["restore", str(tmp_path / "in"), "-o", str(tmp_path / "o"),
                      "--caption", "auto"]) == 0

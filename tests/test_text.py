@@ -20,7 +20,7 @@ from glow_core.text import (
     clear_cache,
     get_encoder,
     has_caption,
-    register_encoder,
+    is_blank_caption,
 )
 from glow_core.text.hashing import HashTinyEncoder
 
@@ -50,20 +50,18 @@ def test_registry_names_cache_and_errors():
     assert isinstance(first, CaptionEncoder) and first.name == "hash-tiny" and first.dim == 32
     with pytest.raises(KeyError, match="unknown caption encoder 'nope'.*hash-tiny"):
         get_encoder("nope")
-    with pytest.raises(ValueError, match="already registered"):
-        register_encoder("hash-tiny", lambda name, device: HashTinyEncoder(device))
+    # Options are part of the cache key: another dim is another encoder.
+    small = get_encoder("hash-tiny", dim=16)
+    assert small is not first and small.dim == 16
+    tokens, mask = small.encode(["x y"], 4)
+    check_contract(tokens, mask, 1, 4, 16)
 
 
-def test_register_custom_encoder_and_prefix_family():
-    register_encoder("test-hash16", lambda name, device, **kw: HashTinyEncoder(
-        device, dim=16, name=name), replace=True)
-    register_encoder("testfam:", lambda name, device, **kw: HashTinyEncoder(
-        device, dim=8, name=name), replace=True)
-    assert get_encoder("test-hash16").dim == 16
-    fam = get_encoder("testfam:abc")
-    assert fam.dim == 8 and fam.name == "testfam:abc"
-    tokens, mask = fam.encode(["x y"], 4)
-    check_contract(tokens, mask, 1, 4, 8)
+def test_blank_caption_rule():
+    for blank in ("", "   ", "\n\t "):
+        assert is_blank_caption(blank)
+    for caption in ("a dog", " x ", NON_ENGLISH):
+        assert not is_blank_caption(caption)
 
 
 def test_encoder_mismatch_error_message():
@@ -163,7 +161,7 @@ def test_minilm_tokens_carry_meaning(minilm):
 
 
 def test_torchvision_shim_makes_open_clip_importable():
-    from glow_core.text import torchvision_compat as tc
+    from glow_core.text.captions import torchvision_compat as tc
 
     tv = tc.ensure_torchvision_importable()
     assert hasattr(tv, "__version__")
@@ -182,7 +180,7 @@ def tiny_clip(tmp_path_factory):
     """A tiny random CLIP registered with open_clip and saved as safetensors."""
     from safetensors.torch import save_file
 
-    from glow_core.text.torchvision_compat import import_open_clip
+    from glow_core.text.captions.torchvision_compat import import_open_clip
 
     oc = import_open_clip()
     folder = tmp_path_factory.mktemp("clipcfg")
@@ -283,7 +281,7 @@ def loopback_url():
 
 
 def test_download_file_url_checksum_pass_and_fail(tmp_path):
-    from glow_core.text.download import ChecksumError, download_file
+    from glow_core.text.captions.download import ChecksumError, download_file
 
     src = tmp_path / "src.bin"
     src.write_bytes(PAYLOAD)
@@ -301,7 +299,7 @@ def test_download_file_url_checksum_pass_and_fail(tmp_path):
 
 
 def test_download_loopback_resumes_part_file(tmp_path, loopback_url):
-    from glow_core.text.download import download_file
+    from glow_core.text.captions.download import download_file
 
     dest = tmp_path / "w.bin"
     dest.with_name("w.bin.part").write_bytes(PAYLOAD[:300_000])  # an interrupted download
@@ -316,7 +314,7 @@ def test_download_loopback_resumes_part_file(tmp_path, loopback_url):
 def test_download_offline_error_is_clear(tmp_path):
     import socket
 
-    from glow_core.text.download import DownloadError, download_file
+    from glow_core.text.captions.download import DownloadError, download_file
 
     with socket.socket() as sock:  # find a closed loopback port
         sock.bind(("127.0.0.1", 0))
@@ -333,7 +331,7 @@ def test_download_offline_error_is_clear(tmp_path):
 
 
 def test_captioner_unavailable_says_how_to_install(tmp_path, monkeypatch):
-    from glow_core.text.captioner import CaptionerUnavailable, get_captioner
+    from glow_core.text.captions.captioner import CaptionerUnavailable, get_captioner
 
     monkeypatch.setenv("GLOW_DEBLUR_CACHE_DIR", str(tmp_path))
     with pytest.raises(CaptionerUnavailable) as info:
@@ -345,7 +343,7 @@ def test_captioner_unavailable_says_how_to_install(tmp_path, monkeypatch):
 
 
 def test_zero_shot_captioner_with_tiny_clip(tiny_clip, tmp_path, monkeypatch):
-    from glow_core.text.captioner import VOCABULARY, ZeroShotCaptioner, get_captioner
+    from glow_core.text.captions.captioner import VOCABULARY, ZeroShotCaptioner, get_captioner
 
     _, weights = tiny_clip
     monkeypatch.setenv("GLOW_DEBLUR_CACHE_DIR", str(tmp_path))
@@ -372,9 +370,9 @@ def test_zero_shot_captioner_with_tiny_clip(tiny_clip, tmp_path, monkeypatch):
 def test_coca_captioner_preferred_and_generates(tiny_clip, tmp_path, monkeypatch):
     from safetensors.torch import save_file
 
-    from glow_core.text.captioner import CocaCaptioner, get_captioner
-    from glow_core.text.openclip import OpenCLIPEncoder
-    from glow_core.text.torchvision_compat import import_open_clip
+    from glow_core.text.captions.captioner import CocaCaptioner, get_captioner
+    from glow_core.text.captions.openclip import OpenCLIPEncoder
+    from glow_core.text.captions.torchvision_compat import import_open_clip
 
     _, clip_weights = tiny_clip
     oc = import_open_clip()

@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from glow_core.checkpoint import load_checkpoint, save_checkpoint
 from glow_core.config import preset
 from glow_core.engine import pick_device
+from glow_core.fsutil import atomic_write, atomic_write_text
 from glow_core.models import GlowDeblur
 from training.config import STAGE_PARTS, TrainConfig
 from training.datasets import SimulatedBlurDataset, collate
@@ -186,15 +187,13 @@ class Trainer:
         tensors.update({f"ema.{k}": v.detach().cpu().contiguous() for k, v in self.ema.items()})
         tensors.update({f"stage.{k}": v.detach().cpu().contiguous()
                         for k, v in self.stage.named_buffers() if not k.startswith("model.")})
-        tmp = self.state_dir / "weights.safetensors.tmp"
-        save_file(tensors, str(tmp), metadata={"glow_config": self.model.config.to_json()})
-        os.replace(tmp, self.state_dir / "weights.safetensors")
-        torch.save(self.optimizer.state_dict(), self.state_dir / "optimizer.pt.tmp")
-        os.replace(self.state_dir / "optimizer.pt.tmp", self.state_dir / "optimizer.pt")
+        with atomic_write(self.state_dir / "weights.safetensors", "path") as tmp:
+            save_file(tensors, str(tmp), metadata={"glow_config": self.model.config.to_json()})
+        with atomic_write(self.state_dir / "optimizer.pt") as fh:
+            torch.save(self.optimizer.state_dict(), fh)
         meta = {"step": self.step, "stage": self.config.stage,
                 "prior_stages": self.prior_stages, "config": self.config.to_dict()}
-        (self.state_dir / "meta.json.tmp").write_text(json.dumps(meta, indent=2))
-        os.replace(self.state_dir / "meta.json.tmp", self.state_dir / "meta.json")
+        atomic_write_text(self.state_dir / "meta.json", json.dumps(meta, indent=2))
 
     def _load_state(self) -> None:
         meta_path = self.state_dir / "meta.json"

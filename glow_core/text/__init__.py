@@ -1,13 +1,14 @@
-"""Frozen caption encoders for the DiT's cross-attention, and caption suggestions.
+"""Frozen caption encoders for the DiT's cross-attention.
 
 Public API::
 
     CaptionEncoder, BaseCaptionEncoder, has_caption, is_blank_caption  # the contract (base.py)
-    get_encoder, register_encoder, available_encoders, clear_cache  # registry.py
+    get_encoder, available_encoders, clear_cache                       # registry.py
     check_encoder, canonical_name, EncoderMismatchError
 
-Heavy pieces (transformers, open_clip, the captioner) load lazily on first use; import
-``glow_core.text.captioner`` / ``glow_core.text.download`` directly for those. See README.md.
+Heavy pieces (transformers) load lazily on first use. Caption *suggestions* (the captioner),
+open_clip encoders and their downloads live in :mod:`glow_core.text.captions`, which needs
+the optional ``[captions]`` extra (open_clip_torch, torchvision). See README.md.
 """
 
 from .base import BaseCaptionEncoder, CaptionEncoder, has_caption, is_blank_caption
@@ -18,7 +19,6 @@ from .registry import (
     check_encoder,
     clear_cache,
     get_encoder,
-    register_encoder,
 )
 
 __all__ = [
@@ -32,5 +32,4 @@ __all__ = [
     "get_encoder",
     "has_caption",
     "is_blank_caption",
-    "register_encoder",
 ]

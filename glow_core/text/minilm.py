@@ -14,11 +14,12 @@ Details: the uncased WordPiece tokenizer handles any script (unknown pieces beco
 captions longer than ``max_tokens`` are truncated (the last kept token is ``[SEP]``);
 ``max_tokens`` above the model's 512 positions is padded. Runs in fp32 under
 ``torch.inference_mode()``. transformers imports torchvision, hence
-:func:`~glow_core.text.torchvision_compat.ensure_torchvision_importable` first.
+:func:`_torchvision_guard` first.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import torch
@@ -26,7 +27,16 @@ from torch import Tensor
 
 from .base import BaseCaptionEncoder
 from .offline import hub_offline
-from .torchvision_compat import ensure_torchvision_importable
+
+
+def _torchvision_guard() -> None:
+    """transformers imports torchvision when it is installed (the ``[captions]`` extra brings
+    it); a torchvision built for another torch needs the shim of
+    :mod:`glow_core.text.captions.torchvision_compat` first. Without torchvision: nothing."""
+    if importlib.util.find_spec("torchvision") is not None:
+        from .captions.torchvision_compat import ensure_torchvision_importable
+
+        ensure_torchvision_importable()
 
 
 def model_path() -> Path:
@@ -52,7 +62,7 @@ class MiniLMEncoder(BaseCaptionEncoder):
         self.device = torch.device(device)
         folder = Path(path) if path is not None else model_path()
         with hub_offline():
-            ensure_torchvision_importable()
+            _torchvision_guard()
             from transformers import AutoModel, AutoTokenizer
 
             self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)

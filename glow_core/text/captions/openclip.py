@@ -15,8 +15,8 @@ Where weights come from (never a hub call unless the user asked for a download):
 2. else the user cache, ``<cache>/openclip/<arch>.safetensors`` or ``<arch>-<tag>.safetensors``
    (what :func:`fetch_openclip_weights` writes);
 3. else, only with ``download=True`` (an explicit user action): a checksummed download of
-   ``pretrained=<tag>`` (default ``"openai"``) via :mod:`glow_core.text.download`. Only sources
-   whose SHA-256 is known are offered (OpenAI's URLs embed it); the ``.pt`` TorchScript
+   ``pretrained=<tag>`` (default ``"openai"``) via :mod:`glow_core.text.captions.download`.
+   Only sources whose SHA-256 is known are offered (OpenAI's URLs embed it); the ``.pt`` TorchScript
    archive is converted once to safetensors so later loads never unpickle anything.
 
 OpenAI-trained weights need QuickGELU: files named ``<arch>-openai.*`` get
@@ -31,9 +31,11 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from .base import BaseCaptionEncoder
+from glow_core.fsutil import atomic_write
+
+from ..base import BaseCaptionEncoder
+from ..offline import hub_offline
 from .download import DownloadError, cache_dir, download_file
-from .offline import hub_offline
 from .torchvision_compat import import_open_clip
 
 PREFIX = "openclip:"
@@ -93,9 +95,8 @@ def _convert_torchscript(src: Path, dest: Path) -> Path:
     module = torch.jit.load(str(src), map_location="cpu")
     state = {k: v.detach().clone().contiguous() for k, v in module.state_dict().items()
              if k not in ("input_resolution", "context_length", "vocab_size")}
-    tmp = dest.with_name(dest.name + ".tmp")
-    save_file(state, str(tmp))
-    os.replace(tmp, dest)
+    with atomic_write(dest, "path") as tmp:
+        save_file(state, str(tmp))
     return dest
 
 
