@@ -203,3 +203,13 @@ class MixFFN(nn.Module):
         a, g = self.dw(self.expand(y)).chunk(2, dim=1)
         y = self.proj(a * self.act(g))
         return y.flatten(2).transpose(1, 2)
+
+
+def resample(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Area-average down to `size` (or repeat up to it); tile-aligned for powers of two."""
+    h, w = x.shape[-2:]
+    if (h, w) == size:
+        return x
+    if h >= size[0] and w >= size[1]:
+        return F.avg_pool2d(x, (h // size[0], w // size[1]))
+    return F.interpolate(x, size=size, mode="nearest")

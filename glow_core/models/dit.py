@@ -18,6 +18,11 @@ from glow_core.config import DiTConfig
 from glow_core.models.blocks import CrossAttention, LinearAttention, MixFFN
 
 
+def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """adaLN: per-sample ``x * (1 + scale) + shift`` over the token axis."""
+    return x * (1 + scale[:, None]) + shift[:, None]
+
+
 def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
     """Sinusoidal features of t in [0, 1] (scaled by 1000, as diffusion backbones expect)."""
     half = dim // 2
@@ -41,10 +46,10 @@ class DiTBlock(nn.Module):
                 mask: torch.Tensor, height: int, width: int) -> torch.Tensor:
         mod = t_mod.view(x.shape[0], 6, -1) + self.table[None].to(t_mod.dtype)
         shift1, scale1, gate1, shift2, scale2, gate2 = mod.unbind(1)
-        h = self.norm1(x) * (1 + scale1[:, None]) + shift1[:, None]
+        h = modulate(self.norm1(x), shift1, scale1)
         x = x + gate1[:, None] * self.attn(h)
         x = x + self.cross(self.norm_cross(x), ctx, mask)
-        h = self.norm2(x) * (1 + scale2[:, None]) + shift2[:, None]
+        h = modulate(self.norm2(x), shift2, scale2)
         return x + gate2[:, None] * self.ffn(h, height, width)
 
 
@@ -88,5 +93,5 @@ class LinearDiT(nn.Module):
         for block in self.blocks:
             x = block(x, t_mod, ctx, text_mask, h, w)
         shift, scale = (self.final_table[None].to(x.dtype) + temb[:, None]).unbind(1)
-        x = self.final_norm(x) * (1 + scale[:, None]) + shift[:, None]
+        x = modulate(self.final_norm(x), shift, scale)
         return self.final(x).transpose(1, 2).reshape(b, self.latent_channels, h, w)

@@ -9,11 +9,10 @@ near unit range; :func:`decode_motion` turns them back into pixels.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from glow_core.config import MotionConfig
-from glow_core.models.blocks import NAFBlock, level_window
+from glow_core.models.blocks import NAFBlock, level_window, resample
 
 MOTION_SCALE = 16.0
 
@@ -39,14 +38,7 @@ class MotionEstimator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _, _, h, w = x.shape
         feat = self.head(self.stages(self.intro(x)))
-        grid = (h // self.latent_factor, w // self.latent_factor)
-        fh, fw = feat.shape[-2:]
-        if (fh, fw) != grid:
-            if fh >= grid[0]:
-                feat = F.avg_pool2d(feat, (fh // grid[0], fw // grid[1]))
-            else:
-                feat = F.interpolate(feat, size=grid, mode="nearest")
-        return feat
+        return resample(feat, (h // self.latent_factor, w // self.latent_factor))
 
 
 def decode_motion(field: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from glow_core.config import PreReconConfig
-from glow_core.models.blocks import NAFBlock, level_window
+from glow_core.models.blocks import NAFBlock, level_window, resample
 
 
 class PreReconstruction(nn.Module):
@@ -80,16 +80,6 @@ class PreReconstruction(nn.Module):
             feat = dec(up(feat) + skip)
         rgb = x + self.ending(feat)
         grid = (h // self.latent_factor, w // self.latent_factor)
-        aligned = torch.cat([_resample(mid, grid), _resample(feat, grid)], dim=1)
+        aligned = torch.cat([resample(mid, grid), resample(feat, grid)], dim=1)
         aligned = self.align_block(self.align_in(aligned))
         return rgb, aligned
-
-
-def _resample(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Area-average down to `size` (or repeat up to it); tile-aligned for powers of two."""
-    h, w = x.shape[-2:]
-    if (h, w) == size:
-        return x
-    if h >= size[0] and w >= size[1]:
-        return F.avg_pool2d(x, (h // size[0], w // size[1]))
-    return F.interpolate(x, size=size, mode="nearest")

@@ -1,0 +1,36 @@
+"""The shipped weights load through the default checkpoint and restore the bundled sample."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from glow_core.config import GlowConfig, preset
+from glow_core.engine import Engine, RestoreOptions, resolve_checkpoint
+from glow_core.imageio import read_image
+from glow_core.resources import sample_image_path
+
+
+def test_shipped_weights_restore_the_bundled_sample() -> None:
+    path, entry = resolve_checkpoint(None)
+    assert path.name == "glow-small-v1.safetensors" and entry is not None
+    engine = Engine(device="cpu", precision="fp32")  # default checkpoint, manifest SHA-256
+    assert engine.info.sha256 == entry["sha256"] and engine.full_available
+    pixels = read_image(sample_image_path()).pixels
+    h, w = pixels.shape[:2]
+    crop = np.ascontiguousarray(pixels[h // 2 - 48:h // 2 + 48, w // 2 - 64:w // 2 + 64])
+    result = engine.restore(crop, RestoreOptions(mode="fast"))
+    assert result.image.shape == crop.shape and result.image.dtype == np.float32
+    assert np.isfinite(result.image).all()
+    assert not np.allclose(result.image, crop, atol=1e-3)
+    assert result.motion is not None and np.isfinite(result.motion).all()
+
+
+def test_config_rejects_unknown_keys() -> None:
+    data = preset("tiny").to_dict()
+    assert GlowConfig.from_dict(data) == preset("tiny")
+    data["dit"]["widht"] = 8
+    with pytest.raises(ValueError, match="unknown GLOW config key.*dit: widht"):
+        GlowConfig.from_dict(data)
+    with pytest.raises(ValueError, match="top level: colour"):
+        GlowConfig.from_dict({**preset("tiny").to_dict(), "colour": 1})
