@@ -363,7 +363,7 @@ def run_batch(
                 return
             try:
                 process_item(item, restorer, settings, fatal)
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            except BaseException as exc:  # handed to the caller's thread
                 item.status, item.reason = "failed", f"{type(exc).__name__}: {exc}"
                 finish_item(item)
                 errors.append(exc)

@@ -245,7 +245,7 @@ class _AutoCaption:
         except CaptionerUnavailable as exc:
             _note(f"--caption auto: {exc}")
             _note("continuing without a caption")
-        except Exception as exc:  # noqa: BLE001 - a broken captioner must not stop the batch
+        except Exception as exc:  # a broken captioner must not stop the batch
             _note(f"--caption auto: the captioner could not be loaded ({exc}); "
                   "continuing without a caption")
 
@@ -255,7 +255,7 @@ class _AutoCaption:
         with self._lock:
             try:
                 return str(self.captioner.suggest(pixels))
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 _note(f"caption suggestion failed ({exc}); using no caption")
                 return ""
 
@@ -491,7 +491,7 @@ def cmd_fetch_captioner(args: argparse.Namespace) -> int:
         raise UsageError(f"the captioner is not part of this installation ({exc})") from None
     try:
         path = fetch_captioner()
-    except Exception as exc:  # noqa: BLE001 - network/disk errors, shown to the user
+    except Exception as exc:  # network/disk errors, shown to the user
         _error(f"could not fetch the captioner weights: {exc}")
         return EXIT_FAILED
     print(f"captioner weights installed: {path}")

@@ -122,7 +122,7 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PI
         raise
     except MemoryError as exc:
         raise ImageReadError(f"{name}: not enough memory to decode this image") from exc
-    except Exception as exc:  # noqa: BLE001 - every decoder failure becomes one clear error
+    except Exception as exc:  # every decoder failure becomes one clear error
         detail = str(exc) or type(exc).__name__
         raise ImageReadError(f"{name}: file is corrupt or truncated ({detail})") from exc
 
@@ -200,7 +200,7 @@ def _open_pil(path: Path, max_pixels: int):
 def _exif_of(im: Image.Image, fmt: str | None) -> Image.Exif | None:
     try:
         exif = im.getexif()
-    except Exception:  # noqa: BLE001 - broken EXIF must not make a good photo unreadable
+    except Exception:  # broken EXIF must not make a good photo unreadable
         return None
     if fmt == "TIFF":
         # Pull the sub-IFDs in before dropping tags, then keep only descriptive tags.
@@ -218,7 +218,7 @@ def _exif_bytes(exif: Image.Exif | None) -> bytes | None:
         if _ORIENTATION in exif:
             exif[_ORIENTATION] = 1
         return exif.tobytes()
-    except Exception:  # noqa: BLE001 - unserialisable EXIF is dropped, not fatal
+    except Exception:  # unserialisable EXIF is dropped, not fatal
         return None
 
 
@@ -327,7 +327,7 @@ def write_image(
     path: str | os.PathLike[str],
     image: ImageData,
     *,
-    format: str | None = None,  # noqa: A002 - name fixed by the contract
+    format: str | None = None,  # name fixed by the contract
     bit_depth: int | None = None,
     quality: int = 95,
 ) -> Path:

@@ -341,7 +341,7 @@ def smoke_restore(dist: Path, home: Path, timeout: float,
 
             with Image.open(images[0]) as im:
                 size = im.size
-        except Exception as error:  # noqa: BLE001 - any decode failure is a smoke failure
+        except Exception as error:  # any decode failure is a smoke failure
             return SmokeResult("cli restore", False, seconds, f"output unreadable: {error}")
         if size != (768, 512):
             return SmokeResult("cli restore", False, seconds,

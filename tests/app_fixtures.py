@@ -49,7 +49,7 @@ def photo_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def window(qtbot, app_config_dir: Path, tiny_checkpoint: Path):  # noqa: ANN001, ANN201
+def window(qtbot, app_config_dir: Path, tiny_checkpoint: Path):
     """A themed main window with the tiny checkpoint loaded (synchronously)."""
     from PySide6.QtWidgets import QApplication
 
@@ -72,6 +72,6 @@ def window(qtbot, app_config_dir: Path, tiny_checkpoint: Path):  # noqa: ANN001,
         win.batch_dialog.runner.shutdown(10000)
 
 
-def open_photo(qtbot, win, path: Path) -> None:  # noqa: ANN001
+def open_photo(qtbot, win, path: Path) -> None:
     with qtbot.waitSignal(win.imageLoaded, timeout=10000):
         win.open_path(path)

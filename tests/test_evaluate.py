@@ -116,14 +116,14 @@ def test_wiener_with_true_kernel_beats_blur_on_noiseless_linear_blur() -> None:
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def engine(tmp_path_factory: pytest.TempPathFactory):
     from glow_core.engine import Engine
 
     path = make_tiny_checkpoint(tmp_path_factory.mktemp("eval") / "tiny.safetensors")
     return Engine(path, device="cpu")
 
 
-def test_evaluate_reports_every_method(engine) -> None:  # noqa: ANN001
+def test_evaluate_reports_every_method(engine) -> None:
     res = ev.evaluate(ev.EvalConfig(["synthetic-linear", "synthetic-object"], crop=32,
                                     limit=2, steps=2, camera="off"), engine)
     result = res.to_dict()
@@ -158,12 +158,12 @@ def _pair(setresult: dict, name: str) -> tuple[np.ndarray, np.ndarray]:
     return im.blurry, im.sharp
 
 
-def test_references_are_computed_once_per_set(engine, monkeypatch) -> None:  # noqa: ANN001
+def test_references_are_computed_once_per_set(engine, monkeypatch) -> None:
     ev.clear_cache()
     calls = []
     real = ev.wiener_reference
 
-    def counting(*a, **kw):  # noqa: ANN002, ANN003, ANN202
+    def counting(*a, **kw):
         calls.append(1)
         return real(*a, **kw)
 
@@ -178,7 +178,7 @@ def test_references_are_computed_once_per_set(engine, monkeypatch) -> None:  # n
     assert first["full_skipped_reason"]
 
 
-def test_mixed_set_has_rows_per_pattern(engine) -> None:  # noqa: ANN001
+def test_mixed_set_has_rows_per_pattern(engine) -> None:
     result = ev.evaluate(ev.EvalConfig(["synthetic"], crop=32, limit=6, full=False,
                                        references=False, seed=1), engine).to_dict()
     rows = result["sets"]["synthetic-mixed"]["summary"]
@@ -198,7 +198,7 @@ def test_untrained_dit_skips_full(tmp_path: Path) -> None:
         "blurry", "fast"}
 
 
-def test_folder_set_reads_real_pairs(engine, tmp_path: Path) -> None:  # noqa: ANN001
+def test_folder_set_reads_real_pairs(engine, tmp_path: Path) -> None:
     root = tmp_path / "pairs"
     for d in ("blur", "sharp"):
         (root / d).mkdir(parents=True)

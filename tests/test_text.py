@@ -251,7 +251,7 @@ PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 class _RangeHandler(http.server.BaseHTTPRequestHandler):
     ranges: list[str] = []
 
-    def do_GET(self):  # noqa: N802 (http.server API)
+    def do_GET(self):  # http.server API)
         data = PAYLOAD
         start = 0
         header = self.headers.get("Range")

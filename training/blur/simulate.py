@@ -207,14 +207,14 @@ _PatternFn = Callable[
 
 
 def _uniform(family: str) -> _PatternFn:
-    def run(x, rng, cfg, maxk, fg):  # noqa: ANN001 - signature fixed by _PatternFn
+    def run(x, rng, cfg, maxk, fg):  # signature fixed by _PatternFn
         k = sample_kernel(family, rng, cfg, maxk)
         return blur_image(x, k), x, None, k
 
     return run
 
 
-def _spatial(x, rng, cfg, maxk, fg):  # noqa: ANN001
+def _spatial(x, rng, cfg, maxk, fg):
     h, w = x.shape[:2]
     gy, gx = (int(rng.integers(cfg.spatial_grid[0], cfg.spatial_grid[1] + 1)) for _ in range(2))
     family = ("shake", "linear", "defocus", "gaussian")[int(rng.choice(4, p=[0.4, 0.3, 0.2, 0.1]))]
@@ -242,7 +242,7 @@ def _spatial(x, rng, cfg, maxk, fg):  # noqa: ANN001
     return blurred, x, cov, None
 
 
-def _rotation(x, rng, cfg, maxk, fg):  # noqa: ANN001
+def _rotation(x, rng, cfg, maxk, fg):
     h, w = x.shape[:2]
     c = ((w - 1) / 2 + rng.uniform(-0.75, 0.75) * w, (h - 1) / 2 + rng.uniform(-0.75, 0.75) * h)
     rmax = max(np.hypot(px - c[0], py - c[1]) for px in (0, w - 1) for py in (0, h - 1))
@@ -252,7 +252,7 @@ def _rotation(x, rng, cfg, maxk, fg):  # noqa: ANN001
     return blurred, x, cov, None
 
 
-def _object(x, rng, cfg, maxk, fg):  # noqa: ANN001
+def _object(x, rng, cfg, maxk, fg):
     h, w = x.shape[:2]
     mask = spatial.random_mask(rng, h, w)
     if fg is None:
@@ -271,7 +271,7 @@ def _object(x, rng, cfg, maxk, fg):  # noqa: ANN001
     return blurred, sharp, cov, None
 
 
-def _frames(x, rng, cfg, maxk, fg):  # noqa: ANN001
+def _frames(x, rng, cfg, maxk, fg):
     h, w = x.shape[:2]
     n = int(rng.integers(cfg.frames[0], cfg.frames[1] + 1))
     shift = _u(rng, cfg.frame_shift, maxk - 2)
@@ -282,7 +282,7 @@ def _frames(x, rng, cfg, maxk, fg):  # noqa: ANN001
     return blurred, x, cov, None
 
 
-def _none(x, rng, cfg, maxk, fg):  # noqa: ANN001
+def _none(x, rng, cfg, maxk, fg):
     return x.copy(), x, None, delta_kernel()
 
 

@@ -49,7 +49,7 @@ def _open(url: str, offset: int, timeout: float):
     request = urllib.request.Request(url, headers={"User-Agent": f"{APP_NAME} downloader"})
     if offset:
         request.add_header("Range", f"bytes={offset}-")
-    return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 (http/https/file only)
+    return urllib.request.urlopen(request, timeout=timeout)  # http/https/file only)
 
 
 def download_file(
