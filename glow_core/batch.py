@@ -27,6 +27,7 @@ from typing import Literal
 
 import numpy as np
 
+from glow_core.cancel import CancelToken
 from glow_core.formats import FORMATS, IMAGE_EXTENSIONS, OUTPUT_FORMATS, normalize_format
 from glow_core.fsutil import atomic_write_text
 from glow_core.imageio import (
@@ -311,14 +312,15 @@ def run_batch(
     restorers: Restorer | Sequence[Restorer],
     *,
     on_item: Callable[[BatchItem], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
+    cancel: CancelToken | None = None,
     log_settings: dict | None = None,
     fatal: tuple[type[BaseException], ...] = (),
 ) -> BatchSummary:
     """Run the plan; one worker thread per restorer when several are given.
 
     ``on_item`` is called (from the worker's thread) after every item, skipped and failed
-    ones included; ``should_stop`` is polled between files (the GUI's cancel button).
+    ones included; ``cancel`` is checked between files (the GUI's cancel button; hand the
+    same token to the engine to stop inside a photo too).
     Errors of one file are recorded on its item and the batch goes on; exceptions in
     ``fatal`` (e.g. the engine's ``Cancelled``) and KeyboardInterrupt stop every worker
     and propagate once the log is written.
@@ -354,7 +356,7 @@ def run_batch(
 
     def work(restorer: Restorer) -> None:
         while not stop.is_set():
-            if should_stop is not None and should_stop():
+            if cancel is not None and cancel.cancelled:
                 stop.set()
                 break
             try:

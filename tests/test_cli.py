@@ -414,3 +414,20 @@ def test_batch_settings_validation(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="format"):
         BatchSettings(out_dir=tmp_path, format="gif")
     assert BatchSettings(out_dir=tmp_path, format="TIFF").format == "tif"
+
+
+def test_run_batch_stops_between_files_on_cancel(tmp_path: Path) -> None:
+    from glow_core.cancel import CancelToken
+
+    src = tmp_path / "in"
+    for i in range(3):
+        _photo(src / f"{i}.png", i, size=8)
+    token = CancelToken()
+
+    def restore_then_cancel(image: ImageData) -> np.ndarray:
+        token.cancel()  # the user pressed Cancel while the first photo ran
+        return image.pixels
+
+    summary = run_batch(plan_batch([src], BatchSettings(out_dir=tmp_path / "out")),
+                        restore_then_cancel, cancel=token)
+    assert summary.cancelled and len(summary.done) == 1 and not summary.failed
