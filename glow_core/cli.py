@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from glow_core import __version__
+from glow_core import __version__, limits
 from glow_core.batch import (
     LOG_NAME,
     OUTPUT_FORMATS,
@@ -37,16 +37,6 @@ from glow_core.batch import (
     run_batch,
 )
 from glow_core.imageio import DEFAULT_MAX_PIXELS, ImageData
-from glow_core.limits import (
-    DEFAULT_OVERLAP,
-    DEFAULT_STEPS,
-    MAX_STEPS,
-    MIN_STEPS,
-    MIN_TILE,
-    MODES,
-    PRECISIONS,
-    STRENGTH_RANGE,
-)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -93,9 +83,9 @@ def _bounded(kind: type, lo: float, hi: float | None = None) -> Any:
 
 _positive_int = _bounded(int, 1)
 _non_negative_int = _bounded(int, 0)
-_strength = _bounded(float, *STRENGTH_RANGE)
-_steps = _bounded(int, MIN_STEPS, MAX_STEPS)
-_tile = _bounded(int, MIN_TILE)
+_strength = _bounded(float, *limits.STRENGTH_RANGE)
+_steps = _bounded(int, limits.MIN_STEPS, limits.MAX_STEPS)
+_tile = _bounded(int, limits.MIN_TILE)
 _quality = _bounded(int, 1, 100)
 
 
@@ -116,12 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--output", "--out-dir", dest="out_dir", required=True, metavar="OUTDIR",
                    help="folder for the restored photos (created if needed)")
     g = r.add_argument_group("restoration")
-    g.add_argument("--mode", choices=MODES, default="fast",
+    g.add_argument("--mode", choices=limits.MODES, default="fast",
                    help="fast: one-pass restoration; full: adds the diffusion refinement "
                         "(slower, sharper texture). Default: fast")
-    g.add_argument("--steps", type=_steps, default=DEFAULT_STEPS,
-                   help=f"sampler steps for --mode full, {MIN_STEPS}-{MAX_STEPS} "
-                        f"(default {DEFAULT_STEPS})")
+    g.add_argument("--steps", type=_steps, default=limits.DEFAULT_STEPS,
+                   help=f"sampler steps for --mode full, {limits.MIN_STEPS}-{limits.MAX_STEPS} "
+                        f"(default {limits.DEFAULT_STEPS})")
     g.add_argument("--seed", type=int, default=0, help="noise seed for --mode full (default 0)")
     g.add_argument("--caption", default="", metavar="TEXT",
                    help="describe the scene to guide --mode full, e.g. 'a cat on a sofa'; "
@@ -131,12 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="0 = original, 1 = fully restored (default 1)")
     g.add_argument("--tile", type=_tile, default=None,
                    help="tile side in pixels (default: automatic from free memory)")
-    g.add_argument("--overlap", type=_non_negative_int, default=DEFAULT_OVERLAP,
-                   help=f"overlap between tiles in pixels (default {DEFAULT_OVERLAP})")
+    g.add_argument("--overlap", type=_non_negative_int, default=limits.DEFAULT_OVERLAP,
+                   help=f"overlap between tiles in pixels (default {limits.DEFAULT_OVERLAP})")
     e = r.add_argument_group("engine")
     e.add_argument("--device", default="auto",
                    help="auto, cpu, cuda, cuda:N, mps, or 'all' (one worker per GPU)")
-    e.add_argument("--precision", default="auto", choices=PRECISIONS,
+    e.add_argument("--precision", default="auto", choices=limits.PRECISIONS,
                    help="compute precision (default auto: bf16/fp16 on GPUs, fp32 on CPU)")
     e.add_argument("--checkpoint", default=None, metavar="FILE",
                    help="model weights (.safetensors); default: the bundled weights")
