@@ -155,6 +155,18 @@ def shortcuts_html(rows: Sequence[tuple[str, str]]) -> str:
         f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows) + "</table>"
 
 
+def fill(container: Any, items: Sequence[str], actions: dict[str, QAction],
+         slots: dict[str, Callable[[Any], Any]] | None = None) -> None:
+    """Add a :data:`MENUS` / :data:`TOOLBAR` row to a menu or toolbar ("@name": ``slots``)."""
+    for item in items:
+        if item == "-":
+            container.addSeparator()
+        elif item.startswith("@"):
+            (slots or {})[item[1:]](container)
+        else:
+            container.addAction(actions[item])
+
+
 def _slot(owner: Any, spec: ActionSpec) -> Callable[..., Any]:
     handler = attrgetter(spec.handler)(owner)
     if spec.args:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -35,6 +36,7 @@ from glow_core.formats import (
     extension_for,
     format_for_path,
     normalize_format,
+    save_dialog_filter,
 )
 
 SUFFIX = "_deblurred"
@@ -184,3 +186,46 @@ class ExportDialog(QDialog):
     def options(self) -> ExportOptions:
         return ExportOptions(self.format_combo.currentData(), self.depth_combo.currentData(),
                              self.quality.value())
+
+
+class ExportFlow(QObject):
+    """Ctrl+S and Save As for a window: remembered options, a name that overwrites nothing,
+    the dialog, then the write.
+
+    ``chosen(path, options)`` hands the confirmed choice back to the window, so the pixels
+    written are the ones restored when the user clicks Save, not when the dialog opened.
+    """
+
+    chosen = Signal(object, object)  # Path, ExportOptions
+
+    def __init__(self, store: Any, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.parent_widget = parent
+        self.dialog: ExportDialog | None = None
+
+    def ask(self, image: Any, source: Path, *, choose_place: bool = False) -> None:
+        """Open the export dialog for ``image`` (first a file dialog with ``choose_place``)."""
+        options = remembered_options(image.format, image.bit_depth, self.store.values)
+        target = suggested_path(source, options.format)
+        if choose_place:
+            start = self.store.get("last_save_dir") or str(source.parent)
+            path, _ = QFileDialog.getSaveFileName(
+                self.parent_widget, "Save restored photo as", str(Path(start) / target.name),
+                save_dialog_filter(), FORMATS[options.format].dialog_filter())
+            if not path:
+                return
+            target = Path(path)
+            options.format = format_for_path(target) or options.format
+        dialog = ExportDialog(target, options, has_exif=bool(image.exif),
+                              has_icc=bool(image.icc_profile), parent=self.parent_widget)
+        dialog.accepted.connect(lambda: self.chosen.emit(dialog.result_path(), dialog.options()))
+        dialog.open()
+        self.dialog = dialog
+
+    def write(self, path: Path, image: Any, pixels: np.ndarray, options: ExportOptions) -> Path:
+        """:func:`save_image`, then remember the folder and quality (raises when it fails)."""
+        written = save_image(Path(path), image, pixels, options)
+        self.store.set("last_save_dir", str(written.parent))
+        self.store.set("export_quality", options.quality)
+        return written

@@ -43,19 +43,14 @@ from app.actions import (
     MENUS,
     TOOLBAR,
     build_actions,
+    fill,
     shortcut_rows,
     shortcut_text,
     shortcuts_html,
 )
 from app.banner import Banner
 from app.engine_host import available_devices, engine_module
-from app.export import (
-    ExportDialog,
-    ExportOptions,
-    remembered_options,
-    save_image,
-    suggested_path,
-)
+from app.export import ExportFlow, ExportOptions
 from app.imaging import to_qimage
 from app.panels.caption import CaptionPanel, captioner_status, run_captioner
 from app.panels.controls import ControlsPanel
@@ -63,13 +58,7 @@ from app.restore_controller import RestoreController, Restored
 from app.settings import APP_NAME, SettingsStore
 from app.views.compare import CompareView
 from app.workers import Failure, Task, TaskRunner
-from glow_core.formats import (
-    FORMATS,
-    IMAGE_EXTENSIONS,
-    file_dialog_filter,
-    format_for_path,
-    save_dialog_filter,
-)
+from glow_core.formats import IMAGE_EXTENSIONS, file_dialog_filter
 
 
 def app_icon() -> QIcon:
@@ -117,6 +106,8 @@ class MainWindow(QMainWindow):
         self._memory_timer.setInterval(150)
         self._memory_timer.timeout.connect(self._update_memory)
         self.runner = TaskRunner(self)
+        self.exporter = ExportFlow(store, self)
+        self.exporter.chosen.connect(self.save_to)
         self.restorer = RestoreController(self.runner, self)
         self.host = self.restorer.host
         self.host.loading.connect(self._on_engine_loading)
@@ -196,23 +187,12 @@ class MainWindow(QMainWindow):
         slots = {"recent": self._add_recent_menu, "hold": self._add_hold_note,
                  "dock": lambda m: m.addAction(self.dock.toggleViewAction())}
         for title, items in MENUS:
-            menu = self.menuBar().addMenu(title)
-            for item in items:
-                if item == "-":
-                    menu.addSeparator()
-                elif item.startswith("@"):
-                    slots[item[1:]](menu)
-                else:
-                    menu.addAction(self.actions_by_id[item])
+            fill(self.menuBar().addMenu(title), items, self.actions_by_id, slots)
         bar = self.addToolBar("Main")
         bar.setObjectName("main-toolbar")
         bar.setMovable(False)
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for item in TOOLBAR:
-            if item == "-":
-                bar.addSeparator()
-            else:
-                bar.addAction(self.actions_by_id[item])
+        fill(bar, TOOLBAR, self.actions_by_id)
 
     def _add_recent_menu(self, menu: Any) -> None:
         self.recent_menu = menu.addMenu("Open &Recent")
@@ -534,31 +514,14 @@ class MainWindow(QMainWindow):
         self.runner.start(task)
 
     # -------------------------------------------------------------------- saving
-    def export_defaults(self) -> ExportOptions:
-        return remembered_options(self.image.format, self.image.bit_depth, self.store.values)
-
     def save(self) -> None:
         """Ctrl+S: the export dialog, pre-filled with ``<stem>_deblurred`` beside the original."""
-        if not self._check_saveable():
-            return
-        options = self.export_defaults()
-        target = suggested_path(self.path, options.format)
-        self._run_export_dialog(target, options)
+        if self._check_saveable():
+            self.exporter.ask(self.image, self.path)
 
     def save_as(self) -> None:
-        if not self._check_saveable():
-            return
-        options = self.export_defaults()
-        start = self.store.get("last_save_dir") or str(self.path.parent)
-        suggestion = str(Path(start) / suggested_path(self.path, options.format).name)
-        path, _ = QFileDialog.getSaveFileName(self, "Save restored photo as", suggestion,
-                                              save_dialog_filter(),
-                                              FORMATS[options.format].dialog_filter())
-        if path:
-            fmt = format_for_path(path)
-            if fmt:
-                options.format = fmt
-            self._run_export_dialog(Path(path), options)
+        if self._check_saveable():
+            self.exporter.ask(self.image, self.path, choose_place=True)
 
     def _check_saveable(self) -> bool:
         if self.image is None:
@@ -570,25 +533,16 @@ class MainWindow(QMainWindow):
             return False
         return True
 
-    def _run_export_dialog(self, target: Path, options: ExportOptions) -> None:
-        dialog = ExportDialog(target, options, has_exif=bool(self.image.exif),
-                              has_icc=bool(self.image.icc_profile), parent=self)
-        dialog.accepted.connect(lambda: self.save_to(dialog.result_path(), dialog.options()))
-        dialog.open()
-        self._export_dialog = dialog
-
     def save_to(self, path: Path, options: ExportOptions) -> Path | None:
         """Write the restored photo; returns the path written or None (banner says why)."""
         if self.result is None or self.image is None:
             return None
         try:
-            written = save_image(Path(path), self.image, self.result.image, options)
+            written = self.exporter.write(path, self.image, self.result.image, options)
         except Exception as exc:  # noqa: BLE001 - a failed save is shown, not raised
             self.banner.show_message(f"Could not save {Path(path).name}: {exc}", "error")
             return None
         self.last_saved = written
-        self.store.set("last_save_dir", str(written.parent))
-        self.store.set("export_quality", options.quality)
         self.statusBar().showMessage(f"Saved {written}", 6000)
         return written
 

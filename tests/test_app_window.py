@@ -248,3 +248,19 @@ def test_engine_error_is_a_banner_and_window_stays_usable(qtbot, window, photo_f
         pass
     win.wait_idle()
     assert win.result is not None
+
+
+def test_ctrl_s_opens_the_dialog_and_accept_writes(qtbot, window, photo_file: Path) -> None:
+    win = window
+    open_photo(qtbot, win, photo_file)
+    win.act_save.trigger()
+    assert win.exporter.dialog is None  # nothing restored yet: only a status-bar note
+    restore(qtbot, win)
+    win.act_save.trigger()
+    dialog = win.exporter.dialog
+    assert dialog.result_path() == photo_file.with_name("shot_deblurred.jpg")
+    assert dialog.options().format == "JPEG"  # same format as the source
+    dialog.accept()
+    assert win.last_saved == photo_file.with_name("shot_deblurred.jpg")
+    assert win.last_saved.exists()
+    assert win.store.get("last_save_dir") == str(photo_file.parent)
