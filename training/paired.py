@@ -47,6 +47,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from glow_core import formats
 from training.imread import decode_rgb
 
 __all__ = [
@@ -65,7 +66,7 @@ __all__ = [
 
 Layout = Literal["auto", "gopro", "hide", "realblur", "rsblur", "plain"]
 LAYOUTS: tuple[str, ...] = ("gopro", "hide", "realblur", "rsblur", "plain")
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+IMAGE_EXTENSIONS: tuple[str, ...] = tuple(formats.IMAGE_EXTENSIONS)
 
 # Names (file stems) of the ``pairs/gopro_frameavg`` pairs kept out of training. One per
 # recording and chosen to differ: strong camera pan over a bicycle and embroidered towels;

@@ -16,6 +16,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from glow_core import formats
 from training.imread import decode_rgb
 
 __all__ = [
@@ -36,7 +37,8 @@ __all__ = [
 ]
 
 DEFAULT_DATA_ROOT: Path = (Path(__file__).parents[1] / ".." / "shared" / "data").resolve()
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm")
+#: The app's photo extensions plus PPM, which some research sets use (training only).
+IMAGE_EXTENSIONS: tuple[str, ...] = (*formats.IMAGE_EXTENSIONS, ".ppm")
 VALIDATION_FOLDERS: tuple[str, ...] = ("kodak24",)
 
 Size = int | tuple[int, int]
