@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from training.evaluation.oracles import ProgressFn, metrics, references
-from training.evaluation.sets import DEFAULT_CROP, _camera_summary, build_set, expand_sets
+from training.evaluation.sets import DEFAULT_CROP, build_set, camera_summary, expand_sets
 
 METHODS: tuple[str, ...] = ("blurry", "fast", "full", "wiener", "rl")
 
@@ -180,7 +180,7 @@ def evaluate(config: EvalConfig, engine: Any = None,
                 "pattern": img.pattern,
                 "size": list(img.blurry.shape[:2]),
                 "kernel_size": None if img.kernel is None else int(img.kernel.shape[0]),
-                "camera": _camera_summary(img.camera),
+                "camera": camera_summary(img.camera),
                 "metrics": scores,
             })
             if progress is not None:

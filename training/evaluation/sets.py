@@ -148,7 +148,7 @@ def describe_camera(camera: str) -> str:
     )
 
 
-def _camera_summary(cam: CameraParams | None) -> dict[str, Any] | None:
+def camera_summary(cam: CameraParams | None) -> dict[str, Any] | None:
     if cam is None:
         return None
     return {
