@@ -93,7 +93,7 @@ def split_resumed(plan: Any) -> tuple[list[Any], list[Any]]:
 
 
 def build_plan(input_dir: Path, output_dir: Path, *, pattern: str = DEFAULT_PATTERN,
-               recursive: bool = True, skip_existing: bool = True, format: str = "png",  # noqa: A002
+               recursive: bool = True, skip_existing: bool = True, format: str = "png",
                bit_depth: int | None = None, quality: int = 95) -> Any:
     """Plan a folder batch with the app's naming pattern applied."""
     from glow_core.batch import BatchSettings, plan_batch

@@ -50,7 +50,7 @@ class RestoreController(QObject):
     finished = Signal(object)  # Restored
     cancelled = Signal()
     failed = Signal(object)  # Failure: dispatch on .error with isinstance
-    busyChanged = Signal(bool)  # noqa: N815
+    busyChanged = Signal(bool)
 
     def __init__(self, runner: TaskRunner, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -108,7 +108,7 @@ class RestoreController(QObject):
             return None, "engine not loaded"
         try:
             return self.engine.estimate_memory(height, width, options()), ""
-        except Exception as exc:  # noqa: BLE001 - an estimate must never break the panel
+        except Exception as exc:  # an estimate must never break the panel
             return None, f"unknown ({exc})"
 
     # ----------------------------------------------------------------- restoring

@@ -77,11 +77,11 @@ def app_icon() -> QIcon:
 class MainWindow(QMainWindow):
     """GLOW Deblur Studio's main window."""
 
-    imageLoaded = Signal(object)  # noqa: N815 - ImageData
-    restoreFinished = Signal(object)  # noqa: N815 - RestoreResult
-    restoreCancelled = Signal()  # noqa: N815
-    restoreFailed = Signal(str)  # noqa: N815
-    taskStateChanged = Signal(bool)  # noqa: N815 - busy
+    imageLoaded = Signal(object)  # ImageData
+    restoreFinished = Signal(object)  # RestoreResult
+    restoreCancelled = Signal()
+    restoreFailed = Signal(str)
+    taskStateChanged = Signal(bool)  # busy
 
     def __init__(self, store: SettingsStore, *, checkpoint: str | Path | None = None,
                  load_engine: bool = True, parent: QWidget | None = None) -> None:
@@ -362,7 +362,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.addSeparator()
         self.recent_menu.addAction("Clear list", lambda: self.store.set("recent_files", []))
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # Qt API
         urls = event.mimeData().urls()
         if urls and any(self._droppable(Path(u.toLocalFile())) for u in urls):
             event.acceptProposedAction()
@@ -370,7 +370,7 @@ class MainWindow(QMainWindow):
     def _droppable(self, path: Path) -> bool:
         return path.is_dir() or path.suffix.lower() in IMAGE_EXTENSIONS
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
+    def dropEvent(self, event: QDropEvent) -> None:  # Qt API
         for url in event.mimeData().urls():
             path = Path(url.toLocalFile())
             if self._droppable(path):
@@ -539,7 +539,7 @@ class MainWindow(QMainWindow):
             return None
         try:
             written = self.exporter.write(path, self.image, self.result.image, options)
-        except Exception as exc:  # noqa: BLE001 - a failed save is shown, not raised
+        except Exception as exc:  # a failed save is shown, not raised
             self.banner.show_message(f"Could not save {Path(path).name}: {exc}", "error")
             return None
         self.last_saved = written
@@ -617,7 +617,7 @@ class MainWindow(QMainWindow):
     # ----------------------------------------------------------------- key handling
     _TYPING = (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox)
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # Qt API
         """Hold Space or backslash to show the original (unless typing in a field)."""
         kind = event.type()
         if kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and \
@@ -633,7 +633,7 @@ class MainWindow(QMainWindow):
             return True
         return isinstance(widget, QComboBox) and widget.isEditable()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+    def closeEvent(self, event: QCloseEvent) -> None:  # Qt API
         if self.batch_dialog is not None:
             self.batch_dialog.shutdown()
         self.save_settings()

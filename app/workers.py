@@ -101,11 +101,11 @@ class Task(QRunnable):
     def is_cancelled(self) -> bool:
         return self.token is not None and self.token.cancelled
 
-    def run(self) -> None:  # noqa: D401 - Qt entry point
+    def run(self) -> None:  # Qt entry point
         signals = self.signals
         try:
             result = self.fn(signals.progress.emit, self.token)
-        except BaseException as exc:  # noqa: BLE001 - every failure must reach the GUI
+        except BaseException as exc:  # every failure must reach the GUI
             if is_cancel(exc) or self.is_cancelled:
                 signals.cancelled.emit()
             else:

@@ -64,8 +64,8 @@ def short_reason(item: Any) -> str:
 class BatchDialog(QDialog):
     """Non-modal: the main window stays usable while a folder runs."""
 
-    itemFinished = Signal(object)  # noqa: N815 - a glow_core.batch.BatchItem
-    batchFinished = Signal(str)  # noqa: N815 - "finished" | "cancelled" | "failed"
+    itemFinished = Signal(object)  # a glow_core.batch.BatchItem
+    batchFinished = Signal(str)  # "finished" | "cancelled" | "failed"
 
     def __init__(self, window: Any) -> None:
         super().__init__(window)
@@ -250,7 +250,7 @@ class BatchDialog(QDialog):
             self.depth.setCurrentIndex(0)
         self.quality.setEnabled(fmt.quality)
 
-    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+    def showEvent(self, event: Any) -> None:  # Qt API
         self._describe_settings()
         super().showEvent(event)
 
@@ -288,7 +288,7 @@ class BatchDialog(QDialog):
             return
         try:
             plan = self.make_plan()
-        except Exception as exc:  # noqa: BLE001 - shown inline
+        except Exception as exc:  # shown inline
             self.plan = None
             self.table.setRowCount(0)
             self.progress_label.setText(str(exc))
@@ -498,7 +498,7 @@ class BatchDialog(QDialog):
         self._store_settings()
         self.runner.shutdown(15000)
 
-    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+    def closeEvent(self, event: Any) -> None:  # Qt API
         """Closing the dialog keeps a running batch going (the main window owns it)."""
         self._store_settings()
         super().closeEvent(event)

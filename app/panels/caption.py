@@ -31,12 +31,12 @@ def captioner_status() -> tuple[Any, str]:
     use, where :class:`CaptionerUnavailable` is still handled.
     """
     try:
-        from glow_core.text import captioner
+        from glow_core.text.captions import captioner
     except ImportError as exc:
         return None, f"Caption suggestions are unavailable in this build ({exc})."
     try:
         found = captioner.find_captioner_weights()
-    except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+    except Exception as exc:  # any failure means "not available"
         return None, f"Caption suggestions are unavailable: {exc}"
     if found is None:
         return None, "Caption suggestions are unavailable: " + captioner.install_hint()
@@ -56,7 +56,7 @@ class CaptionPanel(QWidget):
     """Editable caption + suggestion button."""
 
     changed = Signal(str)
-    suggestRequested = Signal()  # noqa: N815 - Qt naming
+    suggestRequested = Signal()  # Qt naming
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -57,9 +57,9 @@ class ControlsPanel(QWidget):
     """Everything that changes how the next restoration runs."""
 
     changed = Signal()  # any option changed
-    deviceChanged = Signal(str, str)  # noqa: N815 - device, precision
-    restoreVisibleRequested = Signal()  # noqa: N815
-    restoreWholeRequested = Signal()  # noqa: N815
+    deviceChanged = Signal(str, str)  # device, precision
+    restoreVisibleRequested = Signal()
+    restoreWholeRequested = Signal()
 
     def __init__(self, devices: list[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -74,7 +74,7 @@ def checkpoint_for_screenshots(tmp: Path) -> tuple[str | None, str]:
     return str(path), "tiny random checkpoint (no trained weights bundled yet)"
 
 
-def _wait(app, window, timeout: float = 600.0) -> None:  # noqa: ANN001
+def _wait(app, window, timeout: float = 600.0) -> None:
     start = time.monotonic()
     while time.monotonic() - start < timeout:
         app.processEvents()
@@ -121,7 +121,7 @@ def render(photo: Path, out_dir: Path) -> list[Path]:
         app.processEvents()
     shots: list[Path] = []
 
-    def grab(widget, name: str) -> None:  # noqa: ANN001
+    def grab(widget, name: str) -> None:
         for _ in range(5):
             app.processEvents()
         path = out_dir / name

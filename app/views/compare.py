@@ -121,7 +121,7 @@ class ImageCanvas(QWidget):
         return self.state.divider * self.width()
 
     # ----- painting -------------------------------------------------------------------------
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+    def paintEvent(self, event: QPaintEvent) -> None:  # Qt API
         painter = QPainter(self)
         painter.fillRect(self.rect(), CANVAS_BG)
         view = self.view
@@ -350,7 +350,7 @@ class ImageCanvas(QWidget):
         return (self.role == "split" and self.view.restored is not None
                 and abs(x - self.divider_x()) <= DIVIDER_GRAB_PX)
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # Qt API
         if event.button() != Qt.MouseButton.LeftButton or self.view.original is None:
             return super().mousePressEvent(event)
         pos = event.position()
@@ -363,7 +363,7 @@ class ImageCanvas(QWidget):
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
         event.accept()
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # Qt API
         pos = event.position()
         if self.view.original is not None:
             self.state.cursor = self.widget_to_image(pos)
@@ -383,18 +383,18 @@ class ImageCanvas(QWidget):
                 self.view.refresh()
         event.accept()
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # Qt API
         self._drag = None
         self.setCursor(Qt.CursorShape.OpenHandCursor)
         event.accept()
 
-    def leaveEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt API
+    def leaveEvent(self, event) -> None:  # Qt API
         self.state.cursor = None
         if self.state.loupe:
             self.view.refresh()
         super().leaveEvent(event)
 
-    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # Qt API
         """Double click toggles fit and 100 % at the clicked point, as in most photo tools."""
         if self.view.original is None:
             return
@@ -403,7 +403,7 @@ class ImageCanvas(QWidget):
         else:
             self.view.zoom_fit()
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt API
+    def wheelEvent(self, event: QWheelEvent) -> None:  # Qt API
         if self.view.original is None:
             return
         steps = event.angleDelta().y() / 120.0
@@ -413,7 +413,7 @@ class ImageCanvas(QWidget):
                           canvas=self)
         event.accept()
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt API
         super().resizeEvent(event)
         if self.state.fit:
             self.view.zoom_fit()
@@ -422,9 +422,9 @@ class ImageCanvas(QWidget):
 class CompareView(QWidget):
     """Split / side-by-side comparison of the original and the restored photo."""
 
-    zoomChanged = Signal(float)  # noqa: N815 - Qt naming
-    dividerChanged = Signal(float)  # noqa: N815
-    modeChanged = Signal(str)  # noqa: N815
+    zoomChanged = Signal(float)  # Qt naming
+    dividerChanged = Signal(float)
+    modeChanged = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
