@@ -55,3 +55,63 @@ class KernelConfig:
 
     # --- confidence -------------------------------------------------------------------------
     delta_radius: float = 1.0  # kernels whose spread is under ~1 px are "no blur": skip deconv
+
+
+@dataclass(frozen=True)
+class NoiseConfig:
+    """Parameters of :func:`estimate_noise`, each with the reason for its default."""
+
+    # Keep the pixels whose gradient is in the lowest 25 %: enough samples for a stable
+    # median even on a 64x64 crop, and well away from the edges of a typical photo.
+    flat_fraction: float = 0.25
+    # Pixels within this distance of 0 or 1 are treated as clipped (noise squashed there).
+    clip_margin: float = 2.0 / 255.0
+    # Above this many pixels, estimate on a strided subset: the median is stable at ~1 M
+    # samples and a 12 MP photo should take well under a second.
+    max_pixels: int = 2_000_000
+
+
+@dataclass(frozen=True)
+class DeconvConfig:
+    """Parameters of :func:`deconvolve`, each with the reason for its default."""
+
+    # Gradient exponent: 0.8 sits between TV (1: staircasing, weak on edges) and 0.5
+    # (sharper but noisier texture); Krishnan & Fergus found 0.5-0.8 best on photos.
+    alpha: float = 0.8
+    # Data weight = noise_gain / sigma^2 (sigma: noise of the linear image). Tuned on Kodak
+    # with 1 % noise and the real shake kernels (benchmarks/kernels.py).
+    noise_gain: float = 0.03
+    # Floor of sigma for the weight: an 8-bit image carries at least quantisation noise.
+    min_noise: float = 0.002
+    # Data weight override (None: from the noise).
+    weight: float | None = None
+    # HQS continuation of the prior split: beta from beta_start, x beta_rate, to beta_max.
+    # Krishnan & Fergus stop at 256; with the free boundary and large kernels 2048 gains
+    # ~0.4 dB (measured on Kodak crops), 8 levels.
+    beta_start: float = 1.0
+    beta_rate: float = 2.0 * math.sqrt(2.0)
+    beta_max: float = 2048.0
+    # Inner ADMM iterations per beta level: the data split needs a few to settle (2 -> 4
+    # gained 0.5 dB on large kernels, 8 little more).
+    inner_iters: int = 4
+    # ADMM penalty of the data split relative to the data weight (0.3 beat 1 and 3).
+    rho_ratio: float = 0.3
+    # sRGB value at or above which a pixel counts as clipped (8-bit JPEG highlights roll
+    # off a little before 255).
+    saturation: float = 0.97
+    # Grow the clipped mask by this many pixels: the tone curve's shoulder next to a
+    # clipped light is compressed too.
+    saturation_dilate: int = 2
+    # Treat the border margin as unknown latent pixels (no data term there).
+    free_boundary: bool = True
+    # Ringing suppression: blend towards a solution with this x prior weight where the
+    # re-blur residual exceeds ``ringing_residual`` x noise. 0 disables it.
+    ringing_boost: float = 0.0
+    ringing_residual: float = 3.0
+    # Tiles: window side (pixels of output per window); the margin is added around it.
+    tile: int = 1024
+    # Context margin around a window, in kernel sizes (>= 2 so the window's border
+    # effects stay outside the returned core).
+    context_kernels: float = 2.5
+    # Torch device (None: CPU).
+    device: str | None = None
