@@ -14,11 +14,19 @@ import torch.nn.functional as F
 
 
 def box_filter(x: torch.Tensor, size: int) -> torch.Tensor:
-    """Mean over a ``size x size`` window with zero padding (same size output)."""
+    """Mean over a ``size x size`` window, zero outside (same size output).
+
+    Summed-area table: cost independent of the window (kernels reach 75 px, where a
+    pooling window would dominate the run time).
+    """
     size = max(int(size) | 1, 1)
-    pad = size // 2
-    y = F.avg_pool2d(x[None, None], size, stride=1, padding=pad, count_include_pad=True)
-    return y[0, 0]
+    r = size // 2
+    h, w = x.shape
+    acc = torch.float32 if x.device.type == "mps" else torch.float64  # MPS has no float64
+    p = F.pad(x.to(acc), (r + 1, r, r + 1, r))
+    s = p.cumsum(0).cumsum(1)
+    out = s[size:, size:] - s[:-size, size:] - s[size:, :-size] + s[:-size, :-size]
+    return (out[:h, :w] / (size * size)).to(x.dtype)
 
 
 def r_map(bx: torch.Tensor, by: torch.Tensor, window: int, eps: float = 2e-3) -> torch.Tensor:
@@ -33,6 +41,32 @@ def r_map(bx: torch.Tensor, by: torch.Tensor, window: int, eps: float = 2e-3) ->
     return torch.sqrt(sx * sx + sy * sy) / (mag + eps / (window * window))
 
 
+def orientation_bins(gx: torch.Tensor, gy: torch.Tensor, bins: int) -> torch.Tensor:
+    """Index of the orientation bin (of ``bins`` over 180 degrees) of each gradient."""
+    angle = torch.atan2(gy, gx) % math.pi
+    return torch.clamp((angle / (math.pi / bins)).long(), 0, bins - 1)
+
+
+def edge_threshold(
+    gx: torch.Tensor, gy: torch.Tensor, score: torch.Tensor, bins: int, per_bin: int
+) -> float:
+    """Magnitude threshold at which the *weakest* orientation bin still keeps ``per_bin`` edges.
+
+    One threshold for all bins (Pan et al.'s variant of Cho & Lee): strong directions keep
+    more edges, and no direction is left without any.
+    """
+    bin_idx = orientation_bins(gx, gy, bins)
+    thr = float("inf")
+    for b in range(bins):
+        vals = torch.where(bin_idx == b, score, torch.zeros_like(score)).flatten()
+        nz = int((vals > 0).sum())
+        if nz == 0:
+            return 0.0
+        n = min(per_bin, nz)
+        thr = min(thr, float(torch.topk(vals, n, sorted=False).values.min()))
+    return thr
+
+
 def select_edges(
     gx: torch.Tensor,
     gy: torch.Tensor,
@@ -40,29 +74,23 @@ def select_edges(
     usefulness: torch.Tensor | None,
     rmap_threshold: float,
     bins: int,
-    keep: int,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Keep the ``keep`` strongest gradients per orientation bin; zero the rest.
+    per_bin: int,
+    threshold: float | None,
+) -> tuple[torch.Tensor, torch.Tensor, float, list[int]]:
+    """Keep gradients of the latent above a magnitude threshold; zero the rest.
 
     ``valid`` masks pixels allowed to carry edges (the image interior, away from the
     periodic extension); ``usefulness`` is the r-map, below ``rmap_threshold`` dropped.
-    Returns the masked ``(gx, gy)`` and the per-bin counts kept.
+    With ``threshold`` None it is chosen by :func:`edge_threshold` (first iteration of a
+    level); the caller lowers it between iterations so more edges join as the kernel
+    improves. Returns the masked ``(gx, gy)``, the threshold and the count kept per bin.
     """
     mag = torch.sqrt(gx * gx + gy * gy)
     score = mag * valid
     if usefulness is not None:
         score = score * (usefulness > rmap_threshold)
-    angle = torch.atan2(gy, gx) % math.pi
-    bin_idx = torch.clamp((angle / (math.pi / bins) + 0.5).long() % bins, 0, bins - 1)
-    mask = torch.zeros_like(score, dtype=torch.bool)
-    counts = torch.zeros(bins, dtype=torch.long)
-    for b in range(bins):
-        vals = torch.where(bin_idx == b, score, torch.zeros_like(score)).flatten()
-        nz = int((vals > 0).sum())
-        n = min(keep, nz)
-        if n == 0:
-            continue
-        thr = torch.topk(vals, n, sorted=False).values.min()
-        mask |= (bin_idx == b) & (score >= thr) & (score > 0)
-        counts[b] = n
-    return gx * mask, gy * mask, counts
+    if threshold is None:
+        threshold = edge_threshold(gx, gy, score, bins, per_bin)
+    mask = (score >= threshold) & (score > 0)
+    counts = torch.bincount(orientation_bins(gx, gy, bins)[mask], minlength=bins)
+    return gx * mask, gy * mask, threshold, counts.tolist()

@@ -35,8 +35,8 @@ class KernelConfig:
 
     # --- salient edges (Cho & Lee 2009, Xu & Jia 2010) ---------------------------------------
     edge_bins: int = 4  # orientation bins of 45 degrees: every direction constrains the kernel
-    edge_keep: float = 2.0  # keep r*sqrt(pixels*kernel pixels) per bin (Cho & Lee's r = 2)
-    edge_keep_growth: float = 1.1  # per iteration: more edges once the kernel is reliable
+    edge_keep: float = 20.0  # weakest bin keeps >= 20 x kernel width edges (Pan et al.'s rule)
+    edge_threshold_decay: float = 0.95  # per iteration (0.9 on squares, Pan): more edges later
     rmap_threshold: float = 0.1  # Xu & Jia r-map: drop edges narrower than the kernel (ridges)
 
     # --- kernel solve in the gradient domain ------------------------------------------------
@@ -113,5 +113,57 @@ class DeconvConfig:
     # Context margin around a window, in kernel sizes (>= 2 so the window's border
     # effects stay outside the returned core).
     context_kernels: float = 2.5
+    # Kernel-field blending: weight exp(-(local residual - best) / (T x noise variance)).
+    # Small T picks the best-fitting region's result sharply; large T is plain cosine.
+    field_residual_temperature: float = 0.5
     # Torch device (None: CPU).
     device: str | None = None
+
+
+@dataclass(frozen=True)
+class FieldConfig:
+    """Parameters of the spatially varying kernel field (:mod:`glow_core.kernel.field`)."""
+
+    # Region side at least 256 px (fewer px hold too few edges per orientation) and 4
+    # kernel widths (each edge must be seen blurred with room around it).
+    region_min: int = 256
+    region_per_kernel: float = 4.0
+    # Overlap of neighbouring regions (fraction of the side): wide raised-cosine ramps
+    # hide small kernel differences; 1/3 keeps the number of estimates moderate.
+    overlap: float = 1.0 / 3.0
+    # At most this many regions per side: 4 x 4 = 16 estimates is the cost ceiling, and
+    # camera rotation varies smoothly enough that finer grids add noise, not accuracy.
+    max_cells: int = 4
+    # Below this global confidence the stage backs off (returns the input).
+    min_confidence: float = 0.15
+    # A region with at least this confidence keeps its own kernel entirely; below it the
+    # kernel is blended towards neighbours and the global kernel in proportion.
+    trust_confidence: float = 0.5
+    # Weight of the global kernel among the neighbours (x its confidence): an anchor
+    # for regions whose neighbours are all textureless.
+    global_weight: float = 1.0
+    # Regions agreeing with the global kernel at this normalised correlation (after
+    # alignment) count as the same blur; if all do, one global kernel is used.
+    agree_similarity: float = 0.8
+
+
+@dataclass(frozen=True)
+class DefocusConfig:
+    """Parameters of the defocus radius search (:func:`glow_core.kernel.estimate_defocus`)."""
+
+    # Radii searched (px): below 0.5 a disk is one pixel; 20 px is already a strong
+    # defocus at 12 MP, and larger ones are better searched on a downscaled photo.
+    min_radius: float = 0.5
+    max_radius: float = 20.0
+    # Coarse step 1 px, then halving to 0.25 px: ~25 deconvolutions in all.
+    coarse_step: float = 1.0
+    fine_step: float = 0.25
+    # Crop (px) of the most textured window: the score needs edges, not area.
+    crop: int = 192
+    # A lighter deconvolution than the final one: the score only needs the ringing /
+    # residual-blur trend, not the best image.
+    beta_max: float = 256.0
+    inner_iters: int = 2
+    # Weight of the re-blur residual (in noise variances) against the gradient sparsity:
+    # 0.1 helps on textured photos but breaks flat scenes (see defocus.py); off for now.
+    residual_weight: float = 0.0

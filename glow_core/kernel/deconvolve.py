@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from .config import DeconvConfig
-from .fft import extend_periodic, gradients, gradients_t, otf_of_gradients, psf2otf
+from .fft import conv2_same, extend_periodic, gradients, gradients_t, otf_of_gradients, psf2otf
 from .linear import linear_to_srgb, srgb_to_linear
 from .noise import estimate_noise
 
@@ -219,7 +219,8 @@ def deconvolve_window(lin: np.ndarray | torch.Tensor, kernel: np.ndarray | torch
                       box: tuple[int, int, int, int], *, lam: float,
                       sat: np.ndarray | torch.Tensor | None = None,
                       config: DeconvConfig | None = None,
-                      step: Callable[[], None] | None = None) -> np.ndarray:
+                      step: Callable[[], None] | None = None,
+                      residual: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Deconvolve the window ``box = (y0, x0, y1, x1)`` of a linear H x W x C image.
 
     Reads a context margin of ``config.context_kernels`` kernel sizes around the box
@@ -247,7 +248,17 @@ def deconvolve_window(lin: np.ndarray | torch.Tensor, kernel: np.ndarray | torch
     pad = max(k.shape) + 8
     out = _solve(win, s, k, lam, config, pad, step)
     core = out[:, y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
-    return core.permute(1, 2, 0).cpu().numpy()
+    core_np = core.permute(1, 2, 0).cpu().numpy()
+    if not residual:
+        return core_np
+    # Re-blur residual (mean over channels) on the core: how well this kernel explains
+    # the data here. The zero padding of conv2_same only affects the context margin.
+    rb = conv2_same(out, k)
+    res = ((rb - win) ** 2)
+    if s is not None:
+        res = torch.where(s, torch.zeros_like(res), res)
+    res = res.mean(0)[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
+    return core_np, res.cpu().numpy()
 
 
 def _saturation_mask(srgb: np.ndarray, config: DeconvConfig) -> np.ndarray | None:

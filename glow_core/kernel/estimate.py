@@ -264,12 +264,11 @@ def estimate_kernel(
         e = ksz // 2 + 1
         valid[top + e : top + hl - e, left + e : left + wl - e] = 1.0
         useful = r_map(bx, by, ksz)
-        n_inner = max(1.0, float(valid.sum()))
-        keep = config.edge_keep * math.sqrt(n_inner * ksz * ksz)
-        want = keep
+        want = int(config.edge_keep * ksz)
+        thr = None
+        n_kept: list[int] = []
         lam = lam0
         resid = 1.0
-        counts = None
         for it in range(iters[li]):
             if cancel is not None and cancel():
                 raise KernelCancelled("kernel estimation cancelled")
@@ -280,9 +279,10 @@ def estimate_kernel(
                 b_spec, bp, k_otf, dx_otf, dy_otf, lam, config.hqs_beta_max, config.hqs_kappa
             )
             gx, gy = gradients(x)
-            px, py, counts = select_edges(
-                gx, gy, valid, useful, config.rmap_threshold, config.edge_bins, int(keep)
+            px, py, thr, n_kept = select_edges(
+                gx, gy, valid, useful, config.rmap_threshold, config.edge_bins, want, thr
             )
+            thr *= config.edge_threshold_decay
             if gotf is not None:
                 px = torch.fft.irfft2(torch.fft.rfft2(px) * gotf, s=shape)
                 py = torch.fft.irfft2(torch.fft.rfft2(py) * gotf, s=shape)
@@ -291,7 +291,6 @@ def estimate_kernel(
             )
             k = clean_kernel(k_raw, config.kernel_threshold, config.speck_mass)
             lam = max(lam * config.latent_lambda_decay, lam_min)
-            keep *= config.edge_keep_growth
             done += cost[li] / iters[li]
             if progress is not None:
                 progress(done / total_cost, f"kernel level {li + 1}/{n_levels}, iteration {it + 1}")
@@ -300,9 +299,10 @@ def estimate_kernel(
                 "scale": s,
                 "size": ksz,
                 "image": (hl, wl),
-                "edges": counts.tolist() if counts is not None else [],
+                "edges": n_kept,
                 "want": int(want),
                 "residual": resid,
+                "kernel": k.detach().cpu().numpy().copy(),
             }
         )
 
@@ -355,7 +355,7 @@ def _confidence(
         consistency = max(0.0, kernel_similarity(up.cpu().numpy(), kern))
     edges = level_info[-1]["edges"] if level_info else []
     want = max(1.0, level_info[-1]["want"]) if level_info else 1.0
-    coverage = min(1.0, min(edges) / (0.25 * want)) if edges else 0.0
+    coverage = min(1.0, min(edges) / (0.5 * want)) if edges else 0.0
     conf = float(np.clip(extent * consistency * coverage, 0.0, 1.0))
     return conf, {
         "spread": spread,
