@@ -97,6 +97,22 @@ def quick_deconv(srgb: np.ndarray, k: np.ndarray, noise: float) -> np.ndarray:
     return np.clip(linear_to_srgb(out), 0, 1)
 
 
+def align_to(est: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """Shift ``est`` (integer pixels) onto ``true`` at the best cross-correlation, crop to its size.
+
+    A blind kernel is only defined up to a shift (it moves the deconvolved image by the
+    same amount); as in Levin et al.'s protocol the shift is removed before scoring.
+    """
+    n = est.shape[0] + true.shape[0]
+    big = np.zeros((n, n))
+    o = (n - est.shape[0]) // 2
+    big[o : o + est.shape[0], o : o + est.shape[1]] = est
+    cc = np.fft.irfft2(np.fft.rfft2(big) * np.conj(np.fft.rfft2(true, s=(n, n))), s=(n, n))
+    dy, dx = np.unravel_index(int(np.argmax(cc)), cc.shape)
+    out = np.roll(big, (-dy, -dx), axis=(0, 1))[: true.shape[0], : true.shape[1]]
+    return (out / max(out.sum(), 1e-12)).astype(np.float32)
+
+
 def psnr(a: np.ndarray, b: np.ndarray, border: int = 8) -> float:
     a, b = a[border:-border, border:-border], b[border:-border, border:-border]
     mse = float(np.mean((a.astype(np.float64) - b) ** 2))
@@ -113,6 +129,7 @@ def main() -> None:
     ap.add_argument("--size", default="auto", choices=["auto", "true"])
     ap.add_argument("--deconv", default="own", choices=["own", "helper"])
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--gamma-domain", action="store_true", help="estimate on sRGB values")
     ap.add_argument("--set", action="append", default=[], help="KernelConfig override key=value")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -133,10 +150,14 @@ def main() -> None:
     cfg = KernelConfig(**over)
     rows = []
     print(f"overrides {over}")
-    print(f"noise {args.noise}, crop {args.crop or 'full'}, size {args.size}, deconv {args.deconv}, "
-          f"threads {torch.get_num_threads()}")
-    print(f"{'image':10s} {'kernel':7s} {'blurry':>7s} {'true':>7s} {'blind':>7s} {'ratio':>6s} "
-          f"{'sim':>5s} {'conf':>5s} {'size':>4s} {'sec':>5s}")
+    print(
+        f"noise {args.noise}, crop {args.crop or 'full'}, size {args.size}, deconv {args.deconv}, "
+        f"threads {torch.get_num_threads()}"
+    )
+    print(
+        f"{'image':10s} {'kernel':7s} {'blurry':>7s} {'true':>7s} {'blind':>7s} {'ratio':>6s} "
+        f"{'sim':>5s} {'conf':>5s} {'size':>4s} {'sec':>5s}"
+    )
     for ki, kname in enumerate(args.kernels.split(",")):
         k = np.load(os.path.join(DATA, "kernels", KERNELS[kname] + ".npy"))
         for ii, p in enumerate(paths):
@@ -149,24 +170,34 @@ def main() -> None:
             rng = np.random.default_rng(1000 * ki + ii)
             blurry, gt = blur_photo(sharp, k, args.noise, rng)
             t = time.perf_counter()
-            est = estimate_kernel(blurry, cfg, kernel_size=max(k.shape) if args.size == "true" else None)
+            est = estimate_kernel(
+                blurry,
+                cfg,
+                kernel_size=max(k.shape) if args.size == "true" else None,
+                linear=args.gamma_domain,
+            )
             sec = time.perf_counter() - t
             p_blur = psnr(blurry, gt)
             x_true = dec(blurry, k, args.noise)
-            x_blind = dec(blurry, est.kernel, args.noise)
+            x_blind = dec(blurry, align_to(est.kernel, k), args.noise)
             p_true, p_blind = psnr(x_true, gt), psnr(x_blind, gt)
             ratio = 10 ** ((p_true - p_blind) / 10)
             sim = kernel_similarity(est.kernel, k)
             rows.append((p_blur, p_true, p_blind, ratio, sim, est.confidence, sec, blurry.shape))
-            print(f"{os.path.basename(p)[:10]:10s} {kname:7s} {p_blur:7.2f} {p_true:7.2f} "
-                  f"{p_blind:7.2f} {ratio:6.2f} {sim:5.2f} {est.confidence:5.2f} {est.size:4d} "
-                  f"{sec:5.1f}", flush=True)
+            print(
+                f"{os.path.basename(p)[:10]:10s} {kname:7s} {p_blur:7.2f} {p_true:7.2f} "
+                f"{p_blind:7.2f} {ratio:6.2f} {sim:5.2f} {est.confidence:5.2f} {est.size:4d} "
+                f"{sec:5.1f}",
+                flush=True,
+            )
     a = np.array([r[:7] for r in rows])
     mp = np.mean([r[7][0] * r[7][1] / 1e6 for r in rows])
-    print(f"MEAN {'':14s} {a[:,0].mean():7.2f} {a[:,1].mean():7.2f} {a[:,2].mean():7.2f} "
-          f"{np.median(a[:,3]):6.2f}(median) sim {a[:,4].mean():.2f}  share ratio<=2: "
-          f"{np.mean(a[:,3] <= 2):.0%}  sec {a[:,6].mean():.1f} ({a[:,6].mean()/mp:.1f} s/MP, "
-          f"{mp:.2f} MP)")
+    print(
+        f"MEAN {'':14s} {a[:, 0].mean():7.2f} {a[:, 1].mean():7.2f} {a[:, 2].mean():7.2f} "
+        f"{np.median(a[:, 3]):6.2f}(median) sim {a[:, 4].mean():.2f}  share ratio<=2: "
+        f"{np.mean(a[:, 3] <= 2):.0%}  sec {a[:, 6].mean():.1f} ({a[:, 6].mean() / mp:.1f} s/MP, "
+        f"{mp:.2f} MP)"
+    )
 
 
 if __name__ == "__main__":

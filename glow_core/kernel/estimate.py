@@ -340,15 +340,16 @@ def _confidence(
 ) -> tuple[float, dict]:
     """Trust in [0, 1] = blur extent x level consistency x edge coverage.
 
-    * extent: a kernel with an rms spread under ~``delta_radius`` px is no blur worth
-      removing (sharp input -> ~0);
+    * extent: a kernel whose peak pixel holds most of the mass is no blur worth removing
+      (sharp input -> ~0; a Gaussian of sigma 1 px -> ~0.7, motion blur -> ~1);
     * consistency: similarity of the last two levels' kernels (a converged estimate
       does not change when the resolution doubles; a failed one wanders);
     * coverage: the emptiest orientation bin's share of the edges wanted (a textureless
       or one-directional region cannot pin a 2-D kernel).
     """
     spread = kernel_spread(kern)
-    extent = 1.0 - math.exp(-((spread / max(config.delta_radius, 1e-6)) ** 2))
+    peak = float(kern.max())
+    extent = float(np.clip((1.0 - peak) / (1.0 - config.delta_peak), 0.0, 1.0)) ** 2
     consistency = 1.0
     if prev is not None and len(scales) > 1:
         up = rescale_kernel(prev, scales[-1] / scales[-2], max(kern.shape[0], prev.shape[-1]))
@@ -359,6 +360,7 @@ def _confidence(
     conf = float(np.clip(extent * consistency * coverage, 0.0, 1.0))
     return conf, {
         "spread": spread,
+        "peak": peak,
         "extent": extent,
         "consistency": consistency,
         "coverage": coverage,
