@@ -247,6 +247,8 @@ def deconvolve_window(lin: np.ndarray | torch.Tensor, kernel: np.ndarray | torch
     # free boundary makes the photo's real border and the window's cut alike unknown.
     pad = max(k.shape) + 8
     out = _solve(win, s, k, lam, config, pad, step)
+    if config.ringing_boost > 0:
+        out = _suppress_ringing(out, win, s, k, lam, config, pad)
     core = out[:, y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
     core_np = core.permute(1, 2, 0).cpu().numpy()
     if not residual:
@@ -259,6 +261,40 @@ def deconvolve_window(lin: np.ndarray | torch.Tensor, kernel: np.ndarray | torch
         res = torch.where(s, torch.zeros_like(res), res)
     res = res.mean(0)[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
     return core_np, res.cpu().numpy()
+
+
+def _box(x: torch.Tensor, radius: int) -> torch.Tensor:
+    """Box mean of (H, W) over (2r+1)^2, edge-replicated."""
+    t = torch.nn.functional.pad(x[None, None], (radius,) * 4, mode="replicate")
+    return torch.nn.functional.avg_pool2d(t, 2 * radius + 1, stride=1)[0, 0]
+
+
+def _suppress_ringing(out: torch.Tensor, win: torch.Tensor, sat: torch.Tensor | None,
+                      k: torch.Tensor, lam: float, config: DeconvConfig,
+                      pad: int) -> torch.Tensor:
+    """Blend towards a more regularised solution where the model fails to fit the data.
+
+    With the right kernel the re-blur residual ``k * x - y`` is at the noise level
+    everywhere; ringing from a wrong kernel (or an outlier the mask missed) comes with a
+    residual well above it, next to the edges that ring. There the result is blended
+    (smooth mask, rising from ``ringing_residual`` to twice that, in noise sigmas) into
+    the solution with a data weight ``ringing_boost`` times smaller.
+    """
+    sigma = math.sqrt(config.noise_gain / lam)
+    res = (conv2_same(out, k) - win) ** 2
+    if sat is not None:
+        res = torch.where(sat, torch.zeros_like(res), res)
+    r = max(k.shape) // 2
+    res = res.mean(0)
+    res[:r], res[-r:], res[:, :r], res[:, -r:] = 0, 0, 0, 0  # zero-padded reblur there
+    level = torch.sqrt(_box(res, max(2, r // 2))) / sigma
+    t = config.ringing_residual
+    mask = ((level - t) / t).clamp(0.0, 1.0)
+    mask = _box(mask, max(2, r // 2))
+    if float(mask.max()) < 0.05:
+        return out
+    smooth = _solve(win, sat, k, lam / config.ringing_boost, config, pad)
+    return out + mask * (smooth - out)
 
 
 def _saturation_mask(srgb: np.ndarray, config: DeconvConfig) -> np.ndarray | None:
