@@ -24,6 +24,18 @@ from glow_core.cancel import Cancelled, CancelToken
 from glow_core.checkpoint import CheckpointInfo, load_checkpoint, manifest_entry
 from glow_core.config import GlowConfig
 from glow_core.errors import CheckpointError, EngineError, GlowError, MissingCheckpointError
+from glow_core.kernel import KernelField
+from glow_core.kernel_stage import (
+    AFTER_DECONV,
+    MEASURED_SPATIALLY_VARYING,
+    KernelStageResult,
+    NetworkPlan,
+    estimate_field,
+    motion_map,
+    network_plan,
+    run_kernel_stage,
+    validate_kernel_options,
+)
 from glow_core.limits import (
     DEFAULT_OVERLAP,
     DEFAULT_STEPS,
@@ -59,6 +71,13 @@ class RestoreOptions:
     tile: int | None = None
     overlap: int = DEFAULT_OVERLAP
     sampler: str = "euler"
+    # --- the physics-first kernel stage (glow_core.kernel_stage) ---
+    kernel_stage: bool = True  # estimate the blur kernel and deconvolve before the network
+    kernel: np.ndarray | None = field(default=None, compare=False, repr=False)  # user's: no estimate
+    kernel_size: int | None = None  # odd side in pixels; None: automatic
+    kernel_region: tuple[int, int, int, int] | None = None  # (y0, x0, y1, x1) to estimate from
+    spatially_varying: bool = MEASURED_SPATIALLY_VARYING  # a kernel per region vs one kernel
+    after_deconv: str = "auto"  # "auto" | "network" | "deconvolved" (see kernel_stage)
 
     def validate(self) -> None:
         if self.mode not in MODES:
@@ -74,6 +93,9 @@ class RestoreOptions:
             raise EngineError("overlap cannot be negative")
         if self.sampler not in SAMPLERS:
             raise EngineError(f"sampler must be one of {SAMPLERS}")
+        if self.after_deconv not in AFTER_DECONV:
+            raise EngineError(f"after_deconv must be one of {AFTER_DECONV}")
+        validate_kernel_options(self.kernel, self.kernel_size, self.kernel_region)
 
 
 @dataclass
@@ -94,7 +116,11 @@ class RestoreResult:
     ``"sampling"`` for the full path, ``"blend"``, ``"total"``; a stage that runs before the
     network, such as kernel estimation, adds its own key), ``tiles``, ``tile_size``,
     ``fallbacks`` (tiles recomputed in float32), ``oom_retries``, ``device``, ``precision``
-    (what the restore ended in) and ``configured_precision``.
+    (what the restore ended in) and ``configured_precision``; with the kernel stage on,
+    ``kernel`` (see :func:`glow_core.kernel_stage.field_info`: source, size, confidence,
+    seconds, backed_off, region confidences) and ``network`` (what the network did after
+    deconvolution: "skipped", "on deconvolved", "on blurry", "with deconvolved").
+    ``kernel_field`` is the kernel (a 1 x 1 field) or the field of region kernels.
     """
 
     image: np.ndarray
@@ -104,6 +130,7 @@ class RestoreResult:
     tiles: int = 1
     precision: str = "fp32"
     info: dict[str, Any] = field(default_factory=dict)
+    kernel_field: KernelField | None = None
 
 
 ProgressFn = Callable[[ProgressInfo], None]
@@ -129,6 +156,9 @@ class _Restore:
     fallbacks: int = 0
     oom_retries: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    base: float = 0.0  # progress already spent on earlier stages (the kernel stage)
+    deconvolved: torch.Tensor | None = None  # padded canvas, for deconv_input checkpoints
+    motion_map: torch.Tensor | None = None  # 1 x 3 x h x w on the padded latent grid
 
     def check(self) -> None:
         """Raise :class:`Cancelled` once the caller cancelled."""
@@ -137,6 +167,7 @@ class _Restore:
 
     def report(self, fraction: float, stage: str, step: int = 0, steps: int = 0) -> None:
         if self.progress is not None:
+            fraction = self.base + (1.0 - self.base) * fraction
             self.progress(ProgressInfo(fraction, stage, self.tile_index + 1, self.tile_count,
                                        step, steps))
 
@@ -364,9 +395,12 @@ class Engine:
         tile = options.tile or self.auto_tile(options.mode)
         run = _Restore(options, self.precision, progress, cancel)
         with self._lock:
-            while True:
+            stage = self._kernel_stage(run, pixels) if options.kernel_stage else None
+            plan = network_plan(self.model, stage, options.after_deconv)
+            net_in = self._prepare_network(run, pixels, stage, plan)
+            while not plan.skip:
                 try:
-                    image_out, motion, tiles = self._restore_tiled(run, pixels, tile)
+                    image_out, motion, tiles = self._restore_tiled(run, net_in, tile)
                     break
                 except Cancelled:
                     raise
@@ -377,6 +411,9 @@ class Engine:
                         torch.cuda.empty_cache()
                     tile = max(self.multiple, tile // 2 // self.multiple * self.multiple)
                     run.oom_retries += 1
+            if plan.skip:
+                image_out, motion, tiles = stage.deconvolved, None, 0
+                run.report(1.0, "deconvolved")
         image_out = np.clip(image_out, 0.0, 1.0)
         if options.strength < 1.0:
             image_out = pixels + options.strength * (image_out - pixels)
@@ -399,8 +436,69 @@ class Engine:
                 "precision": run.precision,
                 "configured_precision": self.precision,
                 "mode": options.mode,
+                **_stage_info(stage, plan),
             },
+            kernel_field=stage.field if stage is not None else None,
         )
+
+    # ------------------------------------------------------------------ kernel stage
+    def _kernel_stage(self, run: _Restore, pixels: np.ndarray) -> KernelStageResult:
+        """Estimate (or take) the kernel and deconvolve; its progress is the first part."""
+        options = run.options
+        share = 0.7 if options.mode == "fast" else 0.3
+
+        def report(fraction: float, stage: str) -> None:
+            run.report(share * fraction, stage)
+
+        with run.timed("kernel"):
+            stage = run_kernel_stage(
+                pixels, kernel=options.kernel, kernel_size=options.kernel_size,
+                region=options.kernel_region, spatially_varying=options.spatially_varying,
+                report=report, cancel=run.cancel)
+        run.base = share
+        return stage
+
+    def _prepare_network(self, run: _Restore, pixels: np.ndarray,
+                         stage: KernelStageResult | None, plan: NetworkPlan) -> np.ndarray:
+        """The network's main input; extra inputs (deconvolved, motion map) go on ``run``."""
+        if plan.skip or stage is None:
+            return pixels
+        if plan.pass_deconvolved:
+            deconv = stage.deconvolved if stage.deconvolved is not None else pixels
+            run.deconvolved, _ = self._padded_tensor(deconv)
+        if plan.pass_motion and stage.field is not None and not stage.backed_off:
+            h, w = pixels.shape[:2]
+            hp, wp = round_up(h, self.multiple), round_up(w, self.multiple)
+            f = self.config.latent_factor
+            m = motion_map(stage.field, (hp // f, wp // f), (hp, wp))
+            run.motion_map = None if m is None else m.to(self.device)
+        if plan.input == "deconvolved" and stage.deconvolved is not None:
+            return np.ascontiguousarray(stage.deconvolved[..., :3], dtype=np.float32)
+        return pixels
+
+    def estimate_kernel(self, image: Any, *, kernel_size: int | None = None,
+                        region: tuple[int, int, int, int] | None = None,
+                        spatially_varying: bool = MEASURED_SPATIALLY_VARYING,
+                        progress: ProgressFn | None = None,
+                        cancel: CancelToken | None = None) -> KernelField:
+        """The blur kernel (a 1 x 1 field) or field of region kernels, without restoring.
+
+        For the GUI's "Estimate blur": ``field.global_confidence`` and ``field.backs_off``
+        say how far to trust it; ``field.info["seconds"]`` how long it took.
+        """
+        validate_kernel_options(None, kernel_size, region)
+        pixels = _to_pixels(image)
+
+        def report(fraction: float, _message: str) -> None:
+            if progress is not None:
+                progress(ProgressInfo(float(fraction), "estimating blur"))
+
+        start = time.perf_counter()
+        kf = estimate_field(pixels, kernel_size=kernel_size, region=region,
+                            spatially_varying=spatially_varying, progress=report,
+                            cancel=cancel)
+        kf.info["seconds"] = time.perf_counter() - start
+        return kf
 
     def estimate_motion(self, image: Any) -> np.ndarray:
         """The motion field alone (latent grid, pixels): extent*cos2θ, extent*sin2θ, defocus."""
@@ -480,13 +578,23 @@ class Engine:
         mot_np = mot[0, :, mys, mxs].float().permute(1, 2, 0).cpu().numpy()
         return rgb_np, mot_np
 
+    def _extra_inputs(self, run: _Restore, t: Tile) -> dict[str, torch.Tensor]:
+        """The kernel stage's inputs for this tile (checkpoints trained to take them)."""
+        extra: dict[str, torch.Tensor] = {}
+        if run.deconvolved is not None:
+            extra["deconvolved"] = run.deconvolved[:, :, t.wy0:t.wy1, t.wx0:t.wx1]
+        if run.motion_map is not None:
+            f = self.config.latent_factor
+            extra["motion"] = run.motion_map[:, :, t.wy0 // f:t.wy1 // f, t.wx0 // f:t.wx1 // f]
+        return extra
+
     def _forward(self, run: _Restore, window: torch.Tensor, t: Tile, precision: str
                  ) -> tuple[torch.Tensor, torch.Tensor]:
         model = self.model
         options = run.options
         with torch.inference_mode(), self._autocast(precision):
             with run.timed("network"):
-                fast = model.fast(window)
+                fast = model.fast(window, **self._extra_inputs(run, t))
             if options.mode == "fast":
                 return fast.rgb.float(), fast.motion.float()
             f = self.config.latent_factor
@@ -503,6 +611,19 @@ class Engine:
                                              options.steps, options.sampler, callback=on_step)
                 rgb = model.finish(latent, fast.rgb)
             return rgb.float(), fast.motion.float()
+
+
+def _stage_info(stage: KernelStageResult | None, plan: NetworkPlan) -> dict[str, Any]:
+    """``info["kernel"]`` and ``info["network"]`` for the result (empty with the stage off)."""
+    if stage is None:
+        return {}
+    if plan.skip:
+        network = "skipped"
+    elif plan.pass_deconvolved:
+        network = "with deconvolved"
+    else:
+        network = "on deconvolved" if plan.input == "deconvolved" else "on blurry"
+    return {"kernel": dict(stage.info), "network": network}
 
 
 __all__ = [

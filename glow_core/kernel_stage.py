@@ -1,0 +1,302 @@
+"""The engine's physics-first stage: find the blur kernel, deconvolve, hand over to the network.
+
+:meth:`glow_core.engine.Engine.restore` calls :func:`run_kernel_stage` before the network
+(issue 10, "Physics first" in DESIGN.md):
+
+1. **kernel**: the user's kernel (no estimation), or a blind estimate; one kernel for the
+   photo, or a :class:`~glow_core.kernel.KernelField` of region kernels
+   (``RestoreOptions.spatially_varying``); a dragged ``kernel_region`` always means one
+   kernel estimated from there;
+2. **back off**: below the field's minimum confidence (a sharp photo, a failed estimate)
+   nothing is deconvolved and the photo goes to the network as before;
+3. **deconvolve** the whole photo (the kernel package tiles it with context margins, so a
+   12 MP photo stays small in memory);
+4. the caller decides what the network sees (:func:`network_plan`).
+
+Everything here raises the engine's :class:`~glow_core.cancel.Cancelled` when the token
+fires, and :class:`~glow_core.errors.EngineError` for a kernel that cannot be used.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from glow_core.cancel import Cancelled, CancelToken
+from glow_core.errors import EngineError
+from glow_core.kernel import (
+    DeconvCancelled,
+    DeconvConfig,
+    FieldConfig,
+    KernelCancelled,
+    KernelConfig,
+    KernelField,
+    KernelFileError,
+    deconvolve,
+    deconvolve_field,
+    estimate_kernel,
+    estimate_kernel_field,
+)
+from glow_core.kernel.kernel_io import validate_kernel
+
+Region = tuple[int, int, int, int]
+Source = Literal["estimated", "user"]
+#: What the network sees after deconvolution (``RestoreOptions.after_deconv``):
+#: ``"network"`` runs it on the deconvolved photo, ``"deconvolved"`` skips it and keeps
+#: the deconvolution. ``"auto"`` follows :data:`MEASURED_AFTER_DECONV` for checkpoints
+#: trained without the deconvolved input, and gives both images to those trained with it.
+AfterDeconv = Literal["auto", "network", "deconvolved"]
+AFTER_DECONV: tuple[str, ...] = ("auto", "network", "deconvolved")
+#: The default for checkpoints without ``prerecon.deconv_input`` (measured, see README
+#: "Blur kernels (physics first)"): the shipped network was trained on blurry input only.
+MEASURED_AFTER_DECONV: Literal["network", "deconvolved"] = "deconvolved"
+#: Spatially varying field by default? Measured: see README (cost ~16 estimates).
+MEASURED_SPATIALLY_VARYING = False
+MIN_KERNEL = 3
+MAX_KERNEL = 151
+MIN_REGION = 64  # a smaller box holds too few edges to pin a kernel
+
+
+def validate_kernel_options(kernel: np.ndarray | None, kernel_size: int | None,
+                            kernel_region: Region | None) -> None:
+    """The checks of :meth:`RestoreOptions.validate` for the kernel fields."""
+    if kernel_size is not None and not MIN_KERNEL <= int(kernel_size) <= MAX_KERNEL:
+        raise EngineError(f"kernel size must be between {MIN_KERNEL} and {MAX_KERNEL} pixels "
+                          "(or None for automatic)")
+    if kernel is not None:
+        try:
+            validate_kernel(np.asarray(kernel), name="the given kernel")
+        except KernelFileError as exc:
+            raise EngineError(str(exc)) from None
+    if kernel_region is not None:
+        try:
+            y0, x0, y1, x1 = (int(v) for v in kernel_region)
+        except (TypeError, ValueError):
+            raise EngineError("kernel region must be four whole numbers (y0, x0, y1, x1)"
+                              ) from None
+        if min(y0, x0) < 0 or y1 - y0 < MIN_REGION or x1 - x0 < MIN_REGION:
+            raise EngineError(f"kernel region {kernel_region} must lie inside the photo and "
+                              f"be at least {MIN_REGION} x {MIN_REGION} pixels")
+
+
+@dataclass
+class KernelStageResult:
+    """What the stage found: the field (None when off), the deconvolution (None when it
+    backed off), and the facts for ``RestoreResult.info["kernel"]``."""
+
+    field: KernelField | None
+    deconvolved: np.ndarray | None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def backed_off(self) -> bool:
+        return self.deconvolved is None
+
+
+def _cancel_fn(cancel: CancelToken | None) -> Callable[[], bool] | None:
+    return None if cancel is None else (lambda: cancel.cancelled)
+
+
+def clip_region(region: Region, height: int, width: int) -> Region:
+    """The region clipped to the photo; EngineError when too little of it is left."""
+    y0, x0, y1, x1 = (int(v) for v in region)
+    y0, x0 = max(0, y0), max(0, x0)
+    y1, x1 = min(height, y1), min(width, x1)
+    if y1 - y0 < MIN_REGION or x1 - x0 < MIN_REGION:
+        raise EngineError(f"kernel region {tuple(region)} leaves less than {MIN_REGION} x "
+                          f"{MIN_REGION} pixels inside the {width} x {height} photo")
+    return y0, x0, y1, x1
+
+
+def user_field(kernel: np.ndarray, height: int, width: int) -> KernelField:
+    """A 1 x 1 field holding the user's kernel, checked against the photo's size."""
+    try:
+        k = validate_kernel(np.asarray(kernel), name="the given kernel",
+                            max_size=(height, width))
+    except KernelFileError as exc:
+        raise EngineError(str(exc)) from None
+    return KernelField.single(k, (height, width), confidence=1.0)
+
+
+def estimate_field(pixels: np.ndarray, *, kernel_size: int | None = None,
+                   region: Region | None = None, spatially_varying: bool = False,
+                   progress: Callable[[float, str], None] | None = None,
+                   cancel: CancelToken | None = None,
+                   kernel_config: KernelConfig | None = None,
+                   field_config: FieldConfig | None = None) -> KernelField:
+    """Blind estimate: a field of region kernels, or one kernel as a 1 x 1 field.
+
+    A ``region`` means the user chose where the blur shows: one kernel from there.
+    """
+    h, w = pixels.shape[:2]
+    kcfg = kernel_config or KernelConfig()
+    fcfg = field_config or FieldConfig()
+    stop = _cancel_fn(cancel)
+    try:
+        if spatially_varying and region is None:
+            return estimate_kernel_field(pixels, fcfg, kernel_config=kcfg,
+                                         kernel_size=kernel_size, progress=progress,
+                                         cancel=stop)
+        box = clip_region(region, h, w) if region is not None else None
+        est = estimate_kernel(pixels, kcfg, kernel_size=kernel_size, region=box,
+                              progress=progress, cancel=stop)
+    except KernelCancelled:
+        raise Cancelled("blur estimation cancelled") from None
+    kf = KernelField.single(est.kernel, (h, w), confidence=float(est.confidence))
+    kf.min_confidence = fcfg.min_confidence
+    kf.boxes = np.array([[list(est.region)]], dtype=np.int64)
+    kf.info = {"region": tuple(int(v) for v in est.region), "seconds": est.seconds}
+    return kf
+
+
+def field_info(kf: KernelField, source: Source, seconds: float, backed_off: bool) -> dict:
+    """``RestoreResult.info["kernel"]``: plain values, JSON-friendly."""
+    gy, gx = kf.grid
+    info: dict[str, Any] = {
+        "source": source,
+        "size": int(kf.kernels.shape[-1]),
+        "confidence": round(float(kf.global_confidence), 4),
+        "seconds": round(seconds, 3),
+        "backed_off": backed_off,
+        "spatially_varying": (gy, gx) != (1, 1),
+        "uniform": bool(kf.uniform),
+        "grid": [gy, gx],
+        "region_confidences": np.round(kf.confidences, 4).tolist(),
+        "min_confidence": float(kf.min_confidence),
+    }
+    if "region" in kf.info:
+        info["region"] = list(kf.info["region"])
+    return info
+
+
+def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
+                     kernel_size: int | None, region: Region | None,
+                     spatially_varying: bool,
+                     report: Callable[[float, str], None],
+                     cancel: CancelToken | None,
+                     deconv_config: DeconvConfig | None = None) -> KernelStageResult:
+    """Kernel (given or estimated), back-off decision, deconvolution of the whole photo.
+
+    ``report(fraction, stage)`` gets the stage's own fraction in [0, 1]: estimation is the
+    first half, deconvolution the second ("estimating blur", "deconvolving").
+    """
+    h, w = pixels.shape[:2]
+    start = time.perf_counter()
+    if kernel is not None:
+        kf, source = user_field(kernel, h, w), "user"
+    else:
+        report(0.0, "estimating blur")
+        kf = estimate_field(pixels, kernel_size=kernel_size, region=region,
+                            spatially_varying=spatially_varying,
+                            progress=lambda f, _m: report(0.5 * float(f), "estimating blur"),
+                            cancel=cancel)
+        source = "estimated"
+    if cancel is not None and cancel.cancelled:
+        raise Cancelled("restoration cancelled")
+    backed_off = source == "estimated" and kf.backs_off
+    deconvolved = None
+    if not backed_off:
+        report(0.5, "deconvolving")
+        deconvolved = deconvolve_photo(pixels, kf, config=deconv_config,
+                                       progress=lambda f: report(0.5 + 0.5 * float(f),
+                                                                 "deconvolving"),
+                                       cancel=cancel)
+    info = field_info(kf, source, time.perf_counter() - start, backed_off)
+    if backed_off:
+        info["note"] = (f"blur estimate not trusted (confidence {kf.global_confidence:.2f} < "
+                        f"{kf.min_confidence:.2f}): no deconvolution, the network alone")
+    return KernelStageResult(kf, deconvolved, info)
+
+
+def deconvolve_photo(pixels: np.ndarray, kf: KernelField, *,
+                     config: DeconvConfig | None = None,
+                     progress: Callable[[float], None] | None = None,
+                     cancel: CancelToken | None = None) -> np.ndarray:
+    """Non-blind deconvolution of an H x W x 3 sRGB photo with a field (or one kernel)."""
+    stop = _cancel_fn(cancel)
+    try:  # the deconvolution estimates the noise itself (measured: better than passing it)
+        return deconvolve_field(pixels, kf, config or DeconvConfig(), progress=progress,
+                                cancel=stop)
+    except DeconvCancelled:
+        raise Cancelled("deconvolution cancelled") from None
+
+
+# --------------------------------------------------------------------------- the network
+
+
+@dataclass(frozen=True)
+class NetworkPlan:
+    """How the network runs after the kernel stage.
+
+    ``skip``: keep the deconvolution (no network); ``input``: "blurry" or "deconvolved",
+    what goes in as the network's main input; ``pass_deconvolved`` / ``pass_motion``:
+    the checkpoint takes the deconvolution and the kernel motion map as extra inputs.
+    """
+
+    skip: bool = False
+    input: Literal["blurry", "deconvolved"] = "blurry"
+    pass_deconvolved: bool = False
+    pass_motion: bool = False
+
+
+def takes_deconvolved(model: Any) -> bool:
+    """True for checkpoints trained to take the deconvolved photo (``deconv_input``)."""
+    config = getattr(model, "config", None)
+    if not getattr(getattr(config, "prerecon", None), "deconv_input", False):
+        return False
+    return _accepts(model, "deconvolved")
+
+
+def _accepts(model: Any, name: str) -> bool:
+    try:
+        return name in inspect.signature(model.fast).parameters
+    except (TypeError, ValueError, AttributeError):
+        return False
+
+
+def network_plan(model: Any, stage: KernelStageResult | None, after: str) -> NetworkPlan:
+    """What the network does: see :data:`AFTER_DECONV`."""
+    if stage is None or stage.backed_off:
+        if takes_deconvolved(model):
+            # Trained with a deconvolution beside the photo: with none, it gets the photo.
+            return NetworkPlan(input="blurry", pass_deconvolved=True)
+        return NetworkPlan()
+    if takes_deconvolved(model) and after in ("auto", "network"):
+        return NetworkPlan(input="blurry", pass_deconvolved=True,
+                           pass_motion=_accepts(model, "motion"))
+    choice = MEASURED_AFTER_DECONV if after == "auto" else after
+    if choice == "deconvolved":
+        return NetworkPlan(skip=True, input="deconvolved")
+    return NetworkPlan(input="deconvolved")
+
+
+def motion_map(kf: KernelField, grid: tuple[int, int], size: tuple[int, int]) -> Any:
+    """The field as the DiT's motion map (1 x 3 x gh x gw), or None without the helper."""
+    try:
+        from glow_core.models.motion import kernel_motion_map  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return kernel_motion_map(kf, grid, size)
+
+
+__all__ = [
+    "AFTER_DECONV",
+    "KernelStageResult",
+    "MEASURED_AFTER_DECONV",
+    "NetworkPlan",
+    "clip_region",
+    "deconvolve_photo",
+    "estimate_field",
+    "field_info",
+    "motion_map",
+    "network_plan",
+    "run_kernel_stage",
+    "takes_deconvolved",
+    "user_field",
+    "validate_kernel_options",
+]
