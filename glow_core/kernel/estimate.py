@@ -121,14 +121,22 @@ def rescale_kernel(k: torch.Tensor, factor: float, out_size: int) -> torch.Tenso
     return out / s
 
 
-def support_radius(k: torch.Tensor, frac: float = 0.02) -> int:
-    """Chebyshev radius around the centre holding every value above ``frac`` of the peak."""
-    arr = k.detach().cpu().numpy()
-    c = kernel_centre(*arr.shape)
-    ys, xs = np.nonzero(arr > frac * arr.max())
-    if ys.size == 0:
+def support_radius(k: torch.Tensor, mass: float = 0.97) -> int:
+    """Smallest Chebyshev radius around the centre that holds ``mass`` of the kernel.
+
+    Mass-based rather than "any non-zero pixel": a faint far speck left by the solve
+    must not make every finer level (and the output) as large as the search window.
+    """
+    arr = np.clip(k.detach().cpu().numpy().astype(np.float64), 0, None)
+    total = arr.sum()
+    if total <= 0:
         return 0
-    return int(max(np.abs(ys - c[0]).max(), np.abs(xs - c[1]).max()))
+    cy, cx = kernel_centre(*arr.shape)
+    yy, xx = np.mgrid[: arr.shape[0], : arr.shape[1]]
+    ring = np.maximum(np.abs(yy - cy), np.abs(xx - cx))
+    per_ring = np.bincount(ring.ravel(), weights=arr.ravel())
+    cum = np.cumsum(per_ring) / total
+    return int(np.searchsorted(cum, mass - 1e-9))
 
 
 def kernel_spread(k: np.ndarray) -> float:
