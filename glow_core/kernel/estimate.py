@@ -2,17 +2,26 @@
 
 Pipeline (issue 10, item 1):
 
-1. luminance in linear light, on the most textured square region (or the given one);
-2. a pyramid with sqrt(2) steps, from a ~5 px kernel to the full size;
+1. luminance in linear light (blur adds photons), on the square region with the most
+   salient-edge energy in both directions (or the given one);
+2. a pyramid with sqrt(2) steps, from a ~5 px kernel to the full size; the kernel is
+   resampled between levels;
 3. per level, alternate: L0-prior latent image by half-quadratic splitting
-   (Xu et al. 2013, Pan et al. 2014) -> salient edges per orientation with Xu & Jia's
-   r-map (Cho & Lee 2009, Xu & Jia 2010) -> least-squares kernel in the gradient domain
-   by conjugate gradient on the k x k support -> threshold, speck pruning,
-   renormalisation and re-centring;
-4. borders extended smoothly periodic before every FFT; edges are only taken from the
-   interior, so the wrap never enters the kernel solve;
-5. under noise the image is pre-smoothed by a known Gaussian that is modelled in the
-   latent step and applied to the edge maps, so it does not end up in the kernel.
+   (Xu et al. 2013, Pan et al. 2014) -> salient edges: one magnitude threshold chosen
+   so the weakest of 4 orientation bins keeps 20 x kernel-width pixels, lowered each
+   iteration (Cho & Lee 2009 / Pan); optional Xu & Jia r-map -> least-squares kernel in
+   the gradient domain by conjugate gradient on the k x k support (Toeplitz normal
+   matrix from one FFT autocorrelation) -> threshold, speck pruning (connected
+   components), renormalisation and re-centring by the centre of mass;
+4. automatic size: the window is 51 px at most; from level to level it shrinks to the
+   support holding 97 % of the mass times a margin, and the output is cropped to it;
+5. borders extended smoothly periodic before every FFT; edges are only taken from the
+   interior (eroded by half a kernel), so the wrap never enters the kernel solve;
+6. under noise (Immerkaer-style estimate on the display grey) the image is pre-smoothed
+   by a known Gaussian that is modelled in the latent step and applied to the edge maps,
+   so it does not end up in the kernel; the L0 weight grows with the noise.
+
+Measured choices and figures: ``benchmarks/kernel_dev.py`` and the config comments.
 """
 
 from __future__ import annotations
@@ -155,7 +164,7 @@ def kernel_similarity(a: np.ndarray, b: np.ndarray) -> float:
     import numpy.fft as nf
 
     n = a.shape[0] + b.shape[0]
-    fa = nf.rfft2(a - 0 * a.mean(), s=(n, n))
+    fa = nf.rfft2(a, s=(n, n))
     fb = nf.rfft2(b, s=(n, n))
     cc = nf.irfft2(fa * np.conj(fb), s=(n, n))
     return float(cc.max() / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
