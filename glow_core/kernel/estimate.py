@@ -2,17 +2,26 @@
 
 Pipeline (issue 10, item 1):
 
-1. luminance in linear light, on the most textured square region (or the given one);
-2. a pyramid with sqrt(2) steps, from a ~5 px kernel to the full size;
+1. luminance in linear light (blur adds photons), on the square region with the most
+   salient-edge energy in both directions (or the given one);
+2. a pyramid with sqrt(2) steps, from a ~5 px kernel to the full size; the kernel is
+   resampled between levels;
 3. per level, alternate: L0-prior latent image by half-quadratic splitting
-   (Xu et al. 2013, Pan et al. 2014) -> salient edges per orientation with Xu & Jia's
-   r-map (Cho & Lee 2009, Xu & Jia 2010) -> least-squares kernel in the gradient domain
-   by conjugate gradient on the k x k support -> threshold, speck pruning,
-   renormalisation and re-centring;
-4. borders extended smoothly periodic before every FFT; edges are only taken from the
-   interior, so the wrap never enters the kernel solve;
-5. under noise the image is pre-smoothed by a known Gaussian that is modelled in the
-   latent step and applied to the edge maps, so it does not end up in the kernel.
+   (Xu et al. 2013, Pan et al. 2014) -> salient edges: one magnitude threshold chosen
+   so the weakest of 4 orientation bins keeps 20 x kernel-width pixels, lowered each
+   iteration (Cho & Lee 2009 / Pan); optional Xu & Jia r-map -> least-squares kernel in
+   the gradient domain by conjugate gradient on the k x k support (Toeplitz normal
+   matrix from one FFT autocorrelation) -> threshold, speck pruning (connected
+   components), renormalisation and re-centring by the centre of mass;
+4. automatic size: the window is 51 px at most; from level to level it shrinks to the
+   support holding 97 % of the mass times a margin, and the output is cropped to it;
+5. borders extended smoothly periodic before every FFT; edges are only taken from the
+   interior (eroded by half a kernel), so the wrap never enters the kernel solve;
+6. under noise (Immerkaer-style estimate on the display grey) the image is pre-smoothed
+   by a known Gaussian that is modelled in the latent step and applied to the edge maps,
+   so it does not end up in the kernel; the L0 weight grows with the noise.
+
+Measured choices and figures: ``benchmarks/kernel_dev.py`` and the config comments.
 """
 
 from __future__ import annotations
@@ -121,14 +130,22 @@ def rescale_kernel(k: torch.Tensor, factor: float, out_size: int) -> torch.Tenso
     return out / s
 
 
-def support_radius(k: torch.Tensor, frac: float = 0.02) -> int:
-    """Chebyshev radius around the centre holding every value above ``frac`` of the peak."""
-    arr = k.detach().cpu().numpy()
-    c = kernel_centre(*arr.shape)
-    ys, xs = np.nonzero(arr > frac * arr.max())
-    if ys.size == 0:
+def support_radius(k: torch.Tensor, mass: float = 0.97) -> int:
+    """Smallest Chebyshev radius around the centre that holds ``mass`` of the kernel.
+
+    Mass-based rather than "any non-zero pixel": a faint far speck left by the solve
+    must not make every finer level (and the output) as large as the search window.
+    """
+    arr = np.clip(k.detach().cpu().numpy().astype(np.float64), 0, None)
+    total = arr.sum()
+    if total <= 0:
         return 0
-    return int(max(np.abs(ys - c[0]).max(), np.abs(xs - c[1]).max()))
+    cy, cx = kernel_centre(*arr.shape)
+    yy, xx = np.mgrid[: arr.shape[0], : arr.shape[1]]
+    ring = np.maximum(np.abs(yy - cy), np.abs(xx - cx))
+    per_ring = np.bincount(ring.ravel(), weights=arr.ravel())
+    cum = np.cumsum(per_ring) / total
+    return int(np.searchsorted(cum, mass - 1e-9))
 
 
 def kernel_spread(k: np.ndarray) -> float:
@@ -147,7 +164,7 @@ def kernel_similarity(a: np.ndarray, b: np.ndarray) -> float:
     import numpy.fft as nf
 
     n = a.shape[0] + b.shape[0]
-    fa = nf.rfft2(a - 0 * a.mean(), s=(n, n))
+    fa = nf.rfft2(a, s=(n, n))
     fb = nf.rfft2(b, s=(n, n))
     cc = nf.irfft2(fa * np.conj(fb), s=(n, n))
     return float(cc.max() / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
