@@ -396,7 +396,7 @@ class Engine:
         run = _Restore(options, self.precision, progress, cancel)
         with self._lock:
             stage = self._kernel_stage(run, pixels) if options.kernel_stage else None
-            plan = network_plan(self.model, stage, options.after_deconv)
+            plan = network_plan(self.model, stage, options.after_deconv, options.mode)
             net_in = self._prepare_network(run, pixels, stage, plan)
             while not plan.skip:
                 try:

@@ -37,7 +37,6 @@ from glow_core.kernel import (
     KernelConfig,
     KernelField,
     KernelFileError,
-    deconvolve,
     deconvolve_field,
     estimate_kernel,
     estimate_kernel_field,
@@ -60,6 +59,8 @@ MEASURED_SPATIALLY_VARYING = False
 MIN_KERNEL = 3
 MAX_KERNEL = 151
 MIN_REGION = 64  # a smaller box holds too few edges to pin a kernel
+#: Below this side the photo holds too few edges for a blind estimate: the stage backs off.
+MIN_ESTIMATE_SIDE = 128
 
 
 def validate_kernel_options(kernel: np.ndarray | None, kernel_size: int | None,
@@ -189,12 +190,21 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
     start = time.perf_counter()
     if kernel is not None:
         kf, source = user_field(kernel, h, w), "user"
+    elif min(h, w) < MIN_ESTIMATE_SIDE:
+        return _backed_off(f"the photo is smaller than {MIN_ESTIMATE_SIDE} px: too few edges "
+                           "to estimate the blur", start)
     else:
         report(0.0, "estimating blur")
-        kf = estimate_field(pixels, kernel_size=kernel_size, region=region,
-                            spatially_varying=spatially_varying,
-                            progress=lambda f, _m: report(0.5 * float(f), "estimating blur"),
-                            cancel=cancel)
+        try:
+            kf = estimate_field(pixels, kernel_size=kernel_size, region=region,
+                                spatially_varying=spatially_varying,
+                                progress=lambda f, _m: report(0.5 * float(f),
+                                                              "estimating blur"),
+                                cancel=cancel)
+        except (Cancelled, EngineError):
+            raise
+        except Exception as exc:  # a failed estimate must not cost the user the photo
+            return _backed_off(f"blur estimation failed ({type(exc).__name__}: {exc})", start)
         source = "estimated"
     if cancel is not None and cancel.cancelled:
         raise Cancelled("restoration cancelled")
@@ -211,6 +221,12 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
         info["note"] = (f"blur estimate not trusted (confidence {kf.global_confidence:.2f} < "
                         f"{kf.min_confidence:.2f}): no deconvolution, the network alone")
     return KernelStageResult(kf, deconvolved, info)
+
+
+def _backed_off(note: str, start: float) -> KernelStageResult:
+    return KernelStageResult(None, None, {
+        "source": "estimated", "backed_off": True, "confidence": 0.0,
+        "seconds": round(time.perf_counter() - start, 3), "note": note})
 
 
 def deconvolve_photo(pixels: np.ndarray, kf: KernelField, *,
@@ -259,8 +275,13 @@ def _accepts(model: Any, name: str) -> bool:
         return False
 
 
-def network_plan(model: Any, stage: KernelStageResult | None, after: str) -> NetworkPlan:
-    """What the network does: see :data:`AFTER_DECONV`."""
+def network_plan(model: Any, stage: KernelStageResult | None, after: str,
+                 mode: str = "fast") -> NetworkPlan:
+    """What the network does: see :data:`AFTER_DECONV`.
+
+    Skipping the network is a fast-mode choice only: the full mode's diffusion always runs,
+    on the deconvolved photo.
+    """
     if stage is None or stage.backed_off:
         if takes_deconvolved(model):
             # Trained with a deconvolution beside the photo: with none, it gets the photo.
@@ -270,7 +291,7 @@ def network_plan(model: Any, stage: KernelStageResult | None, after: str) -> Net
         return NetworkPlan(input="blurry", pass_deconvolved=True,
                            pass_motion=_accepts(model, "motion"))
     choice = MEASURED_AFTER_DECONV if after == "auto" else after
-    if choice == "deconvolved":
+    if choice == "deconvolved" and mode == "fast":
         return NetworkPlan(skip=True, input="deconvolved")
     return NetworkPlan(input="deconvolved")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +15,15 @@ from glow_core.engine import (
     EngineError,
     MissingCheckpointError,
     ProgressInfo,
-    RestoreOptions,
     available_devices,
 )
+from glow_core.engine import RestoreOptions as _RestoreOptions
 from glow_core.tiling import blend_weights, plan_tiles
 from tests.conftest import make_tiny_checkpoint, synthetic_photo
+
+# These tests are about the network path (tiles, seams, precision); the kernel stage in
+# front of it has its own tests in tests/test_kernel_stage.py.
+RestoreOptions = partial(_RestoreOptions, kernel_stage=False)
 
 
 @pytest.fixture(scope="module")

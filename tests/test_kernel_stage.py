@@ -1,0 +1,237 @@
+"""The engine's kernel stage (glow_core.kernel_stage) on a tiny checkpoint and small photos."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+import scipy.signal
+import torch
+
+from glow_core import kernel_stage
+from glow_core.engine import (
+    Cancelled,
+    CancelToken,
+    Engine,
+    EngineError,
+    ProgressInfo,
+    RestoreOptions,
+)
+from glow_core.kernel import KernelField, linear_to_srgb
+from tests.conftest import make_tiny_checkpoint
+from tests.test_kernel_estimate import dead_leaves, motion_kernel
+
+KSIZE = 11
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: on a shared machine OpenMP spinning makes two much slower."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    return Engine(make_tiny_checkpoint(tmp_path_factory.mktemp("ks") / "tiny.safetensors"),
+                  device="cpu")
+
+
+def colour_scene(size: int, seed: int) -> np.ndarray:
+    """A linear-light colour dead-leaves photo (channels from one scene, tinted)."""
+    g = dead_leaves(size, seed=seed, n=400)
+    return np.stack([g, 0.8 * g + 0.1, 0.6 * g + 0.2], axis=2).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def blurred() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sharp sRGB, kernel, blurry sRGB): blurred in linear light, valid part only."""
+    k = motion_kernel(KSIZE, seed=4)
+    lin = colour_scene(192 + KSIZE, seed=2)
+    m = KSIZE // 2
+    out = np.stack([scipy.signal.convolve(lin[..., c], k, mode="valid") for c in range(3)], 2)
+    sharp = linear_to_srgb(lin[m:-m, m:-m])
+    return sharp.astype(np.float32), k, linear_to_srgb(out).astype(np.float32)
+
+
+def psnr(a: np.ndarray, b: np.ndarray, border: int = 12) -> float:
+    d = (a - b)[border:-border, border:-border]
+    return float(-10 * np.log10(max(np.mean(d ** 2), 1e-12)))
+
+
+def test_kernel_stage_beats_stage_off(engine: Engine, blurred) -> None:
+    sharp, _k, blurry = blurred
+    on = engine.restore(blurry, RestoreOptions(kernel_size=KSIZE, after_deconv="deconvolved"))
+    off = engine.restore(blurry, RestoreOptions(kernel_stage=False))
+    info = on.info["kernel"]
+    assert info["source"] == "estimated" and not info["backed_off"]
+    assert on.info["network"] == "skipped" and "kernel" not in off.info
+    assert psnr(on.image, sharp) > psnr(blurry, sharp) + 2.0
+    assert psnr(on.image, sharp) > psnr(off.image, sharp) + 2.0
+    assert isinstance(on.kernel_field, KernelField) and off.kernel_field is None
+
+
+def test_supplied_kernel_is_used_without_estimation(engine: Engine, blurred, monkeypatch
+                                                    ) -> None:
+    sharp, k, blurry = blurred
+
+    def no_estimate(*_a, **_kw):
+        raise AssertionError("a supplied kernel must not be estimated")
+
+    monkeypatch.setattr(kernel_stage, "estimate_kernel", no_estimate)
+    monkeypatch.setattr(kernel_stage, "estimate_kernel_field", no_estimate)
+    stages: list[str] = []
+    res = engine.restore(blurry, RestoreOptions(kernel=k, after_deconv="deconvolved"),
+                         progress=lambda p: stages.append(p.stage))
+    info = res.info["kernel"]
+    assert info["source"] == "user" and info["confidence"] == 1.0 and info["size"] == KSIZE
+    assert "estimating blur" not in stages and "deconvolving" in stages
+    np.testing.assert_allclose(res.kernel_field.global_kernel, k / k.sum(), atol=1e-6)
+    assert psnr(res.image, sharp) > psnr(blurry, sharp) + 3.0
+
+
+def test_backs_off_on_a_sharp_photo(engine: Engine) -> None:
+    sharp = linear_to_srgb(colour_scene(192, seed=7)).astype(np.float32)
+    res = engine.restore(sharp, RestoreOptions(kernel_size=KSIZE))
+    off = engine.restore(sharp, RestoreOptions(kernel_stage=False))
+    info = res.info["kernel"]
+    assert info["backed_off"] and info["confidence"] < info["min_confidence"]
+    assert "not trusted" in info["note"] and res.info["network"] == "on blurry"
+    np.testing.assert_allclose(res.image, off.image, atol=1e-6)  # as if the stage were off
+
+
+def test_small_photo_backs_off_and_network_runs(engine: Engine) -> None:
+    img = np.random.default_rng(0).random((40, 48, 3), dtype=np.float32)
+    res = engine.restore(img)
+    assert res.info["kernel"]["backed_off"] and "smaller" in res.info["kernel"]["note"]
+    assert res.motion is not None and res.kernel_field is None
+
+
+def test_cancel_during_estimation(engine: Engine, blurred) -> None:
+    _sharp, _k, blurry = blurred
+    token = CancelToken()
+    seen: list[ProgressInfo] = []
+
+    def progress(info: ProgressInfo) -> None:
+        seen.append(info)
+        if info.stage == "estimating blur" and info.fraction > 0:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        engine.restore(blurry, RestoreOptions(kernel_size=KSIZE), progress=progress,
+                       cancel=token)
+    assert all(p.stage == "estimating blur" for p in seen)
+    # and during the deconvolution
+    token2 = CancelToken()
+
+    def progress2(info: ProgressInfo) -> None:
+        if info.stage == "deconvolving" and info.fraction > 0.75 * 0.5:
+            token2.cancel()
+
+    with pytest.raises(Cancelled):
+        engine.restore(blurry, RestoreOptions(kernel=_k), progress=progress2, cancel=token2)
+
+
+def test_info_timings_and_progress_order(engine: Engine, blurred) -> None:
+    _sharp, k, blurry = blurred
+    seen: list[ProgressInfo] = []
+    res = engine.restore(blurry, RestoreOptions(kernel=k, after_deconv="network"),
+                         progress=seen.append)
+    assert res.info["network"] == "on deconvolved" and res.motion is not None
+    assert res.info["timings"]["kernel"] > 0
+    info = res.info["kernel"]
+    for key in ("source", "size", "confidence", "seconds", "backed_off", "region_confidences",
+                "grid", "spatially_varying"):
+        assert key in info
+    stages = [p.stage for p in seen]
+    assert stages.index("deconvolving") < stages.index("tiles")
+    fractions = [p.fraction for p in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+
+
+def test_public_estimate_kernel_takes_a_region(engine: Engine, blurred, monkeypatch) -> None:
+    _sharp, k, blurry = blurred
+    seen: dict = {}
+    real = kernel_stage.estimate_kernel
+
+    def spy(image, config, **kw):
+        seen.update(kw)
+        return real(image, config, **kw)
+
+    monkeypatch.setattr(kernel_stage, "estimate_kernel", spy)
+    calls: list[ProgressInfo] = []
+    kf = engine.estimate_kernel(blurry, kernel_size=KSIZE, region=(10, 20, 150, 180),
+                                progress=calls.append)
+    assert seen["region"] == (10, 20, 150, 180) and seen["kernel_size"] == KSIZE
+    assert kf.grid == (1, 1) and kf.kernels.shape[-1] == KSIZE
+    assert kf.info["seconds"] > 0 and calls and calls[0].stage == "estimating blur"
+    # the region reaches a restore too
+    seen.clear()
+    engine.restore(blurry, RestoreOptions(kernel_size=KSIZE, kernel_region=(0, 0, 100, 120),
+                                          after_deconv="deconvolved"))
+    assert seen["region"] == (0, 0, 100, 120)
+
+
+def test_options_are_validated(engine: Engine) -> None:
+    bad = [
+        dict(kernel_size=1), dict(kernel_size=999), dict(kernel=-np.ones((3, 3))),
+        dict(kernel=np.zeros((5, 5))), dict(kernel=np.ones(4)),
+        dict(kernel_region=(0, 0, 10, 10)), dict(kernel_region=(-5, 0, 100, 100)),
+        dict(after_deconv="maybe"),
+    ]
+    for fields in bad:
+        with pytest.raises(EngineError):
+            RestoreOptions(**fields).validate()
+    small = np.zeros((32, 32, 3), np.float32)
+    with pytest.raises(EngineError, match="larger than the photo"):
+        engine.restore(small, RestoreOptions(kernel=np.ones((41, 41))))
+    with pytest.raises(EngineError, match="leaves less"):
+        engine.restore(np.zeros((200, 200, 3), np.float32),
+                       RestoreOptions(kernel_region=(150, 150, 400, 400)))
+
+
+def test_network_plan_for_deconv_input_checkpoints() -> None:
+    class Plain:
+        config = types.SimpleNamespace(prerecon=types.SimpleNamespace())
+
+        def fast(self, x):
+            return x
+
+    class Trained:
+        config = types.SimpleNamespace(prerecon=types.SimpleNamespace(deconv_input=True))
+
+        def fast(self, x, deconvolved=None, motion=None):
+            return x
+
+    done = kernel_stage.KernelStageResult(KernelField.single(np.ones((3, 3)) / 9, (9, 9)),
+                                          np.zeros((9, 9, 3)), {})
+    off = kernel_stage.KernelStageResult(None, None, {})
+    assert kernel_stage.network_plan(Plain(), done, "auto").skip == (
+        kernel_stage.MEASURED_AFTER_DECONV == "deconvolved")
+    assert kernel_stage.network_plan(Plain(), done, "network").input == "deconvolved"
+    assert not kernel_stage.network_plan(Plain(), done, "deconvolved", "full").skip
+    plan = kernel_stage.network_plan(Trained(), done, "auto")
+    assert plan.pass_deconvolved and plan.pass_motion and plan.input == "blurry"
+    assert kernel_stage.network_plan(Trained(), off, "auto").pass_deconvolved
+    assert kernel_stage.network_plan(Plain(), None, "auto") == kernel_stage.NetworkPlan()
+
+
+def test_engine_passes_deconvolved_to_a_trained_checkpoint(engine: Engine, blurred,
+                                                          monkeypatch) -> None:
+    _sharp, k, blurry = blurred
+    got: dict = {}
+    real_fast = engine.model.fast
+
+    def fast(x, deconvolved=None, motion=None):
+        got["deconvolved"], got["x"] = deconvolved, x
+        return real_fast(x)
+
+    monkeypatch.setattr(kernel_stage, "takes_deconvolved", lambda model: True)
+    monkeypatch.setattr(engine.model, "fast", fast)
+    res = engine.restore(blurry, RestoreOptions(kernel=k))
+    assert res.info["network"] == "with deconvolved"
+    assert got["deconvolved"] is not None and got["deconvolved"].shape == got["x"].shape
+    assert not torch.equal(got["deconvolved"], got["x"])  # the blurry photo is the input
