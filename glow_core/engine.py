@@ -73,7 +73,8 @@ class RestoreOptions:
     sampler: str = "euler"
     # --- the physics-first kernel stage (glow_core.kernel_stage) ---
     kernel_stage: bool = True  # estimate the blur kernel and deconvolve before the network
-    kernel: np.ndarray | None = field(default=None, compare=False, repr=False)  # user's: no estimate
+    # the user's kernel (k x k, non-negative): used as it is, no estimation
+    kernel: np.ndarray | None = field(default=None, compare=False, repr=False)
     kernel_size: int | None = None  # odd side in pixels; None: automatic
     kernel_region: tuple[int, int, int, int] | None = None  # (y0, x0, y1, x1) to estimate from
     spatially_varying: bool = MEASURED_SPATIALLY_VARYING  # a kernel per region vs one kernel
