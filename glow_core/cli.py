@@ -50,6 +50,8 @@ examples:
   glow-deblur restore shaky.tif --mode full --steps 8 --caption "a dog on grass" -o out \\
       --format tif --bit-depth 16
   glow-deblur restore scans/ -o out --format jpg --quality 92 --device all
+  glow-deblur restore shaky.jpg -o out --kernel-size 31 --save-kernel kernels/
+  glow-deblur restore shaky.jpg -o out --kernel measured_kernel.png
 
 Outputs are OUTDIR/<name>.<format> (sub-folders kept with --recursive); an input is never
 overwritten. Re-running with --skip-existing resumes an interrupted batch; OUTDIR/{LOG_NAME}
@@ -87,6 +89,20 @@ _strength = _bounded(float, *limits.STRENGTH_RANGE)
 _steps = _bounded(int, limits.MIN_STEPS, limits.MAX_STEPS)
 _tile = _bounded(int, limits.MIN_TILE)
 _quality = _bounded(int, 1, 100)
+_kernel_size = _bounded(int, 3, 151)
+
+
+def _region(text: str) -> tuple[int, int, int, int]:
+    """``Y0,X0,Y1,X1`` in pixels, top-left inclusive, bottom-right exclusive."""
+    try:
+        y0, x0, y1, x1 = (int(v) for v in text.replace(" ", "").split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected four whole numbers Y0,X0,Y1,X1, got {text!r}") from None
+    if min(y0, x0) < 0 or y1 <= y0 or x1 <= x0:
+        raise argparse.ArgumentTypeError(
+            f"the box {text!r} must have 0 <= Y0 < Y1 and 0 <= X0 < X1")
+    return y0, x0, y1, x1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,6 +139,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tile side in pixels (default: automatic from free memory)")
     g.add_argument("--overlap", type=_non_negative_int, default=limits.DEFAULT_OVERLAP,
                    help=f"overlap between tiles in pixels (default {limits.DEFAULT_OVERLAP})")
+    k = r.add_argument_group(
+        "blur kernel", "Before the network, the blur kernel is estimated (or taken from "
+                       "--kernel) and the photo deconvolved with it; a sharp photo is left "
+                       "to the network alone.")
+    k.add_argument("--kernel", default=None, metavar="FILE",
+                   help="use this blur kernel (PNG or .npy, non-negative) instead of "
+                        "estimating one")
+    k.add_argument("--kernel-size", type=_kernel_size, default=None, metavar="N",
+                   help="kernel side in pixels for the estimate (odd; default: automatic)")
+    k.add_argument("--kernel-region", type=_region, default=None, metavar="Y0,X0,Y1,X1",
+                   help="estimate the kernel from this box of each photo (pixels)")
+    k.add_argument("--save-kernel", default=None, metavar="DIR",
+                   help="write each photo's kernel as DIR/<name>_kernel.png and .npy")
+    k.add_argument("--no-kernel-stage", action="store_true",
+                   help="skip the kernel stage: the network alone, as before")
     e = r.add_argument_group("engine")
     e.add_argument("--device", default="auto",
                    help="auto, cpu, cuda, cuda:N, mps, or 'all' (one worker per GPU)")
@@ -269,12 +300,17 @@ def cmd_restore(args: argparse.Namespace) -> int:
                          + (f" ({missing})" if missing else "")
                          + "; give image files or folders (use --recursive for sub-folders)")
 
+    kernel = _load_kernel_option(args, plan)  # a bad kernel file fails before the model loads
+    save_kernel_dir = _save_kernel_dir(args)
+
     from glow_core.checkpoint import CheckpointError
     from glow_core.engine import Cancelled, CancelToken, EngineError, RestoreOptions
 
     options = RestoreOptions(mode=args.mode, steps=args.steps, seed=args.seed,
                              caption="" if args.caption == "auto" else args.caption,
-                             strength=args.strength, tile=args.tile, overlap=args.overlap)
+                             strength=args.strength, tile=args.tile, overlap=args.overlap,
+                             kernel_stage=not args.no_kernel_stage, kernel=kernel,
+                             kernel_size=args.kernel_size, kernel_region=args.kernel_region)
     try:
         options.validate()
         devices = resolve_devices(args.device, _available_devices())
@@ -309,7 +345,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
                             f"{Path(image.source or '').name} {info.stage} "
                             f"{100 * info.fraction:.0f}%", refresh=False)
 
-            return engine.restore(image, opts, progress=progress, cancel=cancel).image
+            if kernel is not None:
+                _check_kernel_fits(kernel, args.kernel, image.pixels.shape[:2])
+            result = engine.restore(image, opts, progress=progress, cancel=cancel)
+            if save_kernel_dir is not None:
+                _save_result_kernel(result, save_kernel_dir, image.source)
+            return result.image
         return restore
 
     def on_item(item: BatchItem) -> None:
@@ -332,7 +373,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
                             log_settings={"mode": args.mode, "steps": args.steps,
                                           "seed": args.seed, "strength": args.strength,
                                           "caption": args.caption, "devices": devices,
-                                          "checkpoint": args.checkpoint})
+                                          "checkpoint": args.checkpoint,
+                                          "kernel_stage": not args.no_kernel_stage,
+                                          "kernel": args.kernel,
+                                          "kernel_size": args.kernel_size,
+                                          "kernel_region": args.kernel_region})
     except (KeyboardInterrupt, Cancelled):
         cancel.cancel()
         if bar is not None:
@@ -345,6 +390,75 @@ def cmd_restore(args: argparse.Namespace) -> int:
             bar.close()
     _print_summary(summary, time.perf_counter() - start, settings.out_dir)
     return EXIT_FAILED if summary.failed else EXIT_OK
+
+
+def _load_kernel_option(args: argparse.Namespace, plan: Any) -> Any:
+    """``--kernel FILE`` read and checked (also against the photos' sizes), or None."""
+    if args.kernel is None:
+        if args.no_kernel_stage and (args.kernel_size or args.kernel_region or args.save_kernel):
+            raise UsageError("--kernel-size, --kernel-region and --save-kernel need the kernel "
+                             "stage; drop --no-kernel-stage")
+        return None
+    if args.no_kernel_stage:
+        raise UsageError("--kernel needs the kernel stage; drop --no-kernel-stage")
+    from glow_core.kernel import KernelFileError, load_kernel
+
+    try:
+        kernel = load_kernel(Path(args.kernel).expanduser())
+    except KernelFileError as exc:
+        raise UsageError(f"bad kernel file {exc}") from None
+    for item in plan.items:
+        size = _photo_size(item.source) if item.status == "pending" else None
+        if size is not None:
+            try:
+                _check_kernel_fits(kernel, args.kernel, size)
+            except ValueError as exc:
+                raise UsageError(f"bad kernel file {exc} ({item.source})") from None
+    return kernel
+
+
+def _photo_size(path: Path) -> tuple[int, int] | None:
+    """(height, width) from the file's header, or None when it cannot be read cheaply."""
+    try:
+        from PIL import Image
+
+        with Image.open(path) as im:
+            w, h = im.size
+    except Exception:  # RAW, HEIC, broken files: the restore itself says what is wrong
+        return None
+    return (min(h, w), min(h, w))  # orientation may swap the sides
+
+
+def _check_kernel_fits(kernel: Any, name: str, size: tuple[int, int]) -> None:
+    """A ValueError (KernelFileError) naming the file when the kernel exceeds the photo."""
+    from glow_core.kernel.kernel_io import validate_kernel
+
+    validate_kernel(kernel, name=str(name), max_size=(int(size[0]), int(size[1])))
+
+
+def _save_kernel_dir(args: argparse.Namespace) -> Path | None:
+    if args.save_kernel is None:
+        return None
+    folder = Path(args.save_kernel).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--save-kernel {folder} exists and is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the --save-kernel folder {folder}: {exc}") from None
+    return folder
+
+
+def _save_result_kernel(result: Any, folder: Path, source: Any) -> None:
+    """Write ``<stem>_kernel.png`` and ``.npy`` (atomic) when the restore used a kernel."""
+    field = getattr(result, "kernel_field", None)
+    if field is None:
+        _note(f"{source}: no kernel to save (the blur estimate was not trusted)")
+        return
+    from glow_core.kernel import save_kernel
+
+    stem = Path(str(source or "photo")).stem
+    save_kernel(folder / f"{stem}_kernel", field.global_kernel)
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:

@@ -1,0 +1,145 @@
+"""The kernel options of ``glow-deblur restore``: --kernel, --kernel-size, --kernel-region,
+--save-kernel, --no-kernel-stage, and clear errors for bad kernel files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from glow_core import cli
+from glow_core.kernel import KernelField, save_kernel
+from tests.conftest import make_tiny_checkpoint
+from tests.test_cli import _photo
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+class RecordingEngine:
+    """Stands in for Engine: records the options, returns the photo and a kernel field."""
+
+    options: list = []
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self.full_available = True
+
+    def restore(self, image, options, progress=None, cancel=None):
+        RecordingEngine.options.append(options)
+
+        class Result:
+            pass
+
+        result = Result()
+        result.image = image.pixels
+        k = np.zeros((5, 5), np.float32)
+        k[2, 1:4] = 1 / 3
+        result.kernel_field = KernelField.single(k, image.pixels.shape[:2])
+        return result
+
+
+@pytest.fixture
+def recording(monkeypatch: pytest.MonkeyPatch):
+    RecordingEngine.options = []
+    monkeypatch.setattr(cli, "_make_engine", lambda c, d, p: RecordingEngine(d))
+    return RecordingEngine
+
+
+def _line_kernel(n: int = 7) -> np.ndarray:
+    k = np.zeros((n, n), np.float32)
+    k[n // 2, 1:-1] = 1.0
+    return k / k.sum()
+
+
+def test_kernel_options_reach_the_engine(tmp_path: Path, recording) -> None:
+    _photo(tmp_path / "in" / "a.png", 0)
+    assert cli.main(["restore", str(tmp_path / "in"), "-o", str(tmp_path / "o"),
+                     "--kernel-size", "21", "--kernel-region", "0,4,100,120"]) == 0
+    opts = recording.options[-1]
+    assert opts.kernel_stage and opts.kernel is None
+    assert opts.kernel_size == 21 and opts.kernel_region == (0, 4, 100, 120)
+    assert cli.main(["restore", str(tmp_path / "in"), "-o", str(tmp_path / "o2"),
+                     "--no-kernel-stage"]) == 0
+    assert recording.options[-1].kernel_stage is False
+
+
+def test_save_kernel_writes_png_and_npy(tmp_path: Path, recording) -> None:
+    _photo(tmp_path / "in" / "shake.png", 0)
+    kdir = tmp_path / "kernels"
+    assert cli.main(["restore", str(tmp_path / "in"), "-o", str(tmp_path / "o"),
+                     "--save-kernel", str(kdir)]) == 0
+    k = np.load(kdir / "shake_kernel.npy")
+    assert k.shape == (5, 5) and abs(k.sum() - 1) < 1e-5
+    assert (kdir / "shake_kernel.png").exists()
+    assert not [p for p in kdir.iterdir() if p.name.endswith(".tmp")]  # atomic, no leftovers
+
+
+@pytest.mark.parametrize("fmt", ["npy", "png"])
+def test_kernel_file_is_used_end_to_end(tmp_path: Path, fmt: str) -> None:
+    ckpt = make_tiny_checkpoint(tmp_path / "tiny.safetensors")
+    _photo(tmp_path / "in" / "a.png", 3)
+    kfile = save_kernel(tmp_path / f"k.{fmt}", _line_kernel())[0]
+    out, kdir = tmp_path / "o", tmp_path / "kd"
+    assert cli.main(["restore", str(tmp_path / "in"), "-o", str(out), "--checkpoint",
+                     str(ckpt), "--kernel", str(kfile), "--save-kernel", str(kdir)]) == 0
+    assert (out / "a.png").exists()
+    np.testing.assert_allclose(np.load(kdir / "a_kernel.npy"), _line_kernel(), atol=1e-4)
+
+
+def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    text = tmp_path / "notes.png"
+    text.write_text("not a picture")
+    junk = tmp_path / "junk.npy"
+    junk.write_bytes(b"\x00\x01 not numpy")
+    neg = tmp_path / "neg.npy"
+    np.save(neg, -_line_kernel())
+    zero = tmp_path / "zero.npy"
+    np.save(zero, np.zeros((5, 5)))
+    zero_png = tmp_path / "zero.png"
+    Image.fromarray(np.zeros((5, 5), np.uint8)).save(zero_png)
+    big = tmp_path / "big.npy"
+    np.save(big, np.ones((101, 101)))
+    return {"text": (text, "not an image"), "junk": (junk, "not an image"),
+            "negative": (neg, "negative"), "zero": (zero, "all zero"),
+            "zero_png": (zero_png, "all zero"), "big": (big, "larger than the photo"),
+            "missing": (tmp_path / "nope.npy", "cannot read")}
+
+
+@pytest.mark.parametrize("case", ["text", "junk", "negative", "zero", "zero_png", "big",
+                                  "missing"])
+def test_bad_kernel_file_is_named_before_the_model_loads(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+        case: str) -> None:
+    def no_model(*_a):
+        raise AssertionError("the model must not load for a bad kernel file")
+
+    monkeypatch.setattr(cli, "_make_engine", no_model)
+    _photo(tmp_path / "in" / "a.png", 0, size=64)
+    path, reason = _bad_files(tmp_path)[case]
+    code = cli.main(["restore", str(tmp_path / "in"), "-o", str(tmp_path / "o"),
+                     "--kernel", str(path)])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_USAGE
+    assert str(path) in err and reason in err, err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("argv", [
+    ["--kernel-region", "1,2,3"], ["--kernel-region", "10,10,5,20"],
+    ["--kernel-size", "1"], ["--kernel-size", "x"],
+    ["--no-kernel-stage", "--kernel-size", "9"],
+])
+def test_kernel_usage_errors(tmp_path: Path, recording, argv: list[str]) -> None:
+    _photo(tmp_path / "in" / "a.png", 0)
+    assert cli.main(["restore", str(tmp_path / "in"), "-o", str(tmp_path / "o"),
+                     *argv]) == cli.EXIT_USAGE
+    assert not recording.options
