@@ -77,6 +77,16 @@ ACTIONS: tuple[ActionSpec, ...] = (
                short="Motion"),
     ActionSpec("loupe", "1:1 &Loupe", "view.set_loupe", ("L",),
                "A 1:1 magnifier that follows the cursor", checkable=True, short="Loupe"),
+    ActionSpec("estimate_blur", "&Estimate blur", "kernel.estimate", ("Ctrl+E",),
+               "Find the blur kernel and show it as the blur trace, without restoring",
+               short="Estimate blur"),
+    ActionSpec("blur_region", "Blur &region", "kernel.set_region_mode", ("K",),
+               "Drag a rectangle on the photo to estimate the blur from there",
+               checkable=True, short="Region"),
+    ActionSpec("load_kernel", "Load &kernel…", "kernel.load", (),
+               "Use a blur kernel from a file (PNG or .npy) instead of estimating one"),
+    ActionSpec("save_kernel", "Save k&ernel…", "kernel.save", (),
+               "Save the blur kernel as PNG or .npy"),
     ActionSpec("load_weights", "Load &weights…", "choose_weights"),
     ActionSpec("about", "&About GLOW Deblur Studio", "show_about"),
     ActionSpec("keys", "&Keyboard shortcuts", "show_shortcuts", ("F1",)),
@@ -85,7 +95,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
 # Menus and toolbar: action ids in order; "-" is a separator, "@name" a slot the window fills.
 MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&File", ("open", "@recent", "-", "save", "save_as", "-", "batch", "-", "quit")),
-    ("&Restore", ("restore", "restore_visible", "cancel", "seed")),
+    ("&Restore", ("restore", "restore_visible", "cancel", "seed", "-", "estimate_blur",
+                  "blur_region", "load_kernel", "save_kernel")),
     ("&View", ("fit", "100", "zoom_in", "zoom_out", "-", "split", "side", "toggle_mode",
                "-", "motion", "loupe", "@hold", "-", "@dock")),
     ("&Engine", ("load_weights",)),
@@ -93,7 +104,7 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 TOOLBAR: tuple[str, ...] = ("open", "save", "-", "restore_visible", "restore", "cancel", "-",
                             "fit", "100", "-", "split", "side", "motion", "loupe", "-",
-                            "batch")
+                            "estimate_blur", "blur_region", "-", "batch")
 
 SPECS: dict[str, ActionSpec] = {spec.id: spec for spec in ACTIONS}
 

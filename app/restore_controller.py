@@ -9,6 +9,7 @@ holds no widget, so it is tested without a window.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,9 @@ class Restored:
 def progress_detail(info: Any) -> str:
     """"tile 2/6 · step 3/8" from the engine's ProgressInfo ("" when there is one part)."""
     parts = []
+    stage = getattr(info, "stage", "")
+    if stage in ("estimating blur", "deconvolving"):
+        return stage.capitalize()
     tiles = getattr(info, "tiles", 1)
     if tiles > 1:
         parts.append(f"tile {getattr(info, 'tile', 0)}/{tiles}")
@@ -42,12 +46,29 @@ def progress_detail(info: Any) -> str:
     return " · ".join(parts)
 
 
+def region_in_crop(options: Any, rect: QRect) -> Any:
+    """Options for restoring only ``rect``: the blur region moved into the crop's pixels.
+
+    A region that leaves too little of itself inside the crop is dropped (the engine then
+    estimates from the crop's most textured part).
+    """
+    region = getattr(options, "kernel_region", None)
+    if region is None:
+        return options
+    y0, x0, y1, x1 = region
+    y0, x0 = max(y0 - rect.top(), 0), max(x0 - rect.left(), 0)
+    y1, x1 = min(y1 - rect.top(), rect.height()), min(x1 - rect.left(), rect.width())
+    inside = (y0, x0, y1, x1) if min(y1 - y0, x1 - x0) >= 64 else None
+    return dataclasses.replace(options, kernel_region=inside)
+
+
 class RestoreController(QObject):
     """Runs restorations on the host's engine and reports how each ended."""
 
     started = Signal(str)  # what runs: "Restoring…"
     progressed = Signal(float, str)  # fraction done, status text (detail, elapsed, left)
     finished = Signal(object)  # Restored
+    estimated = Signal(object)  # glow_core.kernel.KernelField from "Estimate blur"
     cancelled = Signal()
     failed = Signal(object)  # Failure: dispatch on .error with isinstance
     busyChanged = Signal(bool)
@@ -121,13 +142,34 @@ class RestoreController(QObject):
         if rect is not None:
             pixels = np.ascontiguousarray(pixels[rect.top():rect.bottom() + 1,
                                                  rect.left():rect.right() + 1])
+            options = region_in_crop(options, rect)
 
         def work(report: Any, token: CancelToken | None) -> Any:
             return engine.restore(pixels, options, progress=report, cancel=token)
 
-        task = Task(work, token=CancelToken(), name="restore")
+        return self._launch(
+            Task(work, token=CancelToken(), name="restore"),
+            lambda r: self.finished.emit(Restored(r, rect, options)),
+            "Restoring visible region…" if rect is not None else "Restoring…")
+
+    def start_estimate(self, pixels: np.ndarray, *, kernel_size: int | None = None,
+                       region: tuple[int, int, int, int] | None = None) -> Task | None:
+        """"Estimate blur": the engine's kernel estimate alone, with progress and cancel."""
+        ok, _reason = self.can_restore(True)
+        if not ok:
+            return None
+        engine = self.engine
+
+        def work(report: Any, token: CancelToken | None) -> Any:
+            return engine.estimate_kernel(pixels, kernel_size=kernel_size, region=region,
+                                          progress=report, cancel=token)
+
+        return self._launch(Task(work, token=CancelToken(), name="estimate-kernel"),
+                            self.estimated.emit, "Estimating blur…")
+
+    def _launch(self, task: Task, on_finished: Callable[[Any], None], text: str) -> Task:
         task.signals.progress.connect(self._on_progress)
-        task.signals.finished.connect(lambda r: self.finished.emit(Restored(r, rect, options)))
+        task.signals.finished.connect(on_finished)
         task.signals.failed.connect(self.failed)
         task.signals.cancelled.connect(self.cancelled)
         task.signals.done.connect(self._on_done)
@@ -136,7 +178,7 @@ class RestoreController(QObject):
         self._fraction, self._detail, self._cancelling = 0.0, "", False
         self._timer.start()
         self.busyChanged.emit(True)
-        self.started.emit("Restoring visible region…" if rect is not None else "Restoring…")
+        self.started.emit(text)
         self.runner.start(task)
         return task
 

@@ -52,6 +52,7 @@ from app.banner import Banner
 from app.engine_host import available_devices, engine_module
 from app.export import ExportFlow, ExportOptions
 from app.imaging import to_qimage
+from app.kernel_tools import KernelTools
 from app.panels.caption import CaptionPanel, captioner_status, run_captioner
 from app.panels.controls import ControlsPanel
 from app.restore_controller import RestoreController, Restored
@@ -157,6 +158,8 @@ class MainWindow(QMainWindow):
         column.setContentsMargins(0, 6, 0, 6)
         column.setSpacing(0)
         column.addWidget(self.caption_panel)
+        self.kernel = KernelTools(self)  # blur kernel: panel, region tool, blur trace
+        column.addWidget(self.kernel.panel)
         column.addWidget(self.controls, 1)
         scroll = QScrollArea()
         scroll.setWidget(holder)
@@ -333,6 +336,7 @@ class MainWindow(QMainWindow):
         self.preview_pixels = None
         self.motion = None
         self.view.set_original(to_qimage(image.pixels))
+        self.kernel.reset()
         self.store.add_recent(path)
         self.store.set("last_open_dir", str(path.parent))
         self.setWindowTitle(f"{path.name} — {APP_NAME}")
@@ -384,6 +388,7 @@ class MainWindow(QMainWindow):
         v = self.controls.values()
         fields = {k: v[k] for k in ("mode", "steps", "seed", "strength", "tile", "overlap")}
         fields["caption"] = self.caption_panel.caption()
+        fields.update(self.kernel.options())
         fields.update(overrides)
         return engine_module().RestoreOptions(**fields)
 
@@ -433,6 +438,7 @@ class MainWindow(QMainWindow):
             self.result_options = dict(vars(done.options))
             self.preview_pixels = None
             self.view.set_restored(to_qimage(result.image))
+            self.kernel.on_restored(result)
             if result.motion is not None:
                 self.motion = result.motion
                 self.view.set_motion(self.motion if self.act_motion.isChecked() else None)
@@ -593,6 +599,8 @@ class MainWindow(QMainWindow):
         self.act_restore.setEnabled(ok)
         self.act_restore_visible.setEnabled(ok)
         self.act_cancel.setEnabled(busy)
+        for act in (self.act_estimate_blur, self.kernel.panel.estimate):
+            act.setEnabled(ok)
         saveable = self.result is not None
         self.act_save.setEnabled(saveable)
         self.act_save_as.setEnabled(saveable)

@@ -10,6 +10,8 @@ only the visible part from a cached reduced-size pyramid.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
@@ -31,6 +33,7 @@ from PySide6.QtWidgets import QHBoxLayout, QStackedLayout, QWidget
 
 from app.imaging import extent_colour, latent_cell, motion_segments
 from app.theme import ACCENT, CANVAS_BG
+from app.views.blur_trace import paint_blur_trace
 
 MIN_ZOOM = 0.02
 MAX_ZOOM = 32.0
@@ -149,9 +152,13 @@ class ImageCanvas(QWidget):
         else:
             self._paint_image(painter, "original")
         self._paint_preview_rect(painter)
-        if state.show_motion and view.motion is not None and (
-                self.role != "after" or not show_restored):
-            self._paint_motion(painter)
+        if state.show_motion and (self.role != "after" or not show_restored):
+            if view.kernel_field is not None:  # the blur trace replaces the motion axes
+                paint_blur_trace(self, painter, view.kernel_field)
+            elif view.motion is not None:
+                self._paint_motion(painter)
+        for overlay in view.overlays:  # tools drawing over the photo (the blur region)
+            overlay(self, painter)
         if self.role == "split" and show_restored:
             self._paint_divider(painter)
         self._paint_labels(painter, show_restored)
@@ -433,6 +440,8 @@ class CompareView(QWidget):
         self.original: QImage | None = None
         self.restored: QImage | None = None
         self.motion: np.ndarray | None = None
+        self.kernel_field: Any = None  # glow_core.kernel.KernelField: the blur trace
+        self.overlays: list[Callable[[ImageCanvas, QPainter], None]] = []
         self.preview_rect: QRect | None = None
         self.placeholder_text = "Open a photo (Ctrl+O) or drop it here"
         self._pyramids: dict[str, _Pyramid] = {}
@@ -472,6 +481,7 @@ class CompareView(QWidget):
         self.original = image
         self.restored = None
         self.motion = None
+        self.kernel_field = None
         self.preview_rect = None
         self._pyramids.clear()
         if image is not None and not keep_view:
@@ -488,6 +498,11 @@ class CompareView(QWidget):
 
     def set_motion(self, motion: np.ndarray | None) -> None:
         self.motion = motion
+        self.refresh()
+
+    def set_kernel_field(self, kernel_field: Any) -> None:
+        """The estimated kernels to draw as the blur trace (None: the motion axes)."""
+        self.kernel_field = kernel_field
         self.refresh()
 
     # ----- state changes --------------------------------------------------------------------

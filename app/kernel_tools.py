@@ -1,0 +1,205 @@
+"""The window's blur-kernel tools: estimate, draw a region, load and save, the blur trace.
+
+:class:`KernelTools` holds the kernel state of the open photo (the last estimate, a loaded
+kernel, the chosen region), turns it into ``RestoreOptions`` fields (:meth:`options`), runs
+"Estimate blur" through the restore controller (progress, Cancel, one job at a time) and
+shows the result as the blur trace. Errors (a bad kernel file, a failed save) go to the
+window's banner.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QRect, Signal
+from PySide6.QtWidgets import QFileDialog
+
+from app.panels.kernel import KernelPanel
+from app.views.kernel_region import RegionTool
+
+KERNEL_FILTER = "Blur kernels (*.png *.npy);;PNG image (*.png);;NumPy array (*.npy)"
+
+
+class KernelTools(QObject):
+    """The kernel state and commands of one :class:`app.window.MainWindow`."""
+
+    fieldChanged = Signal(object)  # KernelField or None
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.window = window
+        self.panel = KernelPanel()
+        self.region_tool = RegionTool(window.view, self)
+        self.field: Any = None  # glow_core.kernel.KernelField shown as the blur trace
+        self.source: str | None = None  # "estimated", "user" (loaded), "restored"
+        self.user_path: Path | None = None
+        self._estimated_with: tuple[Any, ...] | None = None  # (size, region) of the estimate
+        p = self.panel
+        p.estimateRequested.connect(self.estimate)
+        p.regionModeToggled.connect(self.set_region_mode)
+        p.clearRegionRequested.connect(self.clear_region)
+        p.loadRequested.connect(self.load)
+        p.saveRequested.connect(self.save)
+        p.changed.connect(window._on_options_changed)
+        self.region_tool.activeChanged.connect(self._on_region_mode)
+        self.region_tool.chosen.connect(self._on_region)
+        window.restorer.estimated.connect(self._on_estimated)
+
+    # ------------------------------------------------------------------ options
+    def options(self) -> dict[str, Any]:
+        """RestoreOptions fields: stage on/off, size, region, and a kernel to reuse.
+
+        A loaded kernel is always used; an estimate is reused while the size and region
+        it was made with are unchanged and it was trusted (else the restore estimates).
+        """
+        values = self.panel.values()
+        values["kernel_region"] = self.region_tool.engine_region()
+        reuse = self.field is not None and values["kernel_stage"] and (
+            self.source == "user"
+            or (self.source == "estimated" and not self.field.backs_off
+                and self._estimated_with == self._estimate_key(values)))
+        values["kernel"] = self.field.global_kernel if reuse else None
+        return values
+
+    @staticmethod
+    def _estimate_key(values: dict[str, Any]) -> tuple[Any, ...]:
+        return values["kernel_size"], values["kernel_region"]
+
+    # ------------------------------------------------------------------ commands
+    def estimate(self) -> Any:
+        """Run the engine's estimate in the worker; the blur trace shows when it ends."""
+        win = self.window
+        ok, reason = win.can_restore()
+        if not ok:
+            win.statusBar().showMessage(reason, 4000)
+            return None
+        values = self.panel.values()
+        region = self.region_tool.engine_region()
+        self._estimated_with = (values["kernel_size"], region)
+        return win.restorer.start_estimate(win.image.pixels, kernel_size=values["kernel_size"],
+                                           region=region)
+
+    def set_region_mode(self, on: bool) -> None:
+        if on and self.window.image is None:
+            self.window.statusBar().showMessage("Open a photo first", 4000)
+            on = False
+        self.region_tool.set_active(on)
+        self._on_region_mode(self.region_tool.active)
+
+    def clear_region(self) -> None:
+        self.region_tool.clear()
+
+    def load(self) -> None:
+        start = str(self.user_path.parent) if self.user_path else ""
+        path, _ = QFileDialog.getOpenFileName(self.window, "Load blur kernel", start,
+                                              KERNEL_FILTER)
+        if path:
+            self.load_path(Path(path))
+
+    def load_path(self, path: Path) -> bool:
+        """Use the kernel in ``path``; a bad file is a banner naming it. True when loaded."""
+        from glow_core.kernel import KernelField, KernelFileError, load_kernel
+
+        win = self.window
+        size = (win.image.height, win.image.width) if win.image is not None else None
+        try:
+            kernel = load_kernel(path, max_size=size)
+        except KernelFileError as exc:
+            win.banner.show_message(f"Could not use the kernel file: {exc}", "error")
+            return False
+        h, w = size or kernel.shape
+        self.user_path = Path(path)
+        self.set_field(KernelField.single(kernel, (h, w)), "user")
+        self.panel.status.setText(f"Loaded {Path(path).name} ({kernel.shape[1]} × "
+                                  f"{kernel.shape[0]} px): used as it is, no estimate")
+        if win.banner.level == "error":
+            win.banner.dismiss()
+        return True
+
+    def save(self) -> None:
+        if self.field is None:
+            self.window.statusBar().showMessage("No kernel yet: estimate the blur first", 4000)
+            return
+        stem = self.window.path.stem if self.window.path is not None else "photo"
+        folder = self.window.path.parent if self.window.path is not None else Path.home()
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save blur kernel",
+                                              str(folder / f"{stem}_kernel.png"), KERNEL_FILTER)
+        if path:
+            self.save_path(Path(path))
+
+    def save_path(self, path: Path) -> list[Path]:
+        """Write the kernel (PNG, .npy, or both for a name without either); [] on error."""
+        from glow_core.kernel import save_kernel
+
+        try:
+            written = save_kernel(path, self.field.global_kernel)
+        except (OSError, ValueError) as exc:
+            self.window.banner.show_message(f"Could not save the kernel to {path}: {exc}",
+                                            "error")
+            return []
+        self.window.statusBar().showMessage(
+            "Saved " + ", ".join(p.name for p in written), 6000)
+        return written
+
+    # ------------------------------------------------------------------ state
+    def set_field(self, kernel_field: Any, source: str | None) -> None:
+        self.field, self.source = kernel_field, source
+        self.window.view.set_kernel_field(kernel_field)
+        self.panel.save.setEnabled(kernel_field is not None)
+        self.fieldChanged.emit(kernel_field)
+
+    def reset(self) -> None:
+        """A new photo: its blur is not the last one's."""
+        self.region_tool.clear()
+        self._estimated_with = None
+        self.set_field(None, None)
+        self.panel.status.setText("No kernel yet: it is estimated when you restore")
+
+    def on_restored(self, result: Any) -> None:
+        """A whole-photo restore: show the kernel it used (a loaded one stays)."""
+        kernel_field = getattr(result, "kernel_field", None)
+        info = getattr(result, "info", {}).get("kernel")
+        if self.source == "user" or info is None:
+            return
+        if self.source == "estimated" and info.get("source") == "user":
+            return  # the restore reused the estimate shown
+        if kernel_field is not None:
+            self.set_field(kernel_field, "restored")
+        self.panel.status.setText(describe(info))
+
+    def _on_estimated(self, kernel_field: Any) -> None:
+        self.set_field(kernel_field, "estimated")
+        seconds = kernel_field.info.get("seconds", 0.0)
+        self.panel.status.setText(
+            describe({"source": "estimated", "size": int(kernel_field.kernels.shape[-1]),
+                      "confidence": float(kernel_field.global_confidence),
+                      "backed_off": bool(kernel_field.backs_off), "seconds": seconds}))
+        act = getattr(self.window, "act_motion", None)
+        if act is not None and not act.isChecked():
+            act.setChecked(True)  # show the blur trace
+
+    def _on_region_mode(self, on: bool) -> None:
+        self.panel.set_region_checked(on)
+        act = getattr(self.window, "act_blur_region", None)
+        if act is not None and act.isChecked() != on:
+            act.blockSignals(True)
+            act.setChecked(on)
+            act.blockSignals(False)
+
+    def _on_region(self, rect: QRect | None) -> None:
+        self.panel.clear_region.setEnabled(rect is not None)
+        if rect is not None:
+            self.panel.status.setText(f"Blur region {rect.width()} × {rect.height()} px at "
+                                      f"({rect.left()}, {rect.top()}): estimate or restore")
+        self.window._on_options_changed()
+
+
+def describe(info: dict[str, Any]) -> str:
+    """One line for the panel from ``RestoreResult.info["kernel"]``."""
+    if info.get("backed_off"):
+        return info.get("note") or (f"No clear blur found (confidence "
+                                    f"{info.get('confidence', 0):.2f}): not deconvolved")
+    where = "Loaded kernel" if info.get("source") == "user" else "Estimated"
+    return (f"{where}: {info.get('size')} px, confidence {info.get('confidence', 0):.2f}"
+            f" ({info.get('seconds', 0):.1f} s)")
