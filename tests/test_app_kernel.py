@@ -1,0 +1,149 @@
+"""The app's blur-kernel tools: blur trace, blur region, load / save kernel, bad files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.signal
+import torch
+from PIL import Image
+from PySide6.QtCore import QPoint, QPointF, Qt
+
+from glow_core.kernel import linear_to_srgb, save_kernel
+from tests.app_fixtures import app_config_dir, open_photo, photo_file, window  # noqa: F401
+from tests.test_kernel_estimate import dead_leaves, motion_kernel
+
+KSIZE = 11
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture
+def blurry_file(tmp_path: Path) -> Path:
+    """A 240 x 240 motion-blurred dead-leaves photo: enough edges to find the kernel."""
+    k = motion_kernel(KSIZE, seed=4)
+    g = dead_leaves(240 + KSIZE - 1, seed=2, n=400)
+    blurred = scipy.signal.convolve(g, k, mode="valid")
+    rgb = linear_to_srgb(np.stack([blurred, 0.8 * blurred + 0.1, 0.6 * blurred + 0.2], 2))
+    path = tmp_path / "shaky.png"
+    Image.fromarray((np.clip(rgb, 0, 1) * 255).round().astype(np.uint8)).save(path)
+    return path
+
+
+def _fixed_size(win) -> None:
+    win.kernel.panel.size_auto.setChecked(False)
+    win.kernel.panel.size.setValue(KSIZE)
+
+
+def test_estimate_blur_shows_the_blur_trace(qtbot, window, blurry_file: Path) -> None:  # noqa: F811
+    open_photo(qtbot, window, blurry_file)
+    _fixed_size(window)
+    before = window.view.primary_canvas().grab().toImage()
+    with qtbot.waitSignal(window.restorer.estimated, timeout=120000):
+        assert window.act_estimate_blur.isEnabled()
+        window.act_estimate_blur.trigger()
+    qtbot.waitUntil(lambda: not window.restorer.busy, timeout=10000)
+    field = window.view.kernel_field
+    assert field is not None and field.kernels.shape[-1] == KSIZE
+    assert window.act_motion.isChecked()  # the overlay was switched on to show it
+    assert "Estimated" in window.kernel.panel.status.text()
+    canvas = window.view.primary_canvas()
+    after = canvas.grab().toImage()
+    # The trace square at the region's centre: bright trace pixels on a dark square.
+    (y0, x0, y1, x1) = (int(v) for v in field.boxes[0, 0])
+    c = canvas.image_to_widget(QPointF((x0 + x1) / 2, (y0 + y1) / 2))
+    dpr = after.devicePixelRatio()
+    values = [after.pixelColor(int((c.x() + dx) * dpr), int((c.y() + dy) * dpr)).value()
+              for dx in range(-50, 51, 3) for dy in range(-50, 51, 3)]
+    assert min(values) < 40 and max(values) > 180
+    assert after != before
+    # a restore now reuses the estimate shown (no second estimate)
+    assert window.restore_options().kernel is not None
+
+
+def test_dragged_region_reaches_the_engine(qtbot, window, blurry_file: Path,  # noqa: F811
+                                           monkeypatch) -> None:
+    open_photo(qtbot, window, blurry_file)
+    _fixed_size(window)
+    window.act_blur_region.trigger()
+    assert window.kernel.region_tool.active and window.kernel.panel.region.isChecked()
+    canvas = window.view.primary_canvas()
+
+    def at(x: float, y: float) -> QPoint:
+        return canvas.image_to_widget(QPointF(x, y)).toPoint()
+
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=at(20, 30))
+    qtbot.mouseMove(canvas, at(120, 110))
+    qtbot.mouseMove(canvas, at(200, 190))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=at(200, 190))
+    assert not window.kernel.region_tool.active and not window.act_blur_region.isChecked()
+    region = window.restore_options().kernel_region
+    assert region is not None
+    assert np.allclose(region, (30, 20, 190, 200), atol=3), region
+
+    seen: dict = {}
+    engine = window.engine
+    real = engine.estimate_kernel
+
+    def spy(pixels, **kw):
+        seen.update(kw)
+        return real(pixels, **kw)
+
+    monkeypatch.setattr(engine, "estimate_kernel", spy)
+    with qtbot.waitSignal(window.restorer.estimated, timeout=120000):
+        window.kernel.estimate()
+    assert seen["region"] == region and seen["kernel_size"] == KSIZE
+    qtbot.waitUntil(lambda: not window.restorer.busy, timeout=10000)
+    window.kernel.clear_region()
+    assert window.restore_options().kernel_region is None
+
+
+def test_load_and_save_kernel_round_trip(qtbot, window, photo_file: Path,  # noqa: F811
+                                         tmp_path: Path) -> None:
+    open_photo(qtbot, window, photo_file)
+    k = np.zeros((7, 7), np.float32)
+    k[3, 1:6] = 1.0
+    k[2, 5] = 0.5
+    k /= k.sum()
+    src = save_kernel(tmp_path / "given.npy", k)[0]
+    assert window.kernel.load_path(src)
+    opts = window.restore_options()
+    np.testing.assert_allclose(opts.kernel, k, atol=1e-6)
+    assert "Loaded given.npy" in window.kernel.panel.status.text()
+    for name in ("out.npy", "out.png"):
+        written = window.kernel.save_path(tmp_path / name)
+        assert written == [tmp_path / name]
+    from glow_core.kernel import load_kernel
+
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), k, atol=1e-6)
+    np.testing.assert_allclose(load_kernel(tmp_path / "out.png"), k, atol=2e-4)
+    # the restore uses it, without estimating
+    with qtbot.waitSignal(window.restoreFinished, timeout=60000) as got:
+        window.restore_whole()
+    assert got.args[0].info["kernel"]["source"] == "user"
+    assert window.kernel.field is not None and window.kernel.source == "user"
+
+
+@pytest.mark.parametrize("content", ["text", "negative", "zero", "big"])
+def test_bad_kernel_file_shows_a_banner(qtbot, window, photo_file: Path,  # noqa: F811
+                                        tmp_path: Path, content: str) -> None:
+    open_photo(qtbot, window, photo_file)  # 64 x 96
+    path = tmp_path / ("bad.png" if content == "text" else "bad.npy")
+    if content == "text":
+        path.write_text("hello")
+    else:
+        arr = {"negative": -np.ones((5, 5)), "zero": np.zeros((5, 5)),
+               "big": np.ones((81, 81))}[content]
+        np.save(path, arr)
+    assert not window.kernel.load_path(path)
+    assert window.banner.isVisible() and window.banner.level == "error"
+    assert str(path) in window.banner.text()
+    assert window.kernel.field is None and window.restore_options().kernel is None
