@@ -359,7 +359,8 @@ class BatchDialog(QDialog):
 
         earlier, todo = split_resumed(self.plan)
         plan = BatchPlan(items=todo, settings=self.plan.settings)
-        options = self.window_.restore_options()
+        # The open photo's kernel and blur region are not the other photos' blur.
+        options = self.window_.restore_options(kernel=None, kernel_region=None)
         self.total = len(todo)
         self.finished_count = 0
         self._current_fraction = 0.0
