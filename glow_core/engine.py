@@ -78,7 +78,7 @@ class RestoreOptions:
     kernel_size: int | None = None  # odd side in pixels; None: automatic
     kernel_region: tuple[int, int, int, int] | None = None  # (y0, x0, y1, x1) to estimate from
     spatially_varying: bool = MEASURED_SPATIALLY_VARYING  # a kernel per region vs one kernel
-    after_deconv: str = "auto"  # "auto" | "network" | "deconvolved" (see kernel_stage)
+    after_deconv: str = "auto"  # "auto" | "network" | "deconvolved" | "blend" (kernel_stage)
 
     def validate(self) -> None:
         if self.mode not in MODES:
@@ -120,7 +120,8 @@ class RestoreResult:
     (what the restore ended in) and ``configured_precision``; with the kernel stage on,
     ``kernel`` (see :func:`glow_core.kernel_stage.field_info`: source, size, confidence,
     seconds, backed_off, region confidences) and ``network`` (what the network did after
-    deconvolution: "skipped", "on deconvolved", "on blurry", "with deconvolved").
+    deconvolution: "skipped", "on deconvolved", "blended 0.5 with deconvolved",
+    "on blurry", "with deconvolved").
     ``kernel_field`` is the kernel (a 1 x 1 field) or the field of region kernels.
     """
 
@@ -415,6 +416,8 @@ class Engine:
             if plan.skip:
                 image_out, motion, tiles = stage.deconvolved, None, 0
                 run.report(1.0, "deconvolved")
+            elif plan.weight != 1.0:
+                image_out = net_in + plan.weight * (image_out - net_in)
         image_out = np.clip(image_out, 0.0, 1.0)
         if options.strength < 1.0:
             image_out = pixels + options.strength * (image_out - pixels)
@@ -620,6 +623,8 @@ def _stage_info(stage: KernelStageResult | None, plan: NetworkPlan) -> dict[str,
         return {}
     if plan.skip:
         network = "skipped"
+    elif plan.weight != 1.0:
+        network = f"blended {plan.weight:g} with deconvolved"
     elif plan.pass_deconvolved:
         network = "with deconvolved"
     else:

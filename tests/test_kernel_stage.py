@@ -141,6 +141,12 @@ def test_info_timings_and_progress_order(engine: Engine, blurred) -> None:
     res = engine.restore(blurry, RestoreOptions(kernel=k, after_deconv="network"),
                          progress=seen.append)
     assert res.info["network"] == "on deconvolved" and res.motion is not None
+    half = engine.restore(blurry, RestoreOptions(kernel=k, after_deconv="blend"))
+    alone = engine.restore(blurry, RestoreOptions(kernel=k, after_deconv="deconvolved"))
+    assert half.info["network"].startswith("blended")
+    inside = (res.image > 1e-3) & (res.image < 1 - 1e-3)  # the network's output unclipped
+    np.testing.assert_allclose(half.image[inside], 0.5 * (res.image + alone.image)[inside],
+                               atol=1e-4)
     assert res.info["timings"]["kernel"] > 0
     info = res.info["kernel"]
     for key in ("source", "size", "confidence", "seconds", "backed_off", "region_confidences",
@@ -213,6 +219,8 @@ def test_network_plan_for_deconv_input_checkpoints() -> None:
         kernel_stage.MEASURED_AFTER_DECONV == "deconvolved")
     assert kernel_stage.network_plan(Plain(), done, "network").input == "deconvolved"
     assert not kernel_stage.network_plan(Plain(), done, "deconvolved", "full").skip
+    assert kernel_stage.network_plan(Plain(), done, "blend").weight == kernel_stage.BLEND_WEIGHT
+    assert kernel_stage.network_plan(Plain(), done, "blend", "full").weight == 1.0
     plan = kernel_stage.network_plan(Trained(), done, "auto")
     assert plan.pass_deconvolved and plan.pass_motion and plan.input == "blurry"
     assert kernel_stage.network_plan(Trained(), off, "auto").pass_deconvolved

@@ -61,8 +61,7 @@ def render(photo: Path, kernel_path: Path, out: Path, field: bool) -> Path:
     _wait(app, window)
     if field:
         kf = window.engine.estimate_kernel(window.image.pixels, spatially_varying=True)
-        window.kernel.set_field(kf, "estimated")
-        window.act_motion.setChecked(True)
+        window.kernel._on_estimated(kf)
     else:
         window.kernel.estimate()
         _wait(app, window)

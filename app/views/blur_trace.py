@@ -38,10 +38,15 @@ def _traces(kernel_field: Any) -> list[tuple[tuple[int, int, int, int], QImage, 
         return cached
     out = []
     gy, gx = kernel_field.grid
+    # The estimator's own confidence per region (before regularisation pulled weak regions
+    # towards their neighbours); the regularised share is 1 for every trusted region.
+    own = getattr(kernel_field, "raw_confidences", None)
+    if own is None:
+        own = kernel_field.confidences
     for i in range(gy):
         for j in range(gx):
             box = tuple(int(v) for v in kernel_field.boxes[i, j])
-            conf = float(np.asarray(kernel_field.confidences)[i, j])
+            conf = float(np.asarray(own)[i, j])
             out.append((box, kernel_qimage(kernel_field.kernels[i, j]), conf))
     kernel_field._qt_traces = out
     return out
