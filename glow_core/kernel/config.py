@@ -58,7 +58,7 @@ class KernelConfig:
     noise_lambda_gain: float = 1.0  # lambda x (1 + gain * noise/0.01): fewer false edges in noise
 
     # --- confidence -------------------------------------------------------------------------
-    fill_limit: float = 0.85  # auto size: support beyond 85 % of the window lowers the trust
+    fill_limit: float = 0.75  # auto size: support beyond 75 % of the window lowers the trust
     delta_peak: float = 0.0  # extent = ((1 - peak) / (1 - delta_peak))^2: a delta scores 0
 
 
