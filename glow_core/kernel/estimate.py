@@ -57,6 +57,11 @@ class KernelEstimate:
     ``scipy.signal.convolve(sharp, kernel, mode="same")``. ``confidence`` in [0, 1]:
     how much to trust it; near 0 for sharp or textureless input or a failed estimate
     (the engine may then skip deconvolution). ``region`` = (y0, x0, y1, x1) used.
+    ``info``: ``noise_sigma`` (display units), ``prefilter_sigma``, ``levels`` (per level:
+    scale, kernel size, image size, edges kept per orientation bin, the kernel) and
+    ``confidence_parts``. On Kodak x 8 real kernels at 1 % noise (48 cases; in-sample,
+    the containment limit was set on them) the share of error ratios <= 2 was 81 % at
+    confidence >= 0.4 and 36 % below.
     """
 
     kernel: np.ndarray
