@@ -9,8 +9,13 @@ of the blurry input (floor), true-kernel deconvolution (ceiling), blind deconvol
 the error ratio MSE_blind / MSE_true, the kernel similarity (max NCC over shifts) and
 seconds.
 
-Usage: python benchmarks/kernel_dev.py [--images 6] [--kernels k09,k10,...] [--noise 0.01]
-       [--crop 320] [--deconv own|helper] [--size auto|true]
+The blind kernel is aligned to the true one by the best integer shift before deconvolving
+(a blind kernel is defined up to a shift; Levin et al.'s protocol does the same). The
+"wiener" column is the true-kernel Wiener filter, best of three noise-to-signal ratios.
+
+Usage: python benchmarks/kernel_dev.py [--images 6] [--first 0] [--kernels k09,k10,...]
+       [--noise 0.01] [--crop 320] [--deconv own|helper] [--size auto|true]
+       [--set KernelConfig_field=value ...] [--threads 1] [--gamma-domain]
 """
 
 from __future__ import annotations

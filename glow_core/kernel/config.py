@@ -49,6 +49,8 @@ class KernelConfig:
     speck_mass: float = 0.1  # components under 10 % of the mass are specks (Pan et al.'s rule)
     iters_per_level: int = 5  # alternations per scale; more gives little (measured)
     iters_finest: int = 6  # a bit more at the finest scale where details are decided
+    refine_iters: int = 0  # extra finest-scale iterations with a detailed latent (refine_lambda)
+    refine_lambda: float = 3e-4  # given a near-true kernel, 3e-4 vs 1.5e-3 raised similarity
 
     # --- noise ---------------------------------------------------------------------------------
     noise_prefilter: float = 1.0  # Gaussian sigma (px) per 0.01 of estimated sRGB noise
@@ -56,6 +58,7 @@ class KernelConfig:
     noise_lambda_gain: float = 1.0  # lambda x (1 + gain * noise/0.01): fewer false edges in noise
 
     # --- confidence -------------------------------------------------------------------------
+    fill_limit: float = 0.75  # auto size: support beyond 75 % of the window lowers the trust
     delta_peak: float = 0.0  # extent = ((1 - peak) / (1 - delta_peak))^2: a delta scores 0
 
 

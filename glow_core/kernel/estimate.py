@@ -57,6 +57,11 @@ class KernelEstimate:
     ``scipy.signal.convolve(sharp, kernel, mode="same")``. ``confidence`` in [0, 1]:
     how much to trust it; near 0 for sharp or textureless input or a failed estimate
     (the engine may then skip deconvolution). ``region`` = (y0, x0, y1, x1) used.
+    ``info``: ``noise_sigma`` (display units), ``prefilter_sigma``, ``levels`` (per level:
+    scale, kernel size, image size, edges kept per orientation bin, the kernel) and
+    ``confidence_parts``. On Kodak x 8 real kernels at 1 % noise (48 cases; in-sample,
+    the containment limit was set on them) the share of error ratios <= 2 was 81 % at
+    confidence >= 0.4 and 36 % below.
     """
 
     kernel: np.ndarray
@@ -235,7 +240,7 @@ def estimate_kernel(
     scales = [config.level_scale ** -(n_levels - 1 - i) for i in range(n_levels)]
     nominal = [max(3, _odd(k_final * s)) for s in scales]
     nominal[-1] = k_final
-    iters = [config.iters_per_level] * (n_levels - 1) + [config.iters_finest]
+    iters = [config.iters_per_level] * (n_levels - 1) + [config.iters_finest + config.refine_iters]
     cost = [s * s * it for s, it in zip(scales, iters)]
     done, total_cost = 0.0, sum(cost)
 
@@ -308,6 +313,9 @@ def estimate_kernel(
             )
             k = clean_kernel(k_raw, config.kernel_threshold, config.speck_mass)
             lam = max(lam * config.latent_lambda_decay, lam_min)
+            if li == n_levels - 1 and it >= iters[li] - config.refine_iters - 1:
+                # refinement: a detailed latent once the kernel is close (measured gain)
+                lam = config.refine_lambda * (1 + config.noise_lambda_gain * noise_units)
             done += cost[li] / iters[li]
             if progress is not None:
                 progress(done / total_cost, f"kernel level {li + 1}/{n_levels}, iteration {it + 1}")
@@ -324,14 +332,16 @@ def estimate_kernel(
         )
 
     # Output: the requested size, or the support plus a small margin when automatic.
+    fill = 0.0
     if auto:
         r = support_radius(k)
         out = min(ksz, 2 * (r + 2) + 1)
         k = rescale_kernel(k, 1.0, out)
+        fill = (2 * r + 1) / k_final
     kern = k.detach().to("cpu", torch.float32).numpy()
     kern = np.clip(kern, 0, None)
     kern /= max(float(kern.sum()), 1e-12)
-    confidence, parts = _confidence(kern, prev_level_kernel, scales, level_info, config)
+    confidence, parts = _confidence(kern, prev_level_kernel, scales, level_info, fill, config)
     return KernelEstimate(
         kernel=kern.astype(np.float32),
         confidence=confidence,
@@ -353,16 +363,21 @@ def _confidence(
     prev: torch.Tensor | None,
     scales: list[float],
     level_info: list[dict],
+    fill: float,
     config: KernelConfig,
 ) -> tuple[float, dict]:
-    """Trust in [0, 1] = blur extent x level consistency x edge coverage.
+    """Trust in [0, 1] = blur extent x level consistency x edge coverage x containment.
 
     * extent: a kernel whose peak pixel holds most of the mass is no blur worth removing
       (sharp input -> ~0; a Gaussian of sigma 1 px -> ~0.7, motion blur -> ~1);
     * consistency: similarity of the last two levels' kernels (a converged estimate
       does not change when the resolution doubles; a failed one wanders);
     * coverage: the emptiest orientation bin's share of the edges wanted (a textureless
-      or one-directional region cannot pin a 2-D kernel).
+      or one-directional region cannot pin a 2-D kernel);
+    * contained (automatic size only): a support that fills the whole search window is
+      what failures look like (junk spreads to the window; measured on 6 Kodak x 6 real
+      kernels <= 25 px wide: 7 of the 10 estimates 49-51 px wide had error ratio > 2,
+      against 5 of the other 26).
     """
     spread = kernel_spread(kern)
     peak = float(kern.max())
@@ -374,11 +389,13 @@ def _confidence(
     edges = level_info[-1]["edges"] if level_info else []
     want = max(1.0, level_info[-1]["want"]) if level_info else 1.0
     coverage = min(1.0, min(edges) / (0.5 * want)) if edges else 0.0
-    conf = float(np.clip(extent * consistency * coverage, 0.0, 1.0))
+    contained = float(np.clip((1.0 - fill) / max(1.0 - config.fill_limit, 1e-6), 0.0, 1.0))
+    conf = float(np.clip(extent * consistency * coverage * contained, 0.0, 1.0))
     return conf, {
         "spread": spread,
         "peak": peak,
         "extent": extent,
         "consistency": consistency,
         "coverage": coverage,
+        "contained": contained,
     }
