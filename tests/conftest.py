@@ -61,3 +61,13 @@ def synthetic_photo(height: int = 64, width: int = 80, seed: int = 0) -> np.ndar
 @pytest.fixture
 def photo() -> np.ndarray:
     return synthetic_photo()
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a module: on a shared machine OpenMP spinning makes two slower
+    (the kernel stage's FFT loops measured 20x slower with 2 threads under load)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

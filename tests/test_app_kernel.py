@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.signal
-import torch
 from PIL import Image
 from PySide6.QtCore import QPoint, QPointF, Qt
 
@@ -18,12 +17,7 @@ from tests.test_kernel_estimate import dead_leaves, motion_kernel
 KSIZE = 11
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

@@ -7,40 +7,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from glow_core import cli
 from glow_core.kernel import KernelField, save_kernel
 from tests.conftest import make_tiny_checkpoint
-from tests.test_cli import _photo
+from tests.test_cli import FakeEngine, _photo
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-class RecordingEngine:
-    """Stands in for Engine: records the options, returns the photo and a kernel field."""
+class RecordingEngine(FakeEngine):
+    """FakeEngine that also records the options and returns a kernel field."""
 
     options: list = []
 
-    def __init__(self, device: str) -> None:
-        self.device = device
-        self.full_available = True
-
     def restore(self, image, options, progress=None, cancel=None):
         RecordingEngine.options.append(options)
-
-        class Result:
-            pass
-
-        result = Result()
-        result.image = image.pixels
+        result = super().restore(image, options)
         k = np.zeros((5, 5), np.float32)
         k[2, 1:4] = 1 / 3
         result.kernel_field = KernelField.single(k, image.pixels.shape[:2])

@@ -25,13 +25,7 @@ from tests.test_kernel_estimate import dead_leaves, motion_kernel
 KSIZE = 11
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: on a shared machine OpenMP spinning makes two much slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
