@@ -24,7 +24,7 @@ from glow_core.cancel import Cancelled, CancelToken
 from glow_core.checkpoint import CheckpointInfo, load_checkpoint, manifest_entry
 from glow_core.config import GlowConfig
 from glow_core.errors import CheckpointError, EngineError, GlowError, MissingCheckpointError
-from glow_core.kernel import KernelField
+from glow_core.kernel import KernelConfig, KernelField
 from glow_core.kernel_stage import (
     AFTER_DECONV,
     MEASURED_SPATIALLY_VARYING,
@@ -458,9 +458,15 @@ class Engine:
             stage = run_kernel_stage(
                 pixels, kernel=options.kernel, kernel_size=options.kernel_size,
                 region=options.kernel_region, spatially_varying=options.spatially_varying,
-                report=report, cancel=run.cancel)
+                report=report, cancel=run.cancel, device=self._kernel_device)
         run.base = share
         return stage
+
+    @property
+    def _kernel_device(self) -> str | None:
+        """The kernel stage runs on the engine's CUDA device; elsewhere on the CPU (MPS has
+        no float64, which parts of the estimator use)."""
+        return str(self.device) if self.device.type == "cuda" else None
 
     def _prepare_network(self, run: _Restore, pixels: np.ndarray,
                          stage: KernelStageResult | None, plan: NetworkPlan) -> np.ndarray:
@@ -500,7 +506,7 @@ class Engine:
         start = time.perf_counter()
         kf = estimate_field(pixels, kernel_size=kernel_size, region=region,
                             spatially_varying=spatially_varying, progress=report,
-                            cancel=cancel)
+                            cancel=cancel, kernel_config=KernelConfig(device=self._kernel_device))
         kf.info["seconds"] = time.perf_counter() - start
         return kf
 

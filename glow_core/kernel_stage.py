@@ -186,11 +186,12 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
                      spatially_varying: bool,
                      report: Callable[[float, str], None],
                      cancel: CancelToken | None,
-                     deconv_config: DeconvConfig | None = None) -> KernelStageResult:
+                     device: str | None = None) -> KernelStageResult:
     """Kernel (given or estimated), back-off decision, deconvolution of the whole photo.
 
     ``report(fraction, stage)`` gets the stage's own fraction in [0, 1]: estimation is the
-    first half, deconvolution the second ("estimating blur", "deconvolving").
+    first half, deconvolution the second ("estimating blur", "deconvolving"). ``device``:
+    where the stage's torch code runs (None: the CPU).
     """
     h, w = pixels.shape[:2]
     start = time.perf_counter()
@@ -204,6 +205,7 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
         try:
             kf = estimate_field(pixels, kernel_size=kernel_size, region=region,
                                 spatially_varying=spatially_varying,
+                                kernel_config=KernelConfig(device=device),
                                 progress=lambda f, _m: report(0.5 * float(f),
                                                               "estimating blur"),
                                 cancel=cancel)
@@ -218,7 +220,7 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
     deconvolved = None
     if not backed_off:
         report(0.5, "deconvolving")
-        deconvolved = deconvolve_photo(pixels, kf, config=deconv_config,
+        deconvolved = deconvolve_photo(pixels, kf, config=DeconvConfig(device=device),
                                        progress=lambda f: report(0.5 + 0.5 * float(f),
                                                                  "deconvolving"),
                                        cancel=cancel)
