@@ -373,11 +373,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
                             log_settings={"mode": args.mode, "steps": args.steps,
                                           "seed": args.seed, "strength": args.strength,
                                           "caption": args.caption, "devices": devices,
-                                          "checkpoint": args.checkpoint,
-                                          "kernel_stage": not args.no_kernel_stage,
-                                          "kernel": args.kernel,
-                                          "kernel_size": args.kernel_size,
-                                          "kernel_region": args.kernel_region})
+                                          "checkpoint": args.checkpoint})
     except (KeyboardInterrupt, Cancelled):
         cancel.cancel()
         if bar is not None:
