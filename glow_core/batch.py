@@ -30,6 +30,7 @@ import numpy as np
 from glow_core.cancel import CancelToken
 from glow_core.formats import FORMATS, IMAGE_EXTENSIONS, OUTPUT_FORMATS, normalize_format
 from glow_core.fsutil import atomic_write_text
+from glow_core.mask import MASK_SUFFIX
 from glow_core.imageio import (
     DEFAULT_MAX_PIXELS,
     ImageData,
@@ -129,7 +130,8 @@ class BatchSummary:
 
 
 def _is_image_name(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
+    return (path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
+            and not path.name.lower().endswith(MASK_SUFFIX))  # region masks are not photos
 
 
 def _inside(path: Path, folder: Path) -> bool:
