@@ -30,7 +30,6 @@ import numpy as np
 from glow_core.cancel import CancelToken
 from glow_core.formats import FORMATS, IMAGE_EXTENSIONS, OUTPUT_FORMATS, normalize_format
 from glow_core.fsutil import atomic_write_text
-from glow_core.mask import MASK_SUFFIX
 from glow_core.imageio import (
     DEFAULT_MAX_PIXELS,
     ImageData,
@@ -39,6 +38,7 @@ from glow_core.imageio import (
     read_image,
     write_image,
 )
+from glow_core.mask import MASK_SUFFIX
 
 __all__ = [
     "LOG_NAME",

@@ -21,6 +21,7 @@ RAWs: DNG, CR2, NEF, ARW, PEF, ORF, RW2...), else from its embedded JPEG preview
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import struct
@@ -142,8 +143,9 @@ def adobe_rgb_profile() -> bytes:
     return header + body
 
 
+@functools.cache
 def profile_for(space: str) -> bytes:
-    """ICC profile bytes of ``"srgb"`` or ``"adobe-rgb"``."""
+    """ICC profile bytes of ``"srgb"`` or ``"adobe-rgb"`` (made once: they carry a date)."""
     if space == "adobe-rgb":
         return adobe_rgb_profile()
     from PIL import ImageCms
