@@ -69,6 +69,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_gui(args)
 
 
+def edit_main() -> int:
+    """``glow-deblur-edit PATH``: the same as ``glow-deblur edit PATH``, for hosts (Lightroom,
+    RawTherapee) that call an external editor with the photo as the only argument."""
+    return main(["edit", *sys.argv[1:]])
+
+
 def run_gui(args: Sequence[str], edit: str | None = None) -> int:
     started = time.monotonic()
     from PySide6.QtCore import QTimer
