@@ -29,7 +29,9 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -319,7 +321,10 @@ class MaskPanel(QGroupBox):
         super().__init__("Region mask", parent)
         self.tool = tool
         layout = QVBoxLayout(self)
-        self.paint_button = QPushButton("Paint mask")
+        self.paint_button = QToolButton()
+        self.paint_button.setText("Paint mask")
+        self.paint_button.setSizePolicy(QSizePolicy.Policy.Expanding,
+                                        QSizePolicy.Policy.Fixed)
         self.paint_button.setCheckable(True)
         self.paint_button.setToolTip("Paint on the photo with the left mouse button; "
                                      "turn off to pan again")
@@ -330,7 +335,9 @@ class MaskPanel(QGroupBox):
         self.tool_buttons = QButtonGroup(self)
         self.tool_buttons.setExclusive(True)
         for name in TOOLS:
-            b = QPushButton(TOOL_LABELS[name])
+            b = QToolButton()
+            b.setText(TOOL_LABELS[name])
+            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             b.setCheckable(True)
             b.setChecked(name == tool.tool)
             b.setProperty("tool", name)
@@ -378,7 +385,7 @@ class MaskPanel(QGroupBox):
         layout.addWidget(self.note)
         tool.changed.connect(self._update_note)
 
-    def _on_tool(self, button: QPushButton, checked: bool) -> None:
+    def _on_tool(self, button: QToolButton, checked: bool) -> None:
         if checked:
             self.tool.tool = button.property("tool")
 
