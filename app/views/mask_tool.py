@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -331,10 +332,10 @@ class MaskPanel(QGroupBox):
         self.paint_button.toggled.connect(tool.set_active)
         tool.activeChanged.connect(self.paint_button.setChecked)
         layout.addWidget(self.paint_button)
-        row = QHBoxLayout()
+        row = QGridLayout()
         self.tool_buttons = QButtonGroup(self)
         self.tool_buttons.setExclusive(True)
-        for name in TOOLS:
+        for i, name in enumerate(TOOLS):
             b = QToolButton()
             b.setText(TOOL_LABELS[name])
             b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
@@ -342,7 +343,7 @@ class MaskPanel(QGroupBox):
             b.setChecked(name == tool.tool)
             b.setProperty("tool", name)
             self.tool_buttons.addButton(b)
-            row.addWidget(b)
+            row.addWidget(b, i // 2, i % 2)
         self.tool_buttons.buttonToggled.connect(self._on_tool)
         layout.addLayout(row)
         form = QFormLayout()
