@@ -19,6 +19,8 @@ from app.imaging import to_qimage
 from app.panels.presets import PresetsPanel
 from app.views.mask_tool import MaskPanel, MaskTool
 from glow_core import mask as maskmod
+from glow_core import rawio
+from glow_core.formats import RAW_EXTENSIONS
 
 
 class RoundTrip(QObject):
@@ -46,6 +48,12 @@ class RoundTrip(QObject):
     # ----- mask ----------------------------------------------------------------------------
     def _on_loaded(self, image: Any) -> None:
         self.unmasked = None
+        path = self.window_.path
+        if path is not None and path.suffix.lower() in RAW_EXTENSIONS:
+            space = {"srgb": "sRGB", "adobe-rgb": "Adobe RGB"}[rawio.current_colour_space()]
+            self.window_.info_label.setText(
+                f"{path.name}  ·  {image.width} × {image.height}  ·  RAW: camera white "
+                f"balance, no tone curve, 16-bit {space}")
         self.mask_tool.set_image_size(image.height, image.width)
         path = maskmod.mask_path(self.window_.path)
         if path.exists():

@@ -273,3 +273,20 @@ def test_heic_with_unsupported_codec_names_file(tmp_path: Path) -> None:
     bad.write_bytes(buf.getvalue().replace(b"hvc1", b"vvc1"))  # a codec libheif lacks here
     with pytest.raises(ImageReadError, match=r"clip\.heic.*codec"):
         read_image(bad)
+
+
+def test_missing_rawpy_or_pillow_heif_is_a_clear_error(tmp_path: Path, monkeypatch) -> None:
+    import sys
+
+    from glow_core import heif
+
+    dng = write_dng(tmp_path / "shot.dng")
+    monkeypatch.setitem(sys.modules, "rawpy", None)  # import rawpy -> ImportError
+    with pytest.raises(ImageReadError, match=r"shot\.dng.*needs the rawpy package"):
+        read_image(dng)
+    heic = tmp_path / "phone.heic"
+    heic.write_bytes(b"\0\0\0\x18ftypheic" + b"\0" * 64)
+    monkeypatch.setitem(sys.modules, "pillow_heif", None)
+    monkeypatch.setattr(heif, "_registered", False)
+    with pytest.raises(ImageReadError, match=r"phone\.heic.*needs the pillow-heif package"):
+        read_image(heic)
