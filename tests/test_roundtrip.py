@@ -1,9 +1,11 @@
 """The photographer's round trip in glow_core: masks, presets, RAW, HEIC/AVIF, CLI."""
+# ruff: noqa: F811  (pytest fixtures imported from tests.app_fixtures)
 
 from __future__ import annotations
 
 import io
 import json
+import types
 from pathlib import Path
 
 import numpy as np
@@ -15,15 +17,8 @@ from glow_core import cli, mask, rawio
 from glow_core.errors import ImageReadError
 from glow_core.imageio import ImageData, read_image, write_image
 from glow_core.presets import Preset, PresetError, PresetStore
+from tests.app_fixtures import app_config_dir  # noqa: F401  (fixture)
 from tests.roundtrip_data import check_capture_exif, write_dng
-
-
-@pytest.fixture
-def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "config"
-    monkeypatch.setenv("GLOW_DEBLUR_CONFIG_DIR", str(folder))
-    monkeypatch.setenv("GLOW_DEBLUR_CACHE_DIR", str(tmp_path / "cache"))
-    return folder
 
 
 class InvertEngine:
@@ -37,13 +32,7 @@ class InvertEngine:
 
     def restore(self, image, options, progress=None, cancel=None):
         self.options.append(options)
-
-        class Result:
-            pass
-
-        result = Result()
-        result.image = 1.0 - image.pixels
-        return result
+        return types.SimpleNamespace(image=1.0 - image.pixels)
 
 
 @pytest.fixture
@@ -107,7 +96,7 @@ def test_mask_file_beside_photo_and_wrong_size(tmp_path: Path) -> None:
     assert mask.mask_region(np.zeros((4, 4))) is None
 
 
-def test_cli_use_masks(tmp_path: Path, config_dir: Path, fake_engine) -> None:
+def test_cli_use_masks(tmp_path: Path, app_config_dir: Path, fake_engine) -> None:
     src = tmp_path / "in"
     src.mkdir()
     rng = np.random.default_rng(0)
@@ -134,13 +123,13 @@ def test_cli_use_masks(tmp_path: Path, config_dir: Path, fake_engine) -> None:
 # --------------------------------------------------------------------------- presets
 
 
-def test_presets_store_round_trip(config_dir: Path) -> None:
+def test_presets_store_round_trip(app_config_dir: Path) -> None:
     store = PresetStore()
     assert store.names() == []
     p = Preset(mode="full", steps=8, strength=0.7, tile=256, caption="a dog", format="tif",
                bit_depth=16, colour_space="adobe-rgb")
     store.save("Wildlife", p)
-    assert (config_dir / "presets.json").exists()
+    assert (app_config_dir / "presets.json").exists()
     assert PresetStore().get("Wildlife") == p
     store.rename("Wildlife", "Birds")
     assert store.names() == ["Birds"]
@@ -159,7 +148,7 @@ def test_presets_store_round_trip(config_dir: Path) -> None:
     assert store.get("Birds").steps == Preset().steps and store.get("Birds").format == "png"
 
 
-def test_cli_preset(tmp_path: Path, config_dir: Path, fake_engine, capsys) -> None:
+def test_cli_preset(tmp_path: Path, app_config_dir: Path, fake_engine, capsys) -> None:
     PresetStore().save("Sharp TIFF", Preset(mode="full", steps=6, strength=0.5, tile=64,
                                             caption="a street", format="tif", bit_depth=16))
     src = tmp_path / "a.png"
@@ -217,7 +206,7 @@ def test_raw_unreadable_names_file(tmp_path: Path) -> None:
         read_image(bad)
 
 
-def test_cli_restores_dng_to_16bit_tiff(tmp_path: Path, config_dir: Path,
+def test_cli_restores_dng_to_16bit_tiff(tmp_path: Path, app_config_dir: Path,
                                         tiny_checkpoint: Path) -> None:
     dng = write_dng(tmp_path / "in" / "shot.dng")
     out = tmp_path / "out"

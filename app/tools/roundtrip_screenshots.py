@@ -13,39 +13,28 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from app.tools.screenshots import ROOT, _wait, checkpoint_for_screenshots  # noqa: E402
+from app.tools.screenshots import (  # noqa: E402
+    ROOT,
+    _wait,
+    screenshot_app,
+    screenshot_window,
+)
 
 
 def render(out_dir: Path) -> list[Path]:
     from PySide6.QtCore import QPoint, QPointF
     from PySide6.QtGui import QPainter
-    from PySide6.QtWidgets import QApplication
 
-    from app.settings import SettingsStore
-    from app.theme import apply_theme
     from app.views.mask_tool import RESTORE
-    from app.window import MainWindow, app_icon
     from glow_core.presets import Preset, PresetStore
     from glow_core.resources import sample_image_path
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix="glow-shots-"))
-    os.environ["GLOW_DEBLUR_CONFIG_DIR"] = str(tmp / "config")
-    app = QApplication.instance() or QApplication([sys.argv[0]])
-    app.setApplicationName("GLOW Deblur Studio")
-    apply_theme(app)
-    app.setWindowIcon(app_icon())
-    checkpoint, note = checkpoint_for_screenshots(tmp)
-    print(f"restoring with {note}")
-    window = MainWindow(SettingsStore(), checkpoint=checkpoint, load_engine=False)
-    window.resize(1440, 900)
-    window.show()
-    window.load_engine(wait=True)
+    app, tmp = screenshot_app(out_dir)
+    window = screenshot_window(tmp)
     window.open_path(sample_image_path())
     _wait(app, window)
     tool = window.mask_tool
