@@ -14,7 +14,7 @@ from typing import Any
 
 from glow_core.presets import COLOUR_SPACES, PresetError, PresetStore
 
-__all__ = ["add_options", "prepare", "preset_defaults", "wrap_restorer"]
+__all__ = ["PresetError", "add_options", "prepare", "preset_defaults", "wrap_restorer"]
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
@@ -73,5 +73,3 @@ def wrap_restorer(args: argparse.Namespace, restorer: Callable[[Any], Any]
 
     return masked_restorer(restorer)
 
-
-__all__ += ["PresetError"]
