@@ -38,6 +38,7 @@ from glow_core.imageio import (
     read_image,
     write_image,
 )
+from glow_core.mask import MASK_SUFFIX
 
 __all__ = [
     "LOG_NAME",
@@ -129,7 +130,8 @@ class BatchSummary:
 
 
 def _is_image_name(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
+    return (path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
+            and not path.name.lower().endswith(MASK_SUFFIX))  # region masks are not photos
 
 
 def _inside(path: Path, folder: Path) -> bool:

@@ -34,11 +34,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
+from glow_core import heif, rawio
 from glow_core.errors import ImageReadError, ImageWriteError
 from glow_core.formats import (
     DEFAULT_FORMAT,
     FORMATS,
     IMAGE_EXTENSIONS,
+    RAW_EXTENSIONS,
     format_for_path,
     normalize_format,
 )
@@ -117,6 +119,11 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PI
     if size == 0:
         raise ImageReadError(f"{name}: file is empty (0 bytes)")
     try:
+        # Camera RAW and HEIC/AVIF: their own readers (glow_core.rawio / glow_core.heif).
+        if path.suffix.lower() in RAW_EXTENSIONS:
+            return rawio.read_raw(path, max_pixels=max_pixels)
+        if path.suffix.lower() in heif.HEIF_EXTENSIONS:
+            return heif.read(path, lambda p: _read(p, max_pixels))
         return _read(path, max_pixels)
     except ImageReadError:
         raise
@@ -359,7 +366,9 @@ def write_image(
 
     exif = image.exif if spec.metadata else None
     icc = image.icc_profile if spec.metadata else None
-    if depth == 16:
+    if fmt in heif.FORMAT_NAMES:
+        data = heif.encode(fmt, pixels, alpha, exif, icc, int(quality))
+    elif depth == 16:
         data = _encode16(fmt, pixels, alpha, exif, icc)
     else:
         data = _encode8(fmt, pixels, alpha, exif, icc, int(quality))

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from app.batch_plan import DEFAULT_PATTERN, build_plan, check_pattern, split_resumed
 from app.imaging import format_duration
+from app.panels.presets import BatchExtras
 from app.workers import CancelToken, Failure, ProgressTracker, Task, TaskRunner
 from glow_core.cancel import Cancelled
 from glow_core.formats import DEFAULT_FORMAT, FORMATS, OUTPUT_FORMATS
@@ -136,6 +137,7 @@ class BatchDialog(QDialog):
         form.addRow("Save as", fmt_row)
         self.skip_existing = QCheckBox("Skip photos whose output already exists")
         form.addRow("", self.skip_existing)
+        self.extras = BatchExtras(self, form)  # preset + saved masks (app.panels.presets)
         self.settings_label = QLabel()
         self.settings_label.setObjectName("hint")
         self.settings_label.setWordWrap(True)
@@ -251,6 +253,7 @@ class BatchDialog(QDialog):
         self.quality.setEnabled(fmt.quality)
 
     def showEvent(self, event: Any) -> None:  # Qt API
+        self.extras.refresh()
         self._describe_settings()
         super().showEvent(event)
 
@@ -360,7 +363,8 @@ class BatchDialog(QDialog):
         earlier, todo = split_resumed(self.plan)
         plan = BatchPlan(items=todo, settings=self.plan.settings)
         # The open photo's kernel and blur region are not the other photos' blur.
-        options = self.window_.restore_options(kernel=None, kernel_region=None)
+        options = self.extras.options(self.window_.restore_options(kernel=None,
+                                                                   kernel_region=None))
         self.total = len(todo)
         self.finished_count = 0
         self._current_fraction = 0.0
@@ -376,7 +380,8 @@ class BatchDialog(QDialog):
                                         progress=lambda info: report(("progress", info.fraction)))
                 return result.image
 
-            return run_batch(plan, restorer, on_item=lambda item: report(("item", item)),
+            return run_batch(plan, self.extras.wrap(restorer),
+                             on_item=lambda item: report(("item", item)),
                              fatal=(Cancelled,),
                              log_settings={"options": dict(vars(options)),
                                            "pattern": self.pattern.text()})
