@@ -237,3 +237,14 @@ def test_engine_passes_deconvolved_to_a_trained_checkpoint(engine: Engine, blurr
     assert res.info["network"] == "with deconvolved"
     assert got["deconvolved"] is not None and got["deconvolved"].shape == got["x"].shape
     assert not torch.equal(got["deconvolved"], got["x"])  # the blurry photo is the input
+
+
+def test_sixteen_bit_and_alpha_go_through(engine: Engine, blurred) -> None:
+    _sharp, k, blurry = blurred
+    ref = engine.restore(blurry, RestoreOptions(kernel=k, after_deconv="deconvolved")).image
+    u16 = np.round(blurry * 65535).astype(np.uint16)
+    rgba = np.concatenate([u16, np.full(u16.shape[:2] + (1,), 65535, np.uint16)], axis=2)
+    for image in (u16, rgba):
+        out = engine.restore(image, RestoreOptions(kernel=k, after_deconv="deconvolved")).image
+        assert out.shape == blurry.shape and out.dtype == np.float32
+        assert np.abs(out - ref).max() < 2e-3
