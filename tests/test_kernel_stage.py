@@ -18,7 +18,7 @@ from glow_core.engine import (
     ProgressInfo,
     RestoreOptions,
 )
-from glow_core.kernel import KernelField, linear_to_srgb
+from glow_core.kernel import KernelEstimate, KernelField, linear_to_srgb
 from tests.conftest import make_tiny_checkpoint
 from tests.test_kernel_estimate import dead_leaves, motion_kernel
 
@@ -249,3 +249,17 @@ def test_sixteen_bit_and_alpha_go_through(engine: Engine, blurred) -> None:
         assert out.shape == blurry.shape and out.dtype == np.float32
         # 16-bit quantisation, amplified a little by the deconvolution
         assert np.abs(out - ref).mean() < 1e-4 and np.abs(out - ref).max() < 1e-2
+
+
+def test_a_near_delta_estimate_backs_off(engine: Engine, blurred, monkeypatch) -> None:
+    """A confident but tiny kernel (what noise on a sharp photo gives) is not deconvolved."""
+    _sharp, _k, blurry = blurred
+    delta = np.zeros((7, 7), np.float32)
+    delta[3, 3], delta[3, 4] = 0.8, 0.2
+    monkeypatch.setattr(kernel_stage, "estimate_kernel",
+                        lambda image, config, **kw: KernelEstimate(delta, 0.6, 7, (0, 0, 64, 64),
+                                                                   0.01))
+    res = engine.restore(blurry, RestoreOptions())
+    info = res.info["kernel"]
+    assert info["backed_off"] and info["spread"] < kernel_stage.MIN_SPREAD_PX
+    assert "no blur to undo" in info["note"] and res.info["network"] == "on blurry"
