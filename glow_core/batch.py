@@ -362,32 +362,43 @@ def describe_os_error(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def check_output_folder(out_dir: str | os.PathLike[str], probe_bytes: int = 64 * 1024) -> Path:
-    """Create ``out_dir`` if needed and prove a file can be written there.
+def check_output_folder(out_dir: str | os.PathLike[str], probe_bytes: int = 64 * 1024,
+                        create: bool = False) -> Path:
+    """Prove that ``out_dir`` can be created (``create``: is created) and take files.
 
     Raises :class:`OutputFolderError` naming the folder and the reason (cannot be created,
     is a file, not writable, disk full). A probe file of ``probe_bytes`` is written,
-    fsynced and removed: permission bits alone say nothing when running as root.
+    fsynced and removed, in the folder or, when it does not exist yet and ``create`` is
+    false, in the nearest existing folder above it (so nothing is left behind when the
+    run stops before any photo): permission bits alone say nothing when running as root.
     """
     if not str(out_dir).strip():
         raise OutputFolderError("the output folder is empty; give a folder name")
     folder = Path(out_dir)
     if folder.exists() and not folder.is_dir():
         raise OutputFolderError(f"output {folder} exists and is a file, not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputFolderError(f"cannot create the output folder {folder}: "
-                                f"{describe_os_error(exc)}") from exc
+    verb = "write in" if folder.is_dir() else "create"
+    if create:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputFolderError(f"cannot create the output folder {folder}: "
+                                    f"{describe_os_error(exc)}") from exc
+    probe_dir = folder.absolute()
+    while not probe_dir.exists() and probe_dir.parent != probe_dir:
+        probe_dir = probe_dir.parent
+    if not probe_dir.is_dir():
+        raise OutputFolderError(f"cannot create the output folder {folder}: {probe_dir} "
+                                "is a file, not a folder")
     name = None
     try:
-        fd, name = tempfile.mkstemp(dir=folder, prefix=".glow-write-test-", suffix=".tmp")
+        fd, name = tempfile.mkstemp(dir=probe_dir, prefix=".glow-write-test-", suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
             fh.write(b"\0" * probe_bytes)
             fh.flush()
             os.fsync(fh.fileno())
     except OSError as exc:
-        raise OutputFolderError(f"cannot write in the output folder {folder}: "
+        raise OutputFolderError(f"cannot {verb} the output folder {folder}: "
                                 f"{describe_os_error(exc)}") from exc
     finally:
         if name is not None:
@@ -565,7 +576,7 @@ def run_batch(
     workers = [restorers] if callable(restorers) else list(restorers)
     if not workers:
         raise ValueError("run_batch needs at least one restorer")
-    check_output_folder(settings.out_dir, probe_bytes=0)
+    check_output_folder(settings.out_dir, probe_bytes=0, create=True)
     log = BatchLog(settings.out_dir, _settings_json(settings, log_settings))
     summary = summary if summary is not None else BatchSummary()
     lock = threading.Lock()
