@@ -260,6 +260,9 @@ class _AutoCaption:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    if not args.out_dir.strip():  # Path("") would silently mean the current folder
+        raise UsageError("the output folder is empty (-o ''); give a folder name "
+                         "(use '.' for the current folder)")
     try:
         settings = BatchSettings(
             out_dir=Path(args.out_dir).expanduser(), format=args.format,
