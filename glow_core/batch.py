@@ -550,6 +550,28 @@ def process_item(item: BatchItem, restorer: Restorer, settings: BatchSettings,
     item.seconds = time.perf_counter() - start
 
 
+def _remove_stale_temp_files(items: list[BatchItem], out_dir: Path) -> None:
+    """Delete half-written temporaries (``.<output name>.*.tmp``) a killed run left behind.
+
+    Only those of this plan's own outputs and of the log: the batch owns those names.
+    """
+    by_folder: dict[Path, set[str]] = {out_dir: {LOG_NAME}}
+    for item in items:
+        if item.output != Path():
+            by_folder.setdefault(item.output.parent, set()).add(item.output.name)
+    for folder, names in by_folder.items():
+        try:
+            entries = os.listdir(folder)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.startswith(".") and entry.endswith(".tmp"):
+                owner = entry[1:].rsplit(".", 2)[0]
+                if owner in names:
+                    with contextlib.suppress(OSError):
+                        (folder / entry).unlink()
+
+
 def run_batch(
     plan: BatchPlan,
     restorers: Restorer | Sequence[Restorer],
@@ -591,6 +613,7 @@ def run_batch(
         if on_item is not None:
             on_item(item)
 
+    _remove_stale_temp_files(plan.items, settings.out_dir)
     todo: queue.Queue[BatchItem] = queue.Queue()
     for item in plan.items:
         if item.status == "failed":

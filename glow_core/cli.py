@@ -389,7 +389,8 @@ def _print_summary(summary: BatchSummary, seconds: float, out_dir: Path,
     if summary.skipped:
         print(f"skipped {len(summary.skipped)} photo(s) whose output already exists")
     for item in summary.interrupted:
-        print(f"  interrupted {item.source}: not written, redone on the next run")
+        print(f"  interrupted {item.source}: not recorded as finished; the next run "
+              "redoes it (or, with --skip-existing, keeps its output if it was written)")
     if summary.renamed:
         print(f"{len(summary.renamed)} output(s) renamed so that no two photos share a name:")
         for item in summary.renamed:
