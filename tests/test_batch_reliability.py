@@ -302,3 +302,23 @@ def test_log_that_cannot_be_written_does_not_fail_photos(tmp_path: Path) -> None
     summary = run_batch(plan_batch([tmp_path / "in"], BatchSettings(out_dir=out)), invert)
     assert len(summary.done) == 1 and (out / "p.png").exists()
     assert not [name for name in os.listdir(out) if name.endswith(".tmp")]
+
+
+def test_cli_refuses_a_checkpoint_with_one_flipped_bit(
+        tmp_path: Path, tiny_checkpoint: Path, capsys: pytest.CaptureFixture) -> None:
+    import struct
+
+    damaged = tmp_path / "damaged.safetensors"
+    data = bytearray(tiny_checkpoint.read_bytes())
+    (header_len,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + header_len])
+    name = sorted(k for k in header if k.startswith("prerecon."))[0]
+    start, end = header[name]["data_offsets"]
+    data[8 + header_len + (start + end) // 2] ^= 0x01
+    damaged.write_bytes(bytes(data))
+    photo = _photo(tmp_path / "p.jpg", 0)
+    out = tmp_path / "out"
+    code = cli.main(["restore", str(photo), "-o", str(out), "--checkpoint", str(damaged)])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_USAGE and "is damaged" in err and str(damaged) in err
+    assert not out.exists()
