@@ -306,16 +306,11 @@ def test_log_that_cannot_be_written_does_not_fail_photos(tmp_path: Path) -> None
 
 def test_cli_refuses_a_checkpoint_with_one_flipped_bit(
         tmp_path: Path, tiny_checkpoint: Path, capsys: pytest.CaptureFixture) -> None:
-    import struct
+    from tests.test_checkpoint import _flip_bit_in
 
     damaged = tmp_path / "damaged.safetensors"
-    data = bytearray(tiny_checkpoint.read_bytes())
-    (header_len,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + header_len])
-    name = sorted(k for k in header if k.startswith("prerecon."))[0]
-    start, end = header[name]["data_offsets"]
-    data[8 + header_len + (start + end) // 2] ^= 0x01
-    damaged.write_bytes(bytes(data))
+    damaged.write_bytes(tiny_checkpoint.read_bytes())
+    _flip_bit_in(damaged, "prerecon.")
     photo = _photo(tmp_path / "p.jpg", 0)
     out = tmp_path / "out"
     code = cli.main(["restore", str(photo), "-o", str(out), "--checkpoint", str(damaged)])
