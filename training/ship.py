@@ -14,11 +14,17 @@ content digest existed (same tensors) so that it loads without a manifest.
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from glow_core.checkpoint import load_checkpoint, reexport_checkpoint, write_manifest_entry
+from glow_core.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    reexport_checkpoint,
+    write_manifest_entry,
+)
 from glow_core.resources import weights_dir
 
 MAX_BYTES = 16 * 1024 * 1024
@@ -74,8 +80,12 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.reexport:
         old, new = args.reexport
-        digest = reexport_checkpoint(old, new)
-        load_checkpoint(new)
+        try:
+            digest = reexport_checkpoint(old, new)
+            load_checkpoint(new)
+        except CheckpointError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         print(f"re-exported {old} -> {new} (sha256 {digest})")
         return 0
     if not args.checkpoint or not args.name:
