@@ -89,6 +89,9 @@ def remembered_options(source_format: str | None, source_bit_depth: int,
                               ExportOptions(quality=settings.export_quality))
     if settings.export_format != "same":
         options.format = normalize_format(settings.export_format) or options.format
+    if getattr(settings, "export_bit_depth", 0) in (8, 16):  # a preset's bit depth
+        options.bit_depth = settings.export_bit_depth if FORMATS[options.format].sixteen_bit \
+            else 8
     return options
 
 

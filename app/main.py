@@ -4,6 +4,7 @@ One executable for both, so a packaged app also works from a terminal:
 
 * ``glow-deblur``                 opens the window
 * ``glow-deblur photo.jpg``       opens the window with that photo
+* ``glow-deblur edit photo.tif``  edit mode: Save writes back to that file (app.edit_mode)
 * ``glow-deblur restore ...``     (``info``, ``devices``, ... or any ``-option`` that is not a
                                   Qt flag) runs :func:`glow_core.cli.main`
 """
@@ -58,12 +59,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    if args[:1] == ["edit"]:  # "Edit In…" from Lightroom / Photoshop (app.edit_mode)
+        if len(args) < 2 or args[1].startswith("-"):
+            print("glow-deblur: error: usage: glow-deblur edit PATH", file=sys.stderr)
+            return 2
+        return run_gui(args[2:], edit=args[1])
     if is_cli(args):
         return run_cli(args)
     return run_gui(args)
 
 
-def run_gui(args: Sequence[str]) -> int:
+def edit_main() -> int:
+    """``glow-deblur-edit PATH``: the same as ``glow-deblur edit PATH``, for hosts (Lightroom,
+    RawTherapee) that call an external editor with the photo as the only argument."""
+    return main(["edit", *sys.argv[1:]])
+
+
+def run_gui(args: Sequence[str], edit: str | None = None) -> int:
     started = time.monotonic()
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -88,7 +100,11 @@ def run_gui(args: Sequence[str]) -> int:
     window.show()
     # Qt removed its own flags from app.arguments(); what is left are photo paths.
     paths = [a for a in app.arguments()[1:] if not a.startswith("-")]
-    if paths:
+    if edit is not None:
+        from app.edit_mode import start_edit
+
+        start_edit(window, edit)
+    elif paths:
         window.open_path(paths[0])
     if smoke:
         def done() -> None:

@@ -55,6 +55,7 @@ from app.imaging import to_qimage
 from app.panels.caption import CaptionPanel, captioner_status, run_captioner
 from app.panels.controls import ControlsPanel
 from app.restore_controller import RestoreController, Restored
+from app.roundtrip import install as install_roundtrip
 from app.settings import APP_NAME, SettingsStore
 from app.views.compare import CompareView
 from app.workers import Failure, Task, TaskRunner
@@ -125,6 +126,8 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_status()
         self._restore_settings()
+        self.edit_session: Any = None  # app.edit_mode.EditSession in `glow-deblur edit`
+        install_roundtrip(self)  # region mask, presets (app.roundtrip)
         self._update_actions()
 
         QApplication.instance().installEventFilter(self)
@@ -516,6 +519,9 @@ class MainWindow(QMainWindow):
     # -------------------------------------------------------------------- saving
     def save(self) -> None:
         """Ctrl+S: the export dialog, pre-filled with ``<stem>_deblurred`` beside the original."""
+        if self.edit_session is not None:  # edit mode: write back to the opened file
+            self.edit_session.save()
+            return
         if self._check_saveable():
             self.exporter.ask(self.image, self.path)
 

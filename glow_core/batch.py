@@ -43,6 +43,7 @@ from glow_core.imageio import (
     read_image,
     write_image,
 )
+from glow_core.mask import MASK_SUFFIX
 
 __all__ = [
     "LOG_NAME",
@@ -158,7 +159,8 @@ class BatchSummary:
 
 
 def _is_image_name(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
+    return (path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
+            and not path.name.lower().endswith(MASK_SUFFIX))  # region masks are not photos
 
 
 def _inside(path: Path, folder: Path) -> bool:

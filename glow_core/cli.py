@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from glow_core import __version__, limits
+from glow_core import __version__, cli_roundtrip, limits
 from glow_core.batch import (
     LOG_NAME,
     OUTPUT_FORMATS,
@@ -94,7 +94,7 @@ _tile = _bounded(int, limits.MIN_TILE)
 _quality = _bounded(int, 1, 100)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(restore_defaults: dict[str, Any] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="glow-deblur",
         description="GLOW Deblur Studio: remove motion blur and defocus from photos.",
@@ -153,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--max-megapixels", type=float, default=DEFAULT_MAX_PIXELS / 1e6,
                    help=argparse.SUPPRESS)
     o.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    cli_roundtrip.add_options(r)
+    r.set_defaults(**(restore_defaults or {}))
 
     i = sub.add_parser("info", help="parameters and compute cost of each model preset",
                        description="Print each preset's parameter count per part and GMACs "
@@ -174,9 +176,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (never calls ``sys.exit``)."""
-    parser = build_parser()
+    argv = list(argv) if argv is not None else sys.argv[1:]
     try:
-        args = parser.parse_args(list(argv) if argv is not None else None)
+        parser = build_parser(cli_roundtrip.preset_defaults(argv))
+    except cli_roundtrip.PresetError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    try:
+        args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help/--version (0) or usage error (2)
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
     if args.command is None:
@@ -301,6 +308,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
                          "or a checkpoint trained for the full path")
     auto_caption = _AutoCaption() if args.caption == "auto" else None
     cancel = CancelToken()
+    cli_roundtrip.prepare(args)
 
     todo = sum(1 for i in plan.items if i.status == "pending")
     show_bar = not args.quiet and sys.stdout.isatty() and sys.stderr.isatty()
@@ -325,7 +333,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
                             f"{100 * info.fraction:.0f}%", refresh=False)
 
             return engine.restore(image, opts, progress=progress, cancel=cancel).image
-        return restore
+        return cli_roundtrip.wrap_restorer(args, restore)
 
     def on_item(item: BatchItem) -> None:
         if bar is None:

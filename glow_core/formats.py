@@ -17,6 +17,7 @@ __all__ = [
     "FORMATS",
     "IMAGE_EXTENSIONS",
     "OUTPUT_FORMATS",
+    "RAW_EXTENSIONS",
     "ImageFormat",
     "extension_for",
     "file_dialog_filter",
@@ -66,7 +67,18 @@ FORMATS: dict[str, ImageFormat] = {f.name: f for f in (
                 metadata=True),
     ImageFormat("BMP", "BMP", (".bmp",), alpha=True, sixteen_bit=False, quality=False,
                 metadata=False, batch=False),
+    # HEIC through pillow-heif, AVIF through Pillow (glow_core.heif); 8-bit output.
+    ImageFormat("HEIF", "HEIC", (".heic", ".heif", ".hif"), alpha=True, sixteen_bit=False,
+                quality=True, metadata=True),
+    ImageFormat("AVIF", "AVIF", (".avif",), alpha=True, sixteen_bit=False, quality=True,
+                metadata=True),
 )}
+
+#: Camera RAW extensions: read (glow_core.rawio, developed to 16-bit), never written.
+RAW_EXTENSIONS: tuple[str, ...] = (
+    ".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf",
+    ".orf", ".rw2", ".pef", ".srw", ".3fr", ".iiq", ".erf", ".kdc", ".mrw", ".x3f",
+)
 
 #: Format written when nothing else decides (no extension, unknown source format).
 DEFAULT_FORMAT = "PNG"
@@ -74,9 +86,14 @@ DEFAULT_FORMAT = "PNG"
 #: Batch / CLI output formats by short key (``"png"``, ``"jpg"``, ``"tif"``, ``"webp"``).
 OUTPUT_FORMATS: dict[str, ImageFormat] = {f.key: f for f in FORMATS.values() if f.batch}
 
-#: File extensions treated as images (reading, folder scans), mapped to the format name.
-IMAGE_EXTENSIONS: dict[str, str] = {
+#: Extensions of the formats GLOW writes, mapped to the format name.
+WRITABLE_EXTENSIONS: dict[str, str] = {
     ext: f.name for f in FORMATS.values() for ext in f.extensions}
+
+#: File extensions treated as images (reading, folder scans), mapped to the format name
+#: (``"RAW"`` for camera RAW, which is read only).
+IMAGE_EXTENSIONS: dict[str, str] = {
+    **WRITABLE_EXTENSIONS, **{ext: "RAW" for ext in RAW_EXTENSIONS}}
 
 _ALIASES: dict[str, str] = {
     **{f.name: f.name for f in FORMATS.values()},
@@ -93,7 +110,7 @@ def normalize_format(name: str | None) -> str | None:
 
 def format_for_path(path: str | os.PathLike[str]) -> str | None:
     """Writer format implied by a file name's extension (``None`` when unknown)."""
-    return IMAGE_EXTENSIONS.get(Path(path).suffix.lower())
+    return WRITABLE_EXTENSIONS.get(Path(path).suffix.lower())
 
 
 def extension_for(name: str) -> str:

@@ -26,33 +26,31 @@ the preview images of camera MPO JPEGs are not frames of their own and are ignor
 Floating-point TIFFs are read when their values lie in 0..1 (as 16-bit sources); HDR
 ones are refused with a message giving their range.
 
-Other modules may add readers/writers for more extensions through :data:`READERS` and
-:data:`WRITERS` (lower-case extension with the dot -> function).
 EXIF is written to PNG, JPEG, TIFF and WebP, the ICC profile to the same; BMP keeps neither.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
 import os
 import struct
 import threading
 import warnings
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageCms, ImageColor, UnidentifiedImageError
 
+from glow_core import heif, rawio
 from glow_core.errors import ImageReadError, ImageWriteError
 from glow_core.formats import (
     DEFAULT_FORMAT,
     FORMATS,
     IMAGE_EXTENSIONS,
+    RAW_EXTENSIONS,
     format_for_path,
     normalize_format,
 )
@@ -64,8 +62,6 @@ __all__ = [
     "ImageData",
     "ImageReadError",
     "ImageWriteError",
-    "READERS",
-    "WRITERS",
     "format_for_path",
     "parse_color",
     "read_image",
@@ -111,13 +107,6 @@ class ImageData:
         return int(self.pixels.shape[1])
 
 
-#: Extra readers by extension (``".heic": read_heic``): ``(path, max_pixels) -> ImageData``.
-READERS: dict[str, Callable[[Path, int], ImageData]] = {}
-#: Extra writers by extension: ``(path, image, bit_depth, quality) -> bytes`` to be written
-#: atomically.
-WRITERS: dict[str, Callable[..., bytes]] = {}
-
-
 def parse_color(text: str | tuple) -> tuple[float, float, float]:
     """``"white"``, ``"#202020"``, ``"128,128,128"`` or an RGB tuple -> RGB floats in [0, 1]."""
     if isinstance(text, tuple):
@@ -159,10 +148,12 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PI
         raise ImageReadError(f"{name}: cannot be accessed ({exc.strerror or exc})") from exc
     if size == 0:
         raise ImageReadError(f"{name}: file is empty (0 bytes)")
-    reader = READERS.get(path.suffix.lower())
     try:
-        if reader is not None:
-            return reader(path, max_pixels)
+        # Camera RAW and HEIC/AVIF: their own readers (glow_core.rawio / glow_core.heif).
+        if path.suffix.lower() in RAW_EXTENSIONS:
+            return rawio.read_raw(path, max_pixels=max_pixels)
+        if path.suffix.lower() in heif.HEIF_EXTENSIONS:
+            return heif.read(path, lambda p: _read(p, max_pixels))
         try:
             return _read(path, max_pixels)
         except _Unidentified:
@@ -484,10 +475,8 @@ def write_image(
 
     exif = image.exif if spec.metadata else None
     icc = image.icc_profile if spec.metadata else None
-    writer = WRITERS.get(path.suffix.lower())
-    if writer is not None:
-        data = writer(path, dataclasses.replace(image, pixels=pixels, alpha=alpha),
-                      bit_depth=depth, quality=int(quality))
+    if fmt in heif.FORMAT_NAMES:
+        data = heif.encode(fmt, pixels, alpha, exif, icc, int(quality))
     elif depth == 16:
         data = _encode16(fmt, pixels, alpha, exif, icc)
     else:

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 
 from app.batch_plan import DEFAULT_PATTERN, build_plan, check_pattern, split_resumed
 from app.imaging import format_duration
+from app.panels.presets import BatchExtras
 from app.workers import CancelToken, Failure, ProgressTracker, Task, TaskRunner
 from glow_core.cancel import Cancelled
 from glow_core.formats import DEFAULT_FORMAT, FORMATS, OUTPUT_FORMATS
@@ -151,6 +152,7 @@ class BatchDialog(QDialog):
         form.addRow("Save as", fmt_row)
         self.skip_existing = QCheckBox("Skip photos whose output already exists")
         form.addRow("", self.skip_existing)
+        self.extras = BatchExtras(self, form)  # preset + saved masks (app.panels.presets)
         self.settings_label = QLabel()
         self.settings_label.setObjectName("hint")
         self.settings_label.setWordWrap(True)
@@ -267,6 +269,7 @@ class BatchDialog(QDialog):
         self.background.setEnabled(not fmt.alpha)
 
     def showEvent(self, event: Any) -> None:  # Qt API
+        self.extras.refresh()
         self._describe_settings()
         super().showEvent(event)
 
@@ -378,7 +381,7 @@ class BatchDialog(QDialog):
 
         earlier, todo = split_resumed(self.plan)
         plan = BatchPlan(items=todo, settings=self.plan.settings)
-        options = self.window_.restore_options()
+        options = self.extras.options(self.window_.restore_options())
         self.total = len(todo)
         self.finished_count = 0
         self._current_fraction = 0.0
@@ -394,7 +397,8 @@ class BatchDialog(QDialog):
                                         progress=lambda info: report(("progress", info.fraction)))
                 return result.image
 
-            return run_batch(plan, restorer, on_item=lambda item: report(("item", item)),
+            return run_batch(plan, self.extras.wrap(restorer),
+                             on_item=lambda item: report(("item", item)),
                              fatal=(Cancelled,),
                              log_settings={"options": dict(vars(options)),
                                            "pattern": self.pattern.text()})

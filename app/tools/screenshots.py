@@ -85,12 +85,12 @@ def _wait(app, window, timeout: float = 600.0) -> None:
         app.processEvents()
 
 
-def render(photo: Path, out_dir: Path) -> list[Path]:
+def screenshot_app(out_dir: Path):  # noqa: ANN201
+    """The themed QApplication and a temporary folder (settings go there, not the user's)."""
     from PySide6.QtWidgets import QApplication
 
-    from app.settings import SettingsStore
     from app.theme import apply_theme
-    from app.window import MainWindow, app_icon
+    from app.window import app_icon
 
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="glow-shots-"))
@@ -99,16 +99,29 @@ def render(photo: Path, out_dir: Path) -> list[Path]:
     app.setApplicationName("GLOW Deblur Studio")
     apply_theme(app)
     app.setWindowIcon(app_icon())
-    blurry = blurred_copy(photo, tmp / f"{photo.stem}_shake.jpg")
+    return app, tmp
+
+
+def screenshot_window(tmp: Path):  # noqa: ANN201
+    """A 1440 x 900 main window with the engine loaded (bundled or tiny random weights)."""
+    from app.settings import SettingsStore
+    from app.window import MainWindow
+
     checkpoint, note = checkpoint_for_screenshots(tmp)
     print(f"restoring with {note}")
-
     window = MainWindow(SettingsStore(), checkpoint=checkpoint, load_engine=False)
     window.resize(1440, 900)
     window.show()
     window.load_engine(wait=True)
     if window.engine is None:
         raise SystemExit(f"engine failed: {window.host.error}")
+    return window
+
+
+def render(photo: Path, out_dir: Path) -> list[Path]:
+    app, tmp = screenshot_app(out_dir)
+    blurry = blurred_copy(photo, tmp / f"{photo.stem}_shake.jpg")
+    window = screenshot_window(tmp)
     window.caption_panel.set_caption("two motorbikes parked on a dirt track, riders in "
                                      "helmets, daylight")
     window.open_path(blurry)
