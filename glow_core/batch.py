@@ -256,7 +256,7 @@ def _unique_names(pairs: list[tuple[Path, Path]], ext: str) -> list[tuple[Path, 
 
     def suffixes(n: int) -> list[str]:
         src, rel = pairs[n]
-        parent = src.resolve().parent.name or "root"
+        parent = src.absolute().parent.name or "root"
         source_ext = rel.suffix.lstrip(".").lower() or "noext"
         return [source_ext, parent, f"{parent}_{source_ext}"]
 
