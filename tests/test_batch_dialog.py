@@ -46,3 +46,21 @@ def test_background_choice_and_renamed_summary(qtbot, window, tmp_path: Path) ->
     assert pixels.max() <= 8  # black, no red showing
     dialog.format.setCurrentIndex(dialog.format.findData("png"))
     assert not dialog.background.isEnabled()  # PNG keeps the transparency
+
+
+def test_unusable_output_folder_is_a_message_not_a_traceback(qtbot, window,
+                                                             tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    write_photo(src / "a.jpg", 32, 32, seed=1)
+    blocker_file = tmp_path / "not-a-folder"
+    blocker_file.write_text("a file where the output folder should be")
+    dialog = window.open_batch()
+    dialog.set_input(src)
+    dialog.set_output(blocker_file / "out")
+    with qtbot.waitSignal(dialog.batchFinished, timeout=60000) as blocker:
+        assert dialog.start() is not None
+    dialog.runner.pool.waitForDone(10000)
+    assert blocker.args[0] == "failed"
+    assert "cannot create the output folder" in dialog.progress_label.text()
+    assert "is a file" in dialog.progress_label.text()
