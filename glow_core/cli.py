@@ -9,7 +9,9 @@ Sub-commands::
 
 ``main(argv) -> int`` is the single entry point (the GUI's launcher dispatches here when
 given a sub-command). Exit codes: 0 all good, 1 some files failed (the others are
-written), 2 usage errors (bad options, no images, missing checkpoint), 130 interrupted.
+written), 2 usage errors (bad options, no images, missing or damaged checkpoint), 3 the
+output folder cannot take the results (cannot be created, not writable, disk full), 130
+interrupted (a summary of what was finished is printed first).
 Torch and the engine are imported only by the commands that need them, so ``--help``
 stays instant.
 """
@@ -31,14 +33,17 @@ from glow_core.batch import (
     LOG_NAME,
     OUTPUT_FORMATS,
     BatchItem,
+    BatchPlan,
     BatchSettings,
     BatchSummary,
+    OutputFolderError,
+    check_output_folder,
     plan_batch,
     run_batch,
 )
 from glow_core.imageio import DEFAULT_MAX_PIXELS, ImageData
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_OUTPUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 # Subcommands; the GUI's entry point routes these to :func:`main`.
 COMMANDS: tuple[str, ...] = ("restore", "info", "devices", "fetch-captioner")
@@ -172,6 +177,10 @@ def build_parser(restore_defaults: dict[str, Any] | None = None) -> argparse.Arg
                    help="bits per channel; default: as the source (16 only for png/tif)")
     o.add_argument("--quality", type=_quality, default=95,
                    help="JPEG/WebP quality 1-100 (default 95)")
+    o.add_argument("--background", default="white", metavar="COLOR",
+                   help="colour transparent photos are flattened onto when the output "
+                        "format has no alpha (jpg): a name, #RRGGBB or R,G,B "
+                        "(default white)")
     o.add_argument("--max-megapixels", type=float, default=DEFAULT_MAX_PIXELS / 1e6,
                    help=argparse.SUPPRESS)
     o.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -289,23 +298,29 @@ class _AutoCaption:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    if not args.out_dir.strip():  # Path("") would silently mean the current folder
+        raise UsageError("the output folder is empty (-o ''); give a folder name "
+                         "(use '.' for the current folder)")
     try:
         settings = BatchSettings(
             out_dir=Path(args.out_dir).expanduser(), format=args.format,
             bit_depth=args.bit_depth, quality=args.quality, recursive=args.recursive,
             skip_existing=args.skip_existing,
-            max_pixels=int(args.max_megapixels * 1e6),
+            max_pixels=int(args.max_megapixels * 1e6), background=args.background,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    if settings.out_dir.exists() and not settings.out_dir.is_dir():
-        raise UsageError(f"output {settings.out_dir} exists and is not a folder")
     plan = plan_batch([Path(p).expanduser() for p in args.inputs], settings)
     if not plan.found:
         missing = "; ".join(f"{i.source}: {i.reason}" for i in plan.items)
         raise UsageError("no images found in the inputs"
                          + (f" ({missing})" if missing else "")
                          + "; give image files or folders (use --recursive for sub-folders)")
+    try:  # before the model loads: a folder that cannot take the results fails fast
+        check_output_folder(settings.out_dir)
+    except OutputFolderError as exc:
+        _error(str(exc))
+        return EXIT_OUTPUT
 
     kernel = _load_kernel_option(args, plan)  # a bad kernel file fails before the model loads
     save_kernel_dir = _save_kernel_dir(args)
@@ -375,24 +390,33 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if not args.quiet and show_bar:
         _note(f"restoring {todo} photo(s) on {where} ({args.mode} mode) into {settings.out_dir}")
     start = time.perf_counter()
+    summary = BatchSummary()
     try:
-        summary = run_batch(plan, [restorer_for(e) for e in engines], on_item=on_item,
-                            fatal=(Cancelled,),
-                            log_settings={"mode": args.mode, "steps": args.steps,
-                                          "seed": args.seed, "strength": args.strength,
-                                          "caption": args.caption, "devices": devices,
-                                          "checkpoint": args.checkpoint})
+        run_batch(plan, [restorer_for(e) for e in engines], on_item=on_item,
+                  fatal=(Cancelled,), summary=summary,
+                  log_settings={"mode": args.mode, "steps": args.steps,
+                                "seed": args.seed, "strength": args.strength,
+                                "caption": args.caption, "devices": devices,
+                                "checkpoint": args.checkpoint})
     except (KeyboardInterrupt, Cancelled):
         cancel.cancel()
         if bar is not None:
             bar.close()
+        _print_summary(summary, time.perf_counter() - start, settings.out_dir, plan)
         _error(f"interrupted; finished outputs are kept, re-run with --skip-existing to "
                f"resume (log: {settings.out_dir / LOG_NAME})")
         return EXIT_INTERRUPTED
+    except OutputFolderError as exc:
+        _error(str(exc))
+        return EXIT_OUTPUT
     finally:
         if bar is not None:
             bar.close()
-    _print_summary(summary, time.perf_counter() - start, settings.out_dir)
+    _print_summary(summary, time.perf_counter() - start, settings.out_dir, plan)
+    if summary.output_error:
+        _error(f"{summary.output_error}; the batch stopped. Free some space or choose "
+               "another output folder, then re-run with --skip-existing")
+        return EXIT_OUTPUT
     return EXIT_FAILED if summary.failed else EXIT_OK
 
 
@@ -473,12 +497,32 @@ def _progress_bar(total: int, enabled: bool) -> Any:
     return tqdm(total=total, unit="photo", dynamic_ncols=True, file=sys.stderr)
 
 
-def _print_summary(summary: BatchSummary, seconds: float, out_dir: Path) -> None:
+def _print_summary(summary: BatchSummary, seconds: float, out_dir: Path,
+                   plan: BatchPlan | None = None) -> None:
     total = len(summary.done) + len(summary.skipped) + len(summary.failed)
+    stopped = f", {len(summary.interrupted)} interrupted" if summary.interrupted else ""
     print(f"{len(summary.done)} restored, {len(summary.skipped)} skipped, "
-          f"{len(summary.failed)} failed (of {total}) in {seconds:.1f} s -> {out_dir}")
+          f"{len(summary.failed)} failed{stopped} (of {total + len(summary.interrupted)}) "
+          f"in {seconds:.1f} s -> {out_dir}")
     if summary.skipped:
         print(f"skipped {len(summary.skipped)} photo(s) whose output already exists")
+    for item in summary.interrupted:
+        print(f"  interrupted {item.source}: not recorded as finished; the next run "
+              "redoes it (or, with --skip-existing, keeps its output if it was written)")
+    if summary.renamed:
+        print(f"{len(summary.renamed)} output(s) renamed so that no two photos share a name:")
+        for item in summary.renamed:
+            print(f"  {item.source} -> {item.relative} ({item.renamed})")
+    if plan is not None and plan.excluded:
+        print(f"left out {len(plan.excluded)} file(s) that are outputs of a batch into "
+              f"{out_dir}:")
+        for path, why in plan.excluded[:10]:
+            print(f"  {path}: {why}")
+        if len(plan.excluded) > 10:
+            print(f"  ... and {len(plan.excluded) - 10} more")
+    for item in summary.warned:
+        for warning in item.warnings:
+            print(f"  note {item.source}: {warning}")
     for item in summary.failed:
         reason = item.reason.removeprefix(f"{item.source}: ")
         print(f"  FAILED {item.source}: {reason}")

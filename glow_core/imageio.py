@@ -15,7 +15,17 @@ because Pillow cannot hold 16-bit RGB and its libtiff writer rejects EXIF sub-IF
 
 Output bit depth: ``bit_depth=None`` means "as the source", downgraded to 8 for formats
 that only hold 8 bits (JPEG, WebP, BMP); an explicit ``bit_depth=16`` for those raises.
-Alpha is re-attached for PNG, TIFF, WebP and BMP and dropped for JPEG (no alpha there).
+Alpha is re-attached for PNG, TIFF, WebP and BMP; for JPEG (no alpha there) the picture is
+flattened onto a background colour (``background``, white by default) so that the colours
+hidden under transparent pixels never show.
+
+Files with several full-size frames (animated GIF/PNG/WebP, multi-page TIFF) are refused
+with a message saying how many frames they hold: one photo in, one photo out, and a
+silently dropped frame would be lost work. Reduced-resolution TIFF pages (thumbnails) and
+the preview images of camera MPO JPEGs are not frames of their own and are ignored.
+Floating-point TIFFs are read when their values lie in 0..1 (as 16-bit sources); HDR
+ones are refused with a message giving their range.
+
 EXIF is written to PNG, JPEG, TIFF and WebP, the ICC profile to the same; BMP keeps neither.
 """
 
@@ -32,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageCms, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageColor, UnidentifiedImageError
 
 from glow_core import heif, rawio
 from glow_core.errors import ImageReadError, ImageWriteError
@@ -53,6 +63,7 @@ __all__ = [
     "ImageReadError",
     "ImageWriteError",
     "format_for_path",
+    "parse_color",
     "read_image",
     "write_image",
 ]
@@ -96,6 +107,25 @@ class ImageData:
         return int(self.pixels.shape[1])
 
 
+def parse_color(text: str | tuple) -> tuple[float, float, float]:
+    """``"white"``, ``"#202020"``, ``"128,128,128"`` or an RGB tuple -> RGB floats in [0, 1]."""
+    if isinstance(text, tuple):
+        values = text
+    else:
+        raw = str(text).strip()
+        try:
+            if raw.count(",") == 2 and not raw.lower().startswith("rgb"):
+                values = tuple(int(v) for v in raw.split(","))
+            else:
+                values = ImageColor.getrgb(raw)[:3]
+        except ValueError:
+            values = ()
+    if len(values) != 3 or not all(0 <= int(v) <= 255 for v in values):
+        raise ValueError(f"background colour {text!r} is not understood: give a name "
+                         "(white, black, gray...), #RRGGBB or R,G,B with values 0-255")
+    return tuple(int(v) / 255.0 for v in values)  # type: ignore[return-value]
+
+
 # --------------------------------------------------------------------------- reading
 
 
@@ -124,7 +154,12 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PI
             return rawio.read_raw(path, max_pixels=max_pixels)
         if path.suffix.lower() in heif.HEIF_EXTENSIONS:
             return heif.read(path, lambda p: _read(p, max_pixels))
-        return _read(path, max_pixels)
+        try:
+            return _read(path, max_pixels)
+        except _Unidentified:
+            if not _is_tiff(path):
+                raise
+            return _read_tiff_cv2(path, max_pixels)
     except ImageReadError:
         raise
     except MemoryError as exc:
@@ -189,7 +224,7 @@ def _open_pil(path: Path, max_pixels: int):
                 warnings.simplefilter("ignore")
                 im = Image.open(path)
         except UnidentifiedImageError as exc:
-            raise ImageReadError(
+            raise _Unidentified(
                 f"{name}: not an image file in a supported format "
                 "(JPEG, PNG, TIFF, WebP or BMP)") from exc
         except Image.DecompressionBombError as exc:
@@ -197,11 +232,71 @@ def _open_pil(path: Path, max_pixels: int):
         finally:
             Image.MAX_IMAGE_PIXELS = previous
     try:
-        if getattr(im, "n_frames", 1) > 1:
-            im.seek(0)
+        _refuse_frames(im, name)
         yield im
     finally:
         im.close()
+
+
+class _Unidentified(ImageReadError):
+    """Pillow does not know the file (a float TIFF gets a second chance with OpenCV)."""
+
+
+def _refuse_frames(im: Image.Image, name: str) -> None:
+    """Raise when the file holds more than one full-size picture (see module docstring)."""
+    n_frames = int(getattr(im, "n_frames", 1) or 1)
+    if n_frames <= 1 or im.format == "MPO":
+        if n_frames > 1:
+            im.seek(0)
+        return
+    frames = n_frames
+    if im.format == "TIFF":
+        frames = 0
+        for index in range(n_frames):
+            im.seek(index)
+            subfile = int(getattr(im, "tag_v2", {}).get(254, 0) or 0)
+            frames += not subfile & 1  # bit 0: reduced-resolution version of another page
+        im.seek(0)
+    if frames > 1:
+        kind = {"GIF": "animated GIF", "TIFF": "multi-page TIFF", "PNG": "animated PNG",
+                "WEBP": "animated WebP"}.get(str(im.format), f"{im.format} file")
+        raise ImageReadError(
+            f"{name}: {kind} with {frames} frames; GLOW restores one still photo per file "
+            f"and will not silently drop {frames - 1} of them. Save the frame(s) you want "
+            "as separate still images (PNG or TIFF) and restore those.")
+    im.seek(0)
+
+
+def _is_tiff(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(4) in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+def _read_tiff_cv2(path: Path, max_pixels: int) -> ImageData:
+    """TIFFs Pillow cannot decode (32-bit float RGB): OpenCV, with an exact refusal."""
+    import cv2
+
+    name = str(path)
+    arr = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None:
+        raise ImageReadError(f"{name}: TIFF with a pixel layout GLOW cannot read (neither "
+                             "Pillow nor OpenCV decode it); save it as an 8- or 16-bit "
+                             "RGB TIFF")
+    height, width = arr.shape[:2]
+    if width * height > max_pixels:
+        raise ImageReadError(f"{name}: image is {width} x {height}, above the limit of "
+                             f"{max_pixels / 1e6:.0f} MP")
+    if arr.dtype.kind == "f":
+        lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
+        if not np.isfinite(arr).all() or lo < -1e-3 or hi > 1.0 + 1e-3:
+            raise ImageReadError(
+                f"{name}: 32-bit floating-point TIFF with values from {lo:.3g} to {hi:.3g} "
+                "(HDR or linear data); GLOW restores display images with values 0..1. "
+                "Export it as a 16-bit TIFF (tone-mapped) and restore that.")
+    pixels, alpha = _decode_cv2(path, arr)
+    return ImageData(pixels=np.ascontiguousarray(pixels, dtype=np.float32),
+                     alpha=None if alpha is None else np.ascontiguousarray(alpha, np.float32),
+                     bit_depth=16, source=path, format="TIFF")
 
 
 def _exif_of(im: Image.Image, fmt: str | None) -> Image.Exif | None:
@@ -245,11 +340,13 @@ def _source_bits(im: Image.Image, fmt: str | None) -> int:
     return 8
 
 
-def _decode_cv2(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+def _decode_cv2(path: Path, arr: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray | None]:
     import cv2
 
-    data = np.fromfile(path, dtype=np.uint8)  # np.fromfile: non-ASCII paths work on Windows
-    arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if arr is None:
+        data = np.fromfile(path, dtype=np.uint8)  # np.fromfile: non-ASCII paths work on Windows
+        arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if arr is None:
         raise ImageReadError(f"{path}: 16-bit image could not be decoded (corrupt or truncated)")
     scale = float(np.iinfo(arr.dtype).max) if arr.dtype.kind in "ui" else 1.0
@@ -277,6 +374,12 @@ def _pil_to_float(im: Image.Image, icc: bytes | None
         return np.repeat(np.clip(arr, 0, 1)[:, :, None], 3, axis=2), None, icc
     if mode == "F":
         arr = np.asarray(im).astype(np.float32)
+        lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
+        if not np.isfinite(arr).all() or lo < -1e-3 or hi > 1.0 + 1e-3:
+            raise ImageReadError(
+                f"{im.filename}: 32-bit floating-point image with values from {lo:.3g} to "
+                f"{hi:.3g} (HDR or linear data); GLOW restores display images with values "
+                "0..1. Export it as a 16-bit TIFF (tone-mapped) and restore that.")
         return np.repeat(np.clip(arr, 0, 1)[:, :, None], 3, axis=2), None, icc
     if mode == "CMYK" and icc is not None and _icc_colour_space(icc) == b"CMYK":
         # A CMYK profile says how the inks look: convert through it to sRGB instead of
@@ -337,10 +440,13 @@ def write_image(
     format: str | None = None,  # name fixed by the contract
     bit_depth: int | None = None,
     quality: int = 95,
+    background: tuple[float, float, float] = (1.0, 1.0, 1.0),
 ) -> Path:
     """Write ``image`` atomically to ``path`` and return the path.
 
     ``format`` defaults to the file extension, then to the source format, then PNG.
+    A transparent image written to a format without alpha (JPEG) is flattened onto
+    ``background`` (RGB in [0, 1], white by default).
     Raises ``ValueError`` for bad arguments (wrong shapes, 16-bit JPEG, extension that
     contradicts ``format``) and :class:`ImageWriteError` when the target is the source
     file or the file system refuses; in every failure no file is left at ``path``.
@@ -357,7 +463,10 @@ def write_image(
     if alpha is not None and alpha.shape != pixels.shape[:2]:
         raise ValueError(f"alpha shape {alpha.shape} does not match pixels {pixels.shape[:2]}")
     spec = FORMATS[fmt]
-    if not spec.alpha:
+    if not spec.alpha and alpha is not None:
+        a = np.clip(np.nan_to_num(alpha.astype(np.float32)), 0.0, 1.0)[:, :, None]
+        bg = np.asarray(background, dtype=np.float32).reshape(1, 1, 3)
+        pixels = pixels.astype(np.float32) * a + bg * (1.0 - a)
         alpha = None
     if image.source is not None and _same_file(path, Path(image.source)):
         raise ImageWriteError(f"{path}: refusing to overwrite the source photo")

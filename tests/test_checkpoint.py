@@ -81,3 +81,120 @@ def test_manifest_entries(tmp_path: Path) -> None:
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["default"] == "a.safetensors"
     assert sorted(e["sha256"] for e in manifest["weights"]) == ["2", "3"]
+
+
+# ------------------------------------------------------------- self-verifying weights
+def _legacy_copy(src: Path, dest: Path) -> Path:
+    """The same checkpoint as written before the content digest existed."""
+    from safetensors import safe_open
+
+    from glow_core.checkpoint import DIGEST_KEY
+
+    with safe_open(str(src), framework="pt") as fh:
+        tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
+        metadata = {k: v for k, v in (fh.metadata() or {}).items() if k != DIGEST_KEY}
+    save_file(tensors, str(dest), metadata=metadata)
+    return dest
+
+
+def _flip_bit_in(path: Path, tensor_prefix: str) -> str:
+    import struct
+
+    data = bytearray(path.read_bytes())
+    (header_len,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + header_len])
+    name = sorted(k for k in header if k.startswith(tensor_prefix))[0]
+    start, end = header[name]["data_offsets"]
+    data[8 + header_len + (start + end) // 2] ^= 0x10
+    path.write_bytes(bytes(data))
+    return name
+
+
+def test_one_flipped_bit_is_a_clear_error_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "weights.safetensors"
+    save_checkpoint(path, GlowDeblur(PRESETS["tiny"]), stages=["prerecon"])
+    assert read_info(path).verified_by == "digest"  # no manifest needed
+    _flip_bit_in(path, "prerecon.")
+    with pytest.raises(CheckpointError, match="damaged") as err:
+        load_checkpoint(path)
+    assert str(path) in str(err.value)
+    # Also through the engine, the way the CLI and the app load a user-chosen file.
+    from glow_core.engine import Engine
+
+    with pytest.raises(CheckpointError, match=str(path).replace(".", r"\.")):
+        Engine(path, device="cpu")
+
+
+def test_digest_written_matches_the_file_and_covers_metadata(tmp_path: Path) -> None:
+    from glow_core.checkpoint import DIGEST_KEY, file_content_digest
+
+    path = tmp_path / "m.safetensors"
+    save_checkpoint(path, GlowDeblur(PRESETS["tiny"]), stages=["prerecon"], dtype=torch.float16)
+    computed, stored = file_content_digest(path)
+    assert stored and computed == stored
+    assert read_info(path).metadata[DIGEST_KEY] == stored
+    # A metadata change (e.g. claiming the DiT was trained) breaks the digest too.
+    legacy = _legacy_copy(path, tmp_path / "tmp.safetensors")
+    from safetensors import safe_open
+
+    with safe_open(str(legacy), framework="pt") as fh:
+        tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
+    meta = {**read_info(path).metadata, "stages": json.dumps(["dit", "prerecon"])}
+    save_file(tensors, str(tmp_path / "forged.safetensors"), metadata=meta)
+    with pytest.raises(CheckpointError, match="damaged"):
+        read_info(tmp_path / "forged.safetensors")
+
+
+def test_old_checkpoint_refused_with_reexport_hint_or_verified_by_manifest(
+        tmp_path: Path) -> None:
+    from glow_core.checkpoint import reexport_checkpoint
+
+    new = tmp_path / "new.safetensors"
+    save_checkpoint(new, GlowDeblur(PRESETS["tiny"]), stages=["prerecon"])
+    old_dir = tmp_path / "old"
+    old_dir.mkdir()
+    old = _legacy_copy(new, old_dir / "old.safetensors")
+    with pytest.raises(CheckpointError, match="--reexport") as err:
+        load_checkpoint(old)
+    assert str(old) in str(err.value)
+    # A manifest beside it that lists its SHA-256 vouches for it ...
+    write_manifest_entry(old_dir, {"file": old.name, "sha256": sha256_of(old)})
+    assert read_info(old).verified_by == "manifest"
+    # ... but not when the SHA-256 differs.
+    write_manifest_entry(old_dir, {"file": old.name, "sha256": "0" * 64})
+    with pytest.raises(CheckpointError, match="SHA-256"):
+        read_info(old)
+    # Re-exporting gives the same tensors, with the digest.
+    fixed = tmp_path / "fixed.safetensors"
+    assert reexport_checkpoint(old, fixed) == sha256_of(fixed)
+    model_a, info = load_checkpoint(fixed)
+    model_b, _ = load_checkpoint(new)
+    assert info.verified_by == "digest"
+    for (ka, va), (kb, vb) in zip(model_a.state_dict().items(), model_b.state_dict().items(),
+                                  strict=True):
+        assert ka == kb and torch.equal(va, vb)
+
+
+def test_training_ship_reexport_command_and_ship_writes_the_digest(tmp_path: Path) -> None:
+    from training.ship import main as ship_main
+    from training.ship import ship
+
+    new = tmp_path / "new.safetensors"
+    save_checkpoint(new, GlowDeblur(PRESETS["tiny"]), stages=["prerecon"])
+    old = _legacy_copy(new, tmp_path / "old.safetensors")
+    assert ship_main(["--reexport", str(old), str(tmp_path / "re.safetensors")]) == 0
+    assert read_info(tmp_path / "re.safetensors").verified_by == "digest"
+    # Shipping an old checkpoint writes the digest into the shipped copy.
+    dest = ship(old, "tiny-test", target=tmp_path / "weights")
+    assert read_info(dest).verified_by == "digest"
+    assert read_manifest(tmp_path / "weights")["weights"][0]["sha256"] == sha256_of(dest)
+
+
+def test_shipped_weights_carry_their_digest() -> None:
+    from glow_core.checkpoint import DIGEST_KEY, file_content_digest
+    from glow_core.resources import weights_dir
+
+    for path in sorted(weights_dir().glob("*.safetensors")):
+        assert path.stat().st_size < 16 * 2**20, path
+        computed, stored = file_content_digest(path)
+        assert stored == computed, f"{path} has no valid {DIGEST_KEY}"

@@ -383,3 +383,100 @@ def test_values_are_clipped_and_nan_safe(tmp_path: Path) -> None:
     px = np.array([[[-1.0, 0.5, 2.0], [np.nan, 1.0, 0.0]]], np.float32)
     back = read_image(write_image(tmp_path / "c.png", ImageData(pixels=px)))
     np.testing.assert_allclose(back.pixels, [[[0, 128 / 255, 1], [0, 1, 0]]], atol=1e-6)
+
+
+# ------------------------------------------------------------- multi-frame, float, alpha
+def _frames(n: int, size: int = 16) -> list:
+    rng = np.random.default_rng(n)
+    return [Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype=np.uint8))
+            for _ in range(n)]
+
+
+def test_animated_gif_and_multipage_tiff_are_refused_clearly(tmp_path: Path) -> None:
+    from glow_core.imageio import ImageReadError, read_image
+
+    gif = tmp_path / "anim.gif"
+    first, *rest = _frames(3)
+    first.save(gif, save_all=True, append_images=rest, duration=100, loop=0)
+    with pytest.raises(ImageReadError, match=r"animated GIF with 3 frames.*drop 2") as err:
+        read_image(gif)
+    assert str(gif) in str(err.value)
+    tif = tmp_path / "pages.tif"
+    first, *rest = _frames(2)
+    first.save(tif, save_all=True, append_images=rest)
+    with pytest.raises(ImageReadError, match="multi-page TIFF with 2 frames"):
+        read_image(tif)
+    png = tmp_path / "anim.png"
+    first, *rest = _frames(2)
+    first.save(png, save_all=True, append_images=rest)
+    with pytest.raises(ImageReadError, match="animated PNG with 2 frames"):
+        read_image(png)
+    # A single-frame GIF is an ordinary still.
+    still = tmp_path / "still.gif"
+    _frames(1)[0].save(still)
+    assert read_image(still).pixels.shape == (16, 16, 3)
+
+
+def test_tiff_with_a_thumbnail_page_is_one_photo(tmp_path: Path) -> None:
+    from glow_core.imageio import read_image
+
+    tif = tmp_path / "with_thumb.tif"
+    big, small = _frames(1, 32)[0], _frames(1, 8)[0]
+    tifffile = pytest.importorskip("tifffile")
+    with tifffile.TiffWriter(tif) as tw:
+        tw.write(np.asarray(big), photometric="rgb")
+        tw.write(np.asarray(small), photometric="rgb", subfiletype=1)  # reduced resolution
+    image = read_image(tif)
+    assert image.pixels.shape == (32, 32, 3)
+    assert np.allclose(image.pixels, np.asarray(big) / 255.0, atol=1e-6)
+
+
+def test_float_tiff_read_in_range_refused_exactly_out_of_range(tmp_path: Path) -> None:
+    import cv2
+
+    from glow_core.imageio import ImageReadError, read_image, write_image
+
+    rgb = np.random.default_rng(0).random((12, 10, 3)).astype(np.float32)
+    path = tmp_path / "float.tif"
+    assert cv2.imwrite(str(path), np.ascontiguousarray(rgb[:, :, ::-1]))
+    image = read_image(path)
+    assert image.bit_depth == 16 and image.format == "TIFF"
+    assert np.allclose(image.pixels, rgb, atol=1e-6)
+    out = write_image(tmp_path / "out.tif", image)
+    assert read_image(out).bit_depth == 16
+    hdr = tmp_path / "hdr.tif"
+    assert cv2.imwrite(str(hdr), np.ascontiguousarray(rgb * 4.0))
+    with pytest.raises(ImageReadError, match=r"32-bit floating-point TIFF with values from "
+                                             r"[0-9.e-]+ to [0-9.]+ \(HDR") as err:
+        read_image(hdr)
+    assert str(hdr) in str(err.value) and "not a supported format" not in str(err.value)
+
+
+def test_transparent_palette_into_jpeg_is_flattened(tmp_path: Path) -> None:
+    from glow_core.imageio import read_image, write_image
+
+    pal = Image.new("P", (8, 8), 0)
+    pal.putpalette([255, 0, 0, 0, 0, 255] + [0] * 762)
+    pal.info["transparency"] = 0
+    for x in range(4, 8):
+        for y in range(8):
+            pal.putpixel((x, y), 1)
+    src = tmp_path / "pal.png"
+    pal.save(src, transparency=0)
+    image = read_image(src)
+    assert image.alpha is not None
+    out = write_image(tmp_path / "pal.jpg", image, background=(0.0, 1.0, 0.0))
+    pixels = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    assert np.abs(pixels[:, :3] - (0, 255, 0)).max() <= 6  # the hidden red never shows
+    assert np.abs(pixels[:, 5:] - (0, 0, 255)).max() <= 8
+
+
+def test_parse_color() -> None:
+    from glow_core.imageio import parse_color
+
+    assert parse_color("white") == (1.0, 1.0, 1.0)
+    assert parse_color("#000000") == (0.0, 0.0, 0.0)
+    assert parse_color("255, 0, 0") == (1.0, 0.0, 0.0)
+    for bad in ("nope", "300,0,0", "1,2"):
+        with pytest.raises(ValueError, match="background colour"):
+            parse_color(bad)

@@ -1,20 +1,30 @@
 """Put a trained checkpoint into ``resources/weights`` with its manifest entry.
 
 ``python -m training ship CKPT --name glow-small-v1 [--notes TEXT] [--eval FILE.json]``
-copies the file (refusing anything over 16 MiB: the repository's limit per file), checks
-that it loads, records its SHA-256, preset, caption encoder, trained stages and, when
-given, the evaluation summary, and makes it the default the engine loads.
+writes the checkpoint into the weights folder (refusing anything over 16 MiB: the
+repository's limit per file) through the checkpoint writer, so the shipped file always
+carries the SHA-256 of its content in its metadata and verifies itself on every load;
+checks that the written file loads, records its SHA-256, preset, caption encoder, trained
+stages and, when given, the evaluation summary, and makes it the default the engine loads.
+
+``python -m training ship --reexport OLD NEW`` rewrites a checkpoint saved before the
+content digest existed (same tensors) so that it loads without a manifest.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from glow_core.checkpoint import load_checkpoint, write_manifest_entry
+from glow_core.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    reexport_checkpoint,
+    write_manifest_entry,
+)
 from glow_core.resources import weights_dir
 
 MAX_BYTES = 16 * 1024 * 1024
@@ -27,11 +37,19 @@ def ship(checkpoint: str | Path, name: str, notes: str = "",
     if size >= MAX_BYTES:
         raise ValueError(f"{checkpoint} is {size / 2**20:.1f} MiB; shipped weights must stay "
                          "under 16 MiB (export with float16 or use a smaller preset)")
-    _, info = load_checkpoint(checkpoint)  # refuses anything the engine would refuse
+    # Refuses anything the engine would refuse; a checkpoint from before the content
+    # digest is accepted here (the person shipping it vouches for it) and gets one below.
+    load_checkpoint(checkpoint, allow_unverified=True)
     target = target or weights_dir()
     target.mkdir(parents=True, exist_ok=True)
     dest = target / f"{name}.safetensors"
-    shutil.copyfile(checkpoint, dest)
+    reexport_checkpoint(checkpoint, dest)
+    size = dest.stat().st_size
+    if size >= MAX_BYTES:
+        dest.unlink()
+        raise ValueError(f"{dest} would be {size / 2**20:.1f} MiB; shipped weights must "
+                         "stay under 16 MiB")
+    _, info = load_checkpoint(dest)  # the self-check: the shipped file verifies itself
     entry: dict[str, Any] = {
         "file": dest.name,
         "sha256": info.sha256,
@@ -52,11 +70,26 @@ def main(argv: list[str]) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m training ship")
-    parser.add_argument("checkpoint")
-    parser.add_argument("--name", required=True)
+    parser.add_argument("checkpoint", nargs="?")
+    parser.add_argument("--name")
     parser.add_argument("--notes", default="")
     parser.add_argument("--eval", dest="evaluation", help="JSON summary to record")
+    parser.add_argument("--reexport", nargs=2, metavar=("OLD", "NEW"),
+                        help="rewrite a checkpoint saved before the content checksum "
+                             "existed so that it verifies itself (same tensors)")
     args = parser.parse_args(argv)
+    if args.reexport:
+        old, new = args.reexport
+        try:
+            digest = reexport_checkpoint(old, new)
+            load_checkpoint(new)
+        except CheckpointError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"re-exported {old} -> {new} (sha256 {digest})")
+        return 0
+    if not args.checkpoint or not args.name:
+        parser.error("give CHECKPOINT and --name, or --reexport OLD NEW")
     evaluation = json.loads(Path(args.evaluation).read_text()) if args.evaluation else None
     print(f"shipped {ship(args.checkpoint, args.name, args.notes, evaluation)}")
     return 0

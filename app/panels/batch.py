@@ -7,6 +7,11 @@ a crash mid-batch loses nothing: the next Start resumes after the last finished 
 Cancel fires the task's :class:`~glow_core.cancel.CancelToken`, as the CLI's Ctrl+C does:
 the engine stops inside the current photo and its ``Cancelled`` ends the run (``fatal``).
 Pause holds the worker before the next photo.
+
+Transparent photos saved as JPEG (no alpha) are flattened onto the background colour
+chosen beside the format (white by default), and the row says so; outputs renamed because
+two photos share a name (same name in different sub-folders is kept apart by the folder
+structure, otherwise by a suffix) are listed in the finish line and in their rows.
 """
 
 from __future__ import annotations
@@ -49,6 +54,10 @@ STATUS_COLOURS = {
     "pending": "#9a9a9a", "running": "#4a90d9", "done": "#6cc070", "earlier": "#6cc070",
     "skipped": "#b0b0b0", "failed": "#e06c5a", "cancelled": "#d9a441",
 }
+#: Background choices for flattening transparency into formats without alpha.
+BACKGROUNDS = (("White background", "white"), ("Black background", "black"),
+               ("Grey background", "#808080"))
+
 STATUS_TEXT = {
     "pending": "Waiting", "running": "Restoring…", "done": "Done", "earlier": "Done earlier",
     "skipped": "Skipped", "failed": "Failed", "cancelled": "Cancelled",
@@ -130,9 +139,15 @@ class BatchDialog(QDialog):
         self.quality.setValue(95)
         self.quality.setPrefix("Quality ")
         self.quality.setSuffix(" %")
+        self.background = QComboBox()
+        for label, colour in BACKGROUNDS:
+            self.background.addItem(label, colour)
+        self.background.setToolTip("Transparent photos are flattened onto this colour when "
+                                   "the format has no transparency (JPEG)")
         fmt_row.addWidget(self.format)
         fmt_row.addWidget(self.depth)
         fmt_row.addWidget(self.quality)
+        fmt_row.addWidget(self.background)
         fmt_row.addStretch(1)
         form.addRow("Save as", fmt_row)
         self.skip_existing = QCheckBox("Skip photos whose output already exists")
@@ -251,6 +266,7 @@ class BatchDialog(QDialog):
         if not fmt.sixteen_bit and self.depth.currentData() == 16:
             self.depth.setCurrentIndex(0)
         self.quality.setEnabled(fmt.quality)
+        self.background.setEnabled(not fmt.alpha)
 
     def showEvent(self, event: Any) -> None:  # Qt API
         self.extras.refresh()
@@ -279,11 +295,13 @@ class BatchDialog(QDialog):
         problem = check_pattern(self.pattern.text())
         if problem:
             raise ValueError(problem)
-        return build_plan(inp, out, pattern=self.pattern.text(),
+        plan = build_plan(inp, out, pattern=self.pattern.text(),
                           recursive=self.recursive.isChecked(),
                           skip_existing=self.skip_existing.isChecked(),
                           format=self.format.currentData(), bit_depth=self.depth.currentData(),
                           quality=self.quality.value())
+        plan.settings.background = self.background.currentData()
+        return plan
 
     def scan(self) -> None:
         """List what a run would do, marking photos already done by an earlier run."""
@@ -328,7 +346,8 @@ class BatchDialog(QDialog):
             elif item.relative in earlier:
                 self._set_row(item.relative, "earlier", "→ " + item.relative)
             else:
-                self._set_row(item.relative, "pending", "→ " + item.relative)
+                self._set_row(item.relative, "pending", "→ " + item.relative
+                              + (f" (renamed: {item.renamed})" if item.renamed else ""))
 
     def _set_row(self, relative: str, status: str, details: str = "") -> None:
         row = self.rows.get(relative)
@@ -414,7 +433,10 @@ class BatchDialog(QDialog):
             self.finished_count += 1
             self._current_fraction = 0.0
             if item.status == "done":
-                self._set_row(item.relative, "done", f"{item.seconds:.1f} s → {item.relative}")
+                notes = [f"renamed: {item.renamed}"] if item.renamed else []
+                notes += item.warnings
+                self._set_row(item.relative, "done", f"{item.seconds:.1f} s → {item.relative}"
+                              + "".join(f" · {note}" for note in notes))
             elif item.status == "skipped":
                 self._set_row(item.relative, "skipped", item.reason)
             elif self.task is not None and self.task.is_cancelled:
@@ -460,9 +482,17 @@ class BatchDialog(QDialog):
     def _on_finished(self, summary: Any) -> None:
         failed = len(summary.failed)
         status = "cancelled" if summary.cancelled else "finished"
+        renamed = summary.renamed
+        flattened = [i for i in summary.warned if any("flattened" in w for w in i.warnings)]
         self.progress_label.setText(
             f"{'Stopped' if summary.cancelled else 'Finished'}: {len(summary.done)} restored, "
-            f"{len(summary.skipped)} skipped, {failed} failed")
+            f"{len(summary.skipped)} skipped, {failed} failed"
+            + (f" · {len(renamed)} renamed so that no two share a name "
+               f"({', '.join(i.relative for i in renamed[:3])}"
+               f"{', …' if len(renamed) > 3 else ''})" if renamed else "")
+            + (f" · {len(flattened)} transparent photo(s) flattened onto "
+               f"{self.background.currentText().split()[0].lower()}" if flattened else "")
+            + (f" · stopped: {summary.output_error}" if summary.output_error else ""))
         if not summary.cancelled:
             self.progress.setValue(1000)
         self.batchFinished.emit(status)
@@ -494,7 +524,7 @@ class BatchDialog(QDialog):
         self.start_button.setEnabled(not running and self.plan is not None)
         self.scan_button.setEnabled(not running)
         for w in (self.input_edit, self.output_edit, self.recursive, self.pattern, self.format,
-                  self.depth, self.quality, self.skip_existing):
+                  self.depth, self.quality, self.skip_existing, self.background):
             w.setEnabled(not running)
         if not running:
             self._format_widgets()
