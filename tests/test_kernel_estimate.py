@@ -1,0 +1,154 @@
+"""Blind kernel estimation (glow_core.kernel.estimate_kernel) on small synthetic data."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.signal
+import torch
+
+from glow_core.kernel import (
+    KernelCancelled,
+    KernelConfig,
+    estimate_kernel,
+    extend_periodic,
+    kernel_similarity,
+    linear_to_srgb,
+    psf2otf,
+)
+from glow_core.kernel.fft import crop_back, otf_of_gradients
+
+
+def dead_leaves(size: int, seed: int, n: int = 500) -> np.ndarray:
+    """Grey dead-leaves image in linear light: occluding discs, scale-free radii, sharp edges."""
+    rng = np.random.default_rng(seed)
+    img = np.full((size, size), 0.3, np.float32)
+    yy, xx = np.mgrid[:size, :size]
+    for _ in range(n):
+        r = size * 0.01 / (1 - rng.random() * 0.97) ** 0.5  # heavy tail: few big, many small
+        cy, cx = rng.uniform(-r, size + r, 2)
+        img[(yy - cy) ** 2 + (xx - cx) ** 2 < r * r] = rng.uniform(0.02, 0.9)
+    return img
+
+
+def motion_kernel(size: int, seed: int) -> np.ndarray:
+    """A smooth random camera-shake trajectory rasterised into a size x size kernel."""
+    rng = np.random.default_rng(seed)
+    k = np.zeros((size, size), np.float64)
+    pos = np.zeros(2)
+    vel = rng.normal(size=2)
+    vel /= np.linalg.norm(vel)
+    pts = []
+    for _ in range(400):
+        vel += 0.25 * rng.normal(size=2)
+        vel /= np.linalg.norm(vel)
+        pos += 0.1 * vel
+        pts.append(pos.copy())
+    p = np.array(pts)
+    p -= p.mean(0)
+    p *= (size * 0.35) / max(np.abs(p).max(), 1e-9)
+    c = (size - 1) / 2
+    for y, x in p + c:
+        iy, ix = int(math.floor(y)), int(math.floor(x))
+        fy, fx = y - iy, x - ix
+        for dy, wy in ((0, 1 - fy), (1, fy)):
+            for dx, wx in ((0, 1 - fx), (1, fx)):
+                k[iy + dy, ix + dx] += wy * wx
+    return (k / k.sum()).astype(np.float32)
+
+
+def blur(lin: np.ndarray, k: np.ndarray) -> np.ndarray:
+    m = k.shape[0] // 2 + 1
+    return scipy.signal.convolve(lin, k, mode="same")[m:-m, m:-m].astype(np.float32)
+
+
+def deconv(lin: np.ndarray, k: np.ndarray, lam: float = 1e-3) -> np.ndarray:
+    """Gradient-Tikhonov deconvolution: enough to compare two kernels on the same image."""
+    y = torch.from_numpy(lin).double()
+    yp, crop = extend_periodic(y, k.shape[0] + 8)
+    ko = psf2otf(torch.from_numpy(k).double(), yp.shape)
+    dx, dy = otf_of_gradients(yp.shape, dtype=torch.float64)
+    den = ko.abs() ** 2 + lam * (dx.abs() ** 2 + dy.abs() ** 2)
+    x = torch.fft.irfft2(ko.conj() * torch.fft.rfft2(yp) / den, s=yp.shape)
+    return crop_back(x, crop).numpy()
+
+
+def aligned(est: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """Remove the shift ambiguity of a blind kernel: best integer shift onto ``true``."""
+    n = est.shape[0] + true.shape[0]
+    big = np.zeros((n, n))
+    o = (n - est.shape[0]) // 2
+    big[o : o + est.shape[0], o : o + est.shape[0]] = est
+    cc = np.fft.irfft2(np.fft.rfft2(big) * np.conj(np.fft.rfft2(true, s=(n, n))), s=(n, n))
+    dy, dx = np.unravel_index(int(np.argmax(cc)), cc.shape)
+    out = np.roll(big, (-dy, -dx), axis=(0, 1))[: true.shape[0], : true.shape[1]]
+    return out / out.sum()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: the test machines are shared and OpenMP spinning is slower there."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def scene() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    k = motion_kernel(15, seed=3)
+    sharp = dead_leaves(256 + 16, seed=1)
+    return sharp, k, blur(sharp, k)
+
+
+def test_recovers_kernel_from_noise_free_blur(scene) -> None:
+    sharp, k, blurry = scene
+    est = estimate_kernel(blurry, kernel_size=15, linear=True)
+    assert est.kernel.shape == (15, 15) and est.kernel.dtype == np.float32
+    assert abs(float(est.kernel.sum()) - 1) < 1e-4 and est.kernel.min() >= 0
+    assert kernel_similarity(est.kernel, k) > 0.9
+    gt = sharp[8:-8, 8:-8]
+    b = 12  # score away from the borders, where both deconvolutions guess
+    err_true = np.mean((deconv(blurry, k) - gt)[b:-b, b:-b] ** 2)
+    err_est = np.mean((deconv(blurry, aligned(est.kernel, k)) - gt)[b:-b, b:-b] ** 2)
+    assert err_est / err_true < 1.3
+    assert est.confidence > 0.5
+
+
+def test_sharp_input_gives_delta_and_low_confidence() -> None:
+    sharp = dead_leaves(256, seed=5)
+    est = estimate_kernel(sharp, kernel_size=15, linear=True)
+    c = 7
+    assert est.kernel[c - 1 : c + 2, c - 1 : c + 2].sum() > 0.7
+    assert est.confidence < 0.2
+
+
+def test_cancel_raises_and_progress_reports() -> None:
+    img = dead_leaves(160, seed=2)
+    calls: list[float] = []
+    with pytest.raises(KernelCancelled):
+        estimate_kernel(
+            img,
+            kernel_size=9,
+            progress=lambda f, m: calls.append(f),
+            cancel=lambda: len(calls) >= 2,
+        )
+    assert len(calls) == 2 and 0 < calls[0] < calls[1] < 1
+
+
+def test_overrides_region_and_uint8(scene) -> None:
+    _, k, blurry = scene
+    srgb8 = np.round(linear_to_srgb(blurry) * 255).astype(np.uint8)
+    rgb8 = np.repeat(srgb8[..., None], 3, axis=2)
+    cfg = KernelConfig(iters_per_level=2, iters_finest=2)
+    est = estimate_kernel(rgb8, cfg, kernel_size=11, region=(20, 30, 200, 220))
+    assert est.size == 11 and est.kernel.shape == (11, 11)
+    assert est.region == (20, 30, 200, 220)
+    assert np.isfinite(est.kernel).all() and abs(float(est.kernel.sum()) - 1) < 1e-4
+    t = torch.from_numpy(blurry)
+    est_t = estimate_kernel(t, cfg, kernel_size=10, linear=True, region=(0, 0, 128, 128))
+    assert est_t.size == 11  # even sizes are rounded up to odd (a centre pixel)
+    with pytest.raises(ValueError):
+        estimate_kernel(blurry, cfg, kernel_size=99, region=(0, 0, 100, 100))
