@@ -538,7 +538,9 @@ class MainWindow(QMainWindow):
         if self.result is None or self.image is None:
             return None
         try:
-            written = self.exporter.write(path, self.image, self.result.image, options)
+            caption = (getattr(self, "result_options", None) or {}).get("caption")
+            written = self.exporter.write(path, self.image, self.result.image, options,
+                                          caption)
         except Exception as exc:  # a failed save is shown, not raised
             self.banner.show_message(f"Could not save {Path(path).name}: {exc}", "error")
             return None
