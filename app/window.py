@@ -333,6 +333,7 @@ class MainWindow(QMainWindow):
         self.preview_pixels = None
         self.motion = None
         self.view.set_original(to_qimage(image.pixels))
+        self.caption_panel.set_image(image.pixels)
         self.store.add_recent(path)
         self.store.set("last_open_dir", str(path.parent))
         self.setWindowTitle(f"{path.name} — {APP_NAME}")

@@ -185,3 +185,21 @@ def test_app_export_records_the_caption_in_force(tmp_path: Path):
     out = save_image(tmp_path / "e.png", img, np.ones((8, 8, 3), np.float32),
                      ExportOptions("PNG", 8), caption="")
     assert caption_of(read_image(out)) == ""
+
+
+def test_caption_panel_shows_the_selected_case(qtbot, monkeypatch):
+    import app.panels.caption as cap
+
+    monkeypatch.setattr(cap, "case_weights", lambda caption, pixels: (
+        ({"text": 0.8, "night": 0.1, "face": 0.0, "general": 0.1}, "caption") if caption
+        else ({"text": 0.0, "night": 0.0, "face": 0.0, "general": 1.0}, "image")))
+    panel = cap.CaptionPanel()
+    qtbot.addWidget(panel)
+    panel.set_caption("a receipt")
+    panel.weigh_now()
+    qtbot.waitUntil(lambda: panel.case_bar.value() == 80, timeout=5000)
+    assert "Text" in panel.case_label.text() and "caption" in panel.case_label.text()
+    panel.set_caption("")
+    panel.weigh_now()
+    qtbot.waitUntil(lambda: panel.case_bar.value() == 100, timeout=5000)
+    assert "image" in panel.case_label.text()

@@ -72,6 +72,9 @@ def _blend(default: Any, name: str, cfg: str, weights: dict[str, float]) -> Any:
         for c, v in vals.items():
             if v != base and weights.get(c, 0.0) < GATES[name]:
                 vals[c] = base
+    used = {v for c, v in vals.items() if weights.get(c, 0.0) > 0}
+    if len(used) == 1:  # every weighted case agrees: that value, exactly
+        return used.pop()
     if isinstance(base, bool):
         return sum(w for c, w in weights.items() if vals[c]) >= 0.5
     if base is None:
