@@ -94,18 +94,19 @@ def test_weights_blend_the_configs():
     k, d, f = configs_for({"general": 1.0})
     assert (k, d, f) == (KernelConfig(), DeconvConfig(), FieldConfig())
     k, d, _ = configs_for({"text": 1.0})
-    assert k.intensity_l0 > 0 and d.intensity_l0 > 0 and d.alpha < DeconvConfig().alpha
+    assert k.intensity_l0 > 0 and d.noise_gain > DeconvConfig().noise_gain
     # gated: a little text weight does not switch the two-tone prior on
     k, d, _ = configs_for({"text": 0.2, "general": 0.8})
-    assert k.intensity_l0 == 0 and d.intensity_l0 == 0
-    _, d, _ = configs_for({"night": 1.0})
-    assert d.saturation < DeconvConfig().saturation
-    assert d.noise_gain < DeconvConfig().noise_gain
-    _, half, _ = configs_for({"night": 0.5, "general": 0.5})  # geometric blend
-    assert d.noise_gain < half.noise_gain < DeconvConfig().noise_gain
+    assert k.intensity_l0 == 0
+    _, half, _ = configs_for({"text": 0.5, "general": 0.5})  # geometric blend
+    full = configs_for({"text": 1.0})[1].noise_gain
+    assert half.noise_gain == pytest.approx((full * DeconvConfig().noise_gain) ** 0.5)
+    _, d, _ = configs_for({"face": 1.0})
+    assert d.alpha == 1.0
+    assert configs_for({"night": 1.0}) == (KernelConfig(), DeconvConfig(), FieldConfig())
     # starting configs are respected
     start = dataclasses.replace(DeconvConfig(), tile=256)
-    assert configs_for({"night": 1.0}, deconv=start)[1].tile == 256
+    assert configs_for({"text": 1.0}, deconv=start)[1].tile == 256
 
 
 def test_semantic_priors_from_a_caption(monkeypatch):
