@@ -204,3 +204,26 @@ def test_caption_panel_shows_the_selected_case(qtbot, monkeypatch):
     panel.weigh_now()
     qtbot.waitUntil(lambda: panel.case_bar.value() == 100, timeout=5000)
     assert "image" in panel.case_label.text()
+
+
+def test_preserve_defocus_keeps_regions_blurred_unlike_the_subject():
+    from glow_core.kernel import KernelField
+    from glow_core.kernel.defocus import disk_kernel
+    from glow_core.semantics import preserve_defocus
+
+    motion = np.zeros((15, 15), np.float32)
+    motion[7, 2:13] = 1 / 11
+    disk = np.asarray(disk_kernel(5.0), np.float32)
+    pad = (15 - disk.shape[0]) // 2
+    disk = np.pad(disk, pad) if pad > 0 else disk[-pad:15 - pad, -pad:15 - pad]
+    kernels = np.stack([np.stack([motion, disk])])  # 1 x 2 grid: subject | background
+    boxes = np.array([[[0, 0, 64, 64], [0, 64, 64, 128]]])
+    fld = KernelField(kernels=kernels, confidences=np.ones((1, 2)), boxes=boxes,
+                      global_kernel=motion, global_confidence=0.9, image_size=(64, 128))
+    blurry = np.zeros((64, 128, 3), np.float32)
+    restored = np.ones((64, 128, 3), np.float32)
+    out = preserve_defocus(blurry, restored, fld, strength=1.0)
+    assert out[:, :10].mean() == pytest.approx(1.0)  # subject: deblurred
+    assert out[:, -10:].mean() < 0.3  # bokeh: kept
+    assert np.all(np.diff(out[0, :, 0]) <= 1e-6)  # a smooth ramp between them
+    assert preserve_defocus(blurry, restored, fld, strength=0.0) is restored

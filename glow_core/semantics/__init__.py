@@ -20,6 +20,7 @@ from glow_core.kernel.config import DeconvConfig, FieldConfig, KernelConfig
 
 from .caption_weights import caption_weights
 from .cases import CASES, DESCRIPTIONS, LABELS
+from .defocus import defocus_keep_map, preserve_defocus
 from .image_classifier import image_weights
 from .priors import OVERRIDES, configs_for
 
@@ -31,8 +32,10 @@ __all__ = [
     "SemanticPriors",
     "caption_weights",
     "configs_for",
+    "defocus_keep_map",
     "dominant",
     "image_weights",
+    "preserve_defocus",
     "semantic_priors",
     "weights_for",
 ]
@@ -48,6 +51,8 @@ class SemanticPriors:
     deconv: DeconvConfig
     field: FieldConfig
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: Portraits: strength for :func:`preserve_defocus` after ``deconvolve_field`` (0: off).
+    bokeh: float = 0.0
 
     @property
     def case(self) -> str:
@@ -86,5 +91,8 @@ def semantic_priors(caption: str, image: np.ndarray | None, *,
         notes.append("text prior (L0 on intensity and gradient) on")
     if d.saturation < (deconv or DeconvConfig()).saturation:
         notes.append("clipped highlights kept out of the data term")
+    bokeh = float(weights.get("face", 0.0)) if weights.get("face", 0.0) >= 0.5 else 0.0
+    if bokeh:
+        notes.append("background bokeh kept (regions blurred unlike the subject)")
     return SemanticPriors(weights=weights, source=source, kernel=k, deconv=d, field=f,
-                          notes=tuple(notes))
+                          notes=tuple(notes), bokeh=bokeh)
