@@ -8,9 +8,10 @@
 Subsets built from ``../shared/data`` (crops of ``--crop`` px, chosen deterministically):
 ``text`` (sharp/receipts_300dpi + sharp/easyocr_signs2), ``night`` (sharp/nightshot5),
 ``face`` (sharp/celebahq_faces), ``kodak`` (sharp/kodak24). Each crop is blurred in linear
-light with one of the real shake kernels in turn (Levin's usrnet12_k09..k12; with ``--kernels
-all`` also Lai's kair_large and INFWIDE's infwide_real) by the protocol of :mod:`benchmarks.kernels` (1 % noise,
-8 bits). Night crops first get their clipped lights scaled x ``NIGHT_GAIN`` in linear
+light with one of the real shake kernels in turn (Levin's usrnet12_k09..k12; with
+``--kernels all`` also Lai's kair_large and INFWIDE's infwide_real) by the protocol of
+:mod:`benchmarks.kernels` (1 % noise, 8 bits). Night crops first get their clipped lights
+scaled x ``NIGHT_GAIN`` in linear
 light (a lamp is far brighter than the 8-bit white it was stored as) and the blurry photo
 is clipped again: real night blur has saturated streaks (Hu et al. 2014).
 
