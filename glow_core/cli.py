@@ -309,7 +309,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
                             f"{Path(image.source or '').name} {info.stage} "
                             f"{100 * info.fraction:.0f}%", refresh=False)
 
-            return engine.restore(image, opts, progress=progress, cancel=cancel).image
+            # The caption in force goes into the output's metadata.
+            return engine.restore(image, opts, progress=progress, cancel=cancel).image, \
+                opts.caption
         return restore
 
     def on_item(item: BatchItem) -> None:

@@ -52,7 +52,9 @@ __all__ = [
     "ImageReadError",
     "ImageWriteError",
     "format_for_path",
+    "caption_of",
     "read_image",
+    "with_caption",
     "write_image",
 ]
 

@@ -227,3 +227,18 @@ def test_preserve_defocus_keeps_regions_blurred_unlike_the_subject():
     assert out[:, -10:].mean() < 0.3  # bokeh: kept
     assert np.all(np.diff(out[0, :, 0]) <= 1e-6)  # a smooth ramp between them
     assert preserve_defocus(blurry, restored, fld, strength=0.0) is restored
+
+
+def test_batch_records_the_caption_a_restorer_reports(tmp_path: Path):
+    from glow_core.batch import BatchSettings, plan_batch, run_batch
+    from glow_core.imageio import ImageData, caption_of, read_image, write_image
+
+    src = tmp_path / "in"
+    src.mkdir()
+    write_image(src / "a.png", ImageData(pixels=np.zeros((8, 8, 3), np.float32)))
+    settings = BatchSettings(out_dir=tmp_path / "out", format="png")
+    plan = plan_batch([src], settings)
+    run_batch(plan, lambda image: (image.pixels, "a receipt"))
+    (item,) = plan.items
+    assert item.status == "done"
+    assert caption_of(read_image(item.output)) == "a receipt"
