@@ -242,3 +242,7 @@ def test_batch_records_the_caption_a_restorer_reports(tmp_path: Path):
     (item,) = plan.items
     assert item.status == "done"
     assert caption_of(read_image(item.output)) == "a receipt"
+
+
+def test_small_weights_do_not_move_the_configs():
+    assert configs_for({"text": 0.1, "general": 0.9}) == configs_for({"general": 1.0})

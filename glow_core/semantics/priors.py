@@ -55,6 +55,9 @@ OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
     "general": {"kernel": {}, "deconv": {}, "field": {}},
 }
 
+#: Case weights below this are ignored when blending (see :func:`configs_for`).
+MIN_WEIGHT = 0.15
+
 #: Fields blended in log space (positive scale parameters).
 GEOMETRIC = frozenset({"noise_gain", "latent_lambda", "latent_lambda_min"})
 #: Fields that stay at the default unless the case that sets them weighs at least this.
@@ -100,8 +103,13 @@ def configs_for(weights: dict[str, float], kernel: KernelConfig | None = None,
                 deconv: DeconvConfig | None = None, field: FieldConfig | None = None
                 ) -> tuple[KernelConfig, DeconvConfig, FieldConfig]:
     """The three configs for case ``weights`` (starting from the given or default ones)."""
-    total = sum(max(0.0, w) for w in weights.values()) or 1.0
-    w = {c: max(0.0, float(weights.get(c, 0.0))) / total for c in CASES}
+    # Weights under MIN_WEIGHT are the softmax's tail, not a statement about the photo:
+    # dropped (and the rest renormalised) so a caption about a red door stays "general".
+    w = {c: max(0.0, float(weights.get(c, 0.0))) for c in CASES}
+    if max(w.values()) > MIN_WEIGHT:
+        w = {c: (v if v >= MIN_WEIGHT else 0.0) for c, v in w.items()}
+    total = sum(w.values()) or 1.0
+    w = {c: v / total for c, v in w.items()}
     return (blend_config(kernel or KernelConfig(), "kernel", w),
             blend_config(deconv or DeconvConfig(), "deconv", w),
             blend_config(field or FieldConfig(), "field", w))
