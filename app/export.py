@@ -96,17 +96,20 @@ def remembered_options(source_format: str | None, source_bit_depth: int,
 
 
 def save_image(path: Path, source_image: object, pixels: np.ndarray,
-               options: ExportOptions) -> Path:
+               options: ExportOptions, caption: str | None = None) -> Path:
     """Write ``pixels`` with the metadata (EXIF, ICC, alpha) of ``source_image``.
 
-    ``source_image`` is the :class:`glow_core.imageio.ImageData` that was opened.
+    ``source_image`` is the :class:`glow_core.imageio.ImageData` that was opened;
+    ``caption`` (the one the restoration ran with; None: not recorded) goes into EXIF.
     """
-    from glow_core.imageio import write_image
+    from glow_core.imageio import with_caption, write_image
 
     fmt = normalize_format(options.format) or options.format.upper()
     if options.bit_depth == 16 and not (fmt in FORMATS and FORMATS[fmt].sixteen_bit):
         raise ValueError(f"{fmt} cannot hold 16 bits per channel; choose PNG or TIFF")
     data = dataclasses.replace(source_image, pixels=np.clip(pixels, 0.0, 1.0).astype(np.float32))
+    if caption is not None:
+        data = with_caption(data, caption)
     return write_image(Path(path), data, format=fmt, bit_depth=options.bit_depth,
                        quality=options.quality)
 
@@ -226,9 +229,10 @@ class ExportFlow(QObject):
         dialog.open()
         self.dialog = dialog
 
-    def write(self, path: Path, image: Any, pixels: np.ndarray, options: ExportOptions) -> Path:
+    def write(self, path: Path, image: Any, pixels: np.ndarray, options: ExportOptions,
+              caption: str | None = None) -> Path:
         """:func:`save_image`, then remember the folder and quality (raises when it fails)."""
-        written = save_image(Path(path), image, pixels, options)
+        written = save_image(Path(path), image, pixels, options, caption)
         self.store.set("last_save_dir", str(written.parent))
         self.store.set("export_quality", options.quality)
         return written

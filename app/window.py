@@ -340,6 +340,7 @@ class MainWindow(QMainWindow):
         self.motion = None
         self.view.set_original(to_qimage(image.pixels))
         self.kernel.reset()
+        self.caption_panel.set_image(image.pixels)
         self.store.add_recent(path)
         self.store.set("last_open_dir", str(path.parent))
         self.setWindowTitle(f"{path.name} — {APP_NAME}")
@@ -550,7 +551,9 @@ class MainWindow(QMainWindow):
         if self.result is None or self.image is None:
             return None
         try:
-            written = self.exporter.write(path, self.image, self.result.image, options)
+            caption = (getattr(self, "result_options", None) or {}).get("caption")
+            written = self.exporter.write(path, self.image, self.result.image, options,
+                                          caption)
         except Exception as exc:  # a failed save is shown, not raised
             self.banner.show_message(f"Could not save {Path(path).name}: {exc}", "error")
             return None

@@ -10,6 +10,11 @@ photo's true caption (training/captions/kodak24.jsonl, written by looking at it)
 empty caption, and with a deliberately wrong caption (another scene entirely). The table
 gives PSNR/SSIM for each and how far the outputs move between captions (mean absolute
 difference in 8-bit levels, and the PSNR between the two outputs).
+
+    python benchmarks/captions.py --priors [caption_priors options]
+
+runs :mod:`benchmarks.caption_priors` instead: where the words steer the kernel stage's
+priors (text, night, face and Kodak subsets blurred with real kernels).
 """
 
 from __future__ import annotations
@@ -51,6 +56,14 @@ def _label(img: np.ndarray, text: str) -> Image.Image:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--priors" in argv:
+        argv.remove("--priors")
+        if str(ROOT) not in sys.path:
+            sys.path.insert(0, str(ROOT))
+        from benchmarks.caption_priors import main as priors_main
+
+        return priors_main(argv)
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint", nargs="?", default=None,

@@ -41,6 +41,7 @@ from glow_core.imageio import (
     ImageWriteError,
     parse_color,
     read_image,
+    with_caption,
     write_image,
 )
 from glow_core.mask import MASK_SUFFIX
@@ -66,7 +67,9 @@ LOG_NAME = ".glow-batch.json"
 Status = Literal["pending", "done", "skipped", "failed"]
 
 #: Restores one photo: gets the decoded image, returns RGB float32 H x W x 3 in [0, 1].
-Restorer = Callable[[ImageData], np.ndarray]
+#: Returns the restored pixels, or ``(pixels, caption)`` to record the caption in force
+#: in the output's metadata (EXIF ImageDescription, see ``imageio.with_caption``).
+Restorer = Callable[[ImageData], "np.ndarray | tuple[np.ndarray, str]"]
 
 
 @dataclass
@@ -519,7 +522,11 @@ def process_item(item: BatchItem, restorer: Restorer, settings: BatchSettings,
     start = time.perf_counter()
     try:
         image = read_image(item.source, max_pixels=settings.max_pixels)
-        restored = np.asarray(restorer(image), dtype=np.float32)
+        out = restorer(image)
+        caption = None
+        if isinstance(out, tuple):
+            out, caption = out
+        restored = np.asarray(out, dtype=np.float32)
         if restored.shape != image.pixels.shape:
             raise ValueError(f"restorer returned shape {restored.shape}, "
                              f"expected {image.pixels.shape}")
@@ -528,6 +535,8 @@ def process_item(item: BatchItem, restorer: Restorer, settings: BatchSettings,
         if not spec.alpha and result.alpha is not None and float(result.alpha.min()) < 1.0:
             item.warnings.append(f"transparency flattened onto {settings.background}: "
                                  f"{spec.label} has no alpha channel")
+        if caption is not None:
+            result = with_caption(result, caption)
         item.output.parent.mkdir(parents=True, exist_ok=True)
         write_image(item.output, result, format=spec.name, bit_depth=settings.bit_depth,
                     quality=settings.quality, background=parse_color(settings.background))

@@ -373,7 +373,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
             result = engine.restore(image, opts, progress=progress, cancel=cancel)
             if save_kernel_dir is not None:
                 _save_result_kernel(result, save_kernel_dir, image.source)
-            return result.image
+            # The caption in force goes into the output's metadata.
+            return result.image, opts.caption
         return cli_roundtrip.wrap_restorer(args, restore)
 
     def on_item(item: BatchItem) -> None:

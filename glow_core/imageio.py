@@ -32,6 +32,7 @@ EXIF is written to PNG, JPEG, TIFF and WebP, the ICC profile to the same; BMP ke
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import struct
@@ -64,7 +65,9 @@ __all__ = [
     "ImageWriteError",
     "format_for_path",
     "parse_color",
+    "caption_of",
     "read_image",
+    "with_caption",
     "write_image",
 ]
 
@@ -431,6 +434,50 @@ def _apply_orientation(pixels: np.ndarray, alpha: np.ndarray | None, orientation
 
 
 # --------------------------------------------------------------------------- writing
+
+
+#: EXIF tag that carries the caption in force (ImageDescription, read by most viewers).
+CAPTION_TAG = 0x010E
+_CAPTION_PREFIX = "glow caption: "
+_XP_COMMENT = 0x9C9C  # Windows XPComment: UTF-16, keeps non-ASCII captions intact
+
+
+def with_caption(image: ImageData, caption: str) -> ImageData:
+    """``image`` whose EXIF records the caption the restoration ran with.
+
+    Stored as EXIF ImageDescription ``"glow caption: <caption>"`` (an empty caption is
+    recorded too: it means "decided from the image"). Formats that carry EXIF (JPEG, PNG,
+    TIFF, WebP) keep it; the rest of the source's EXIF is preserved.
+    """
+    exif = Image.Exif()
+    if image.exif:
+        try:
+            exif.load(image.exif)
+        except Exception:  # unreadable EXIF: start afresh rather than lose the caption
+            exif = Image.Exif()
+    text = " ".join(str(caption or "").split())
+    exif[CAPTION_TAG] = _CAPTION_PREFIX + text  # ASCII field: non-ASCII becomes "?"
+    exif[_XP_COMMENT] = (_CAPTION_PREFIX + text).encode("utf-16-le") + b"\x00\x00"  # UTF-16
+    return dataclasses.replace(image, exif=exif.tobytes())
+
+
+def caption_of(image: ImageData) -> str | None:
+    """The caption recorded by :func:`with_caption`, or None when there is none."""
+    if not image.exif:
+        return None
+    exif = Image.Exif()
+    try:
+        exif.load(image.exif)
+    except Exception:
+        return None
+    value = exif.get(_XP_COMMENT) or exif.get(CAPTION_TAG)
+    if isinstance(value, (bytes, tuple)) and value is exif.get(_XP_COMMENT):
+        value = bytes(value).decode("utf-16-le", "replace").rstrip("\x00")
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str) or not value.startswith(_CAPTION_PREFIX):
+        return None
+    return value[len(_CAPTION_PREFIX):].rstrip("\x00")
 
 
 def write_image(

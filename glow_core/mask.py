@@ -159,6 +159,9 @@ def masked_restorer(restorer: Callable[[Any], np.ndarray], *, required: bool = F
                 raise MaskError(f"{source}: no mask {path.name if path else ''} beside it")
             return restorer(image)
         mask = load_mask(path, image.pixels.shape)
-        return blend(image.pixels, restorer(image), mask)
+        out = restorer(image)
+        if isinstance(out, tuple):  # (pixels, caption in force)
+            return blend(image.pixels, out[0], mask), *out[1:]
+        return blend(image.pixels, out, mask)
 
     return restore

@@ -3,25 +3,50 @@
 The caption is part of the options; editing it and restoring again keeps the seed, so the
 difference the user sees comes from the words alone. "Suggest caption" asks the optional
 captioner; when none is installed the button is greyed out and its tooltip says why.
+
+Under the text, a small bar shows which case the caption selects for the kernel stage's
+priors (text / night / face / natural scene) and how strongly: computed by
+:mod:`glow_core.semantics` in a worker thread (the caption encoder takes a moment to load),
+debounced while the user types. An empty caption shows what the image alone decides.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
+    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 MAX_CAPTION_CHARS = 400
+#: Wait this long after the last keystroke before re-weighing the caption.
+CASE_DEBOUNCE_MS = 400
+
+
+def case_weights(caption: str, pixels: Any) -> tuple[dict[str, float], str]:
+    """(weights, source) of :func:`glow_core.semantics.weights_for` (runs in a worker)."""
+    from glow_core.semantics import weights_for
+
+    return weights_for(caption, pixels)
+
+
+def describe_case(weights: dict[str, float], source: str) -> tuple[str, int]:
+    """Label text and percentage for the case bar."""
+    from glow_core.semantics import LABELS, dominant
+
+    case, w = dominant(weights)
+    origin = "from the caption" if source == "caption" else "decided from the image"
+    return f"Priors: {LABELS[case]} ({origin})", int(round(100 * w))
 
 
 def captioner_status() -> tuple[Any, str]:
@@ -53,10 +78,11 @@ def run_captioner(factory: Any, pixels: Any) -> str:
 
 
 class CaptionPanel(QWidget):
-    """Editable caption + suggestion button."""
+    """Editable caption + suggestion button + the case the caption selects."""
 
     changed = Signal(str)
     suggestRequested = Signal()  # Qt naming
+    caseReady = Signal(int, object, str)  # generation, weights, source (from the worker)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -81,9 +107,33 @@ class CaptionPanel(QWidget):
         row.addWidget(self.hint, 1)
         row.addWidget(self.suggest)
         inner.addLayout(row)
+        case_row = QHBoxLayout()
+        self.case_label = QLabel("Priors: natural scene")
+        self.case_label.setObjectName("hint")
+        self.case_label.setToolTip(
+            "Which prior the kernel stage uses: text (documents, signs), night (lights, "
+            "noise), face (smooth skin, keep the bokeh) or a natural scene; the bar shows "
+            "how strongly. An empty caption lets the image decide.")
+        self.case_bar = QProgressBar()
+        self.case_bar.setRange(0, 100)
+        self.case_bar.setFixedWidth(90)
+        self.case_bar.setFixedHeight(10)
+        self.case_bar.setTextVisible(False)
+        case_row.addWidget(self.case_label, 1)
+        case_row.addWidget(self.case_bar)
+        inner.addLayout(case_row)
         layout.addWidget(box)
         self.factory: Any = None
         self.unavailable_reason = ""
+        self.weights: dict[str, float] = {}
+        self.weights_source = "image"
+        self._pixels: Any = None
+        self._generation = 0
+        self._case_timer = QTimer(self)
+        self._case_timer.setSingleShot(True)
+        self._case_timer.setInterval(CASE_DEBOUNCE_MS)
+        self._case_timer.timeout.connect(self._weigh)
+        self.caseReady.connect(self._on_case)
 
     def _on_text(self) -> None:
         text = self.caption()
@@ -91,6 +141,50 @@ class CaptionPanel(QWidget):
             self.edit.setPlainText(text[:MAX_CAPTION_CHARS])
             return
         self.changed.emit(text)
+        self._case_timer.start()
+
+    # ------------------------------------------------------------- case display
+    def set_image(self, pixels: Any) -> None:
+        """The photo an empty caption is decided from (None: no photo)."""
+        self._pixels = pixels
+        self._case_timer.start()
+
+    def _weigh(self) -> None:
+        self._generation += 1
+        gen, caption, pixels = self._generation, self.caption(), self._pixels
+
+        def job() -> None:
+            try:
+                try:
+                    weights, source = case_weights(caption, pixels)
+                except Exception as exc:  # no encoder: say so rather than fail
+                    weights, source = {}, f"unavailable: {exc}"
+                if gen == self._generation:
+                    self.caseReady.emit(gen, weights, source)
+            except RuntimeError:  # the panel was deleted meanwhile (window closed)
+                pass
+
+        # A daemon thread: never holds the app open; weighing is serialised inside.
+        threading.Thread(target=job, name="caption-case", daemon=True).start()
+
+    def _on_case(self, gen: int, weights: dict, source: str) -> None:
+        if gen != self._generation:
+            return  # a newer caption is on its way
+        if not weights:
+            self.case_label.setText("Priors: default (caption encoder unavailable)")
+            self.case_label.setToolTip(source)
+            self.case_bar.setValue(0)
+            return
+        self.weights, self.weights_source = dict(weights), source
+        text, percent = describe_case(weights, source)
+        self.case_label.setText(f"{text}: {percent} %")
+        self.case_bar.setValue(percent)
+        self.case_bar.setToolTip(", ".join(f"{k} {v:.0%}" for k, v in weights.items()))
+
+    def weigh_now(self) -> None:
+        """Re-weigh at once (tests, and after a suggestion arrives)."""
+        self._case_timer.stop()
+        self._weigh()
 
     def caption(self) -> str:
         return " ".join(self.edit.toPlainText().split())

@@ -33,6 +33,10 @@ class KernelConfig:
     latent_lambda_decay: float = 0.8  # per iteration: admit finer edges once the kernel is fair
     hqs_beta_max: float = 1e4  # L0 step near exact; 1e5 (Pan) measured no better, 1.5x slower
     hqs_kappa: float = 3.0  # 14 FFT solves per latent update instead of 25 (kappa 2), same sim
+    # Text prior (Pan et al. 2014): weight of L0 on intensities (two tones: ink and paper,
+    # from the region's 1st / 97th percentiles) relative to the gradient L0; 0 = off.
+    # Set by glow_core.semantics for captions about documents and signs.
+    intensity_l0: float = 0.0
 
     # --- salient edges (Cho & Lee 2009, Xu & Jia 2010) ---------------------------------------
     edge_bins: int = 4  # orientation bins of 45 degrees: every direction constrains the kernel
@@ -127,6 +131,10 @@ class DeconvConfig:
     field_residual_temperature: float = 0.5
     # Torch device (None: CPU).
     device: str | None = None
+    # Text prior (Pan et al. 2014) in the final solve: weight of an L0 penalty on pixels
+    # off two tones (per channel: 1st / 97th percentile of the blurry photo, linear);
+    # 0 = off. Set by glow_core.semantics for documents and signs.
+    intensity_l0: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from dataclasses import replace as dc_replace
 import numpy as np
 import torch
 
+from ._latent import snap_two_tone
 from .config import DeconvConfig
 from .fft import conv2_same, extend_periodic, gradients, gradients_t, otf_of_gradients, psf2otf
 from .linear import linear_to_srgb, srgb_to_linear
@@ -165,10 +166,13 @@ def raised_cosine(n: int, fade_start: int, fade_end: int) -> np.ndarray:
 
 def _solve(y: torch.Tensor, sat: torch.Tensor | None, kernel: torch.Tensor, lam: float,
            config: DeconvConfig, margin: int,
-           step: Callable[[], None] | None = None) -> torch.Tensor:
+           step: Callable[[], None] | None = None,
+           tones: torch.Tensor | None = None) -> torch.Tensor:
     """Deconvolve linear channels ``y`` (C, H, W); returns (C, H, W).
 
-    ``sat`` (C, H, W) bool marks clipped blurry pixels (one-sided data term).
+    ``sat`` (C, H, W) bool marks clipped blurry pixels (one-sided data term). ``tones``
+    (2, C, 1, 1): ink / paper levels of the text prior (used when
+    ``config.intensity_l0 > 0``).
     """
     c, h, w = y.shape
     yp, (top, left, _, _) = extend_periodic(y, margin)
@@ -202,13 +206,19 @@ def _solve(y: torch.Tensor, sat: torch.Tensor | None, kernel: torch.Tensor, lam:
             wx = _gst(gx, tau, config.alpha)
             wy = _gst(gy, tau, config.alpha)
             prior = torch.fft.rfft2(gradients_t(wx, wy))
+            dd_i = dd
+            if tones is not None and config.intensity_l0 > 0:
+                # Text prior: L0 on pixels off the two tones, split with the same beta.
+                u_i = snap_two_tone(x, (tones[0], tones[1]), 2.0 * config.intensity_l0 / beta)
+                prior = prior + torch.fft.rfft2(u_i)
+                dd_i = dd + 1.0
             if use_split:
                 target = torch.fft.rfft2(z - u)
                 num = rho * kconj * target + beta * prior
-                den = rho * kk + beta * dd
+                den = rho * kk + beta * dd_i
             else:
                 num = lam * kconj * spec_y + beta * prior
-                den = lam * kk + beta * dd
+                den = lam * kk + beta * dd_i
             spec_x = num / den
             x = torch.fft.irfft2(spec_x, s=(hp, wp))
             if use_split:
@@ -243,7 +253,9 @@ def deconvolve_window(lin: np.ndarray | torch.Tensor, kernel: np.ndarray | torch
                       sat: np.ndarray | torch.Tensor | None = None,
                       config: DeconvConfig | None = None,
                       step: Callable[[], None] | None = None,
-                      residual: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+                      residual: bool = False,
+                      tones: np.ndarray | None = None,
+                      ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Deconvolve the window ``box = (y0, x0, y1, x1)`` of a linear H x W x C image.
 
     Reads a context margin of ``config.context_kernels`` kernel sizes around the box
@@ -269,9 +281,14 @@ def deconvolve_window(lin: np.ndarray | torch.Tensor, kernel: np.ndarray | torch
     # Inner windows (context from the photo) still need a margin for the FFT wrap; the
     # free boundary makes the photo's real border and the window's cut alike unknown.
     pad = max(k.shape) + 8
-    out = _solve(win, s, k, lam, config, pad, step)
+    tt = None
+    if config.intensity_l0 > 0:
+        tt = torch.as_tensor(text_tones(win.permute(1, 2, 0).cpu().numpy()) if tones is None
+                             else np.asarray(tones), dtype=torch.float32, device=dev)
+        tt = tt.reshape(2, -1, 1, 1)
+    out = _solve(win, s, k, lam, config, pad, step, tt)
     if config.ringing_boost > 0:
-        out = _suppress_ringing(out, win, s, k, lam, config, pad)
+        out = _suppress_ringing(out, win, s, k, lam, config, pad, tt)
     core = out[:, y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
     core_np = core.permute(1, 2, 0).cpu().numpy()
     if not residual:
@@ -294,7 +311,7 @@ def _box(x: torch.Tensor, radius: int) -> torch.Tensor:
 
 def _suppress_ringing(out: torch.Tensor, win: torch.Tensor, sat: torch.Tensor | None,
                       k: torch.Tensor, lam: float, config: DeconvConfig,
-                      pad: int) -> torch.Tensor:
+                      pad: int, tones: torch.Tensor | None = None) -> torch.Tensor:
     """Blend towards a more regularised solution where the model fails to fit the data.
 
     With the right kernel the re-blur residual ``k * x - y`` is at the noise level
@@ -319,9 +336,14 @@ def _suppress_ringing(out: torch.Tensor, win: torch.Tensor, sat: torch.Tensor | 
     # The same sparse solver with half the inner iterations: the blend only needs a
     # calmer image (a closed-form Gaussian-prior solve instead lost 0.2-0.3 dB).
     light = dc_replace(config, inner_iters=max(1, config.inner_iters // 2))
-    smooth = _solve(win, sat, k, lam / config.ringing_boost, light, pad)
+    smooth = _solve(win, sat, k, lam / config.ringing_boost, light, pad, tones=tones)
     return out + mask * (smooth - out)
 
+
+def text_tones(lin: np.ndarray) -> np.ndarray:
+    """(2, C) ink and paper levels of a linear H x W x C photo: 1st / 97th percentiles."""
+    sub = np.asarray(lin, dtype=np.float32)[::2, ::2].reshape(-1, lin.shape[-1])
+    return np.percentile(sub, [1.0, 97.0], axis=0).astype(np.float32)
 
 
 def _saturation_mask(srgb: np.ndarray, config: DeconvConfig) -> np.ndarray | None:
@@ -401,10 +423,11 @@ def deconvolve(image: np.ndarray, kernel: np.ndarray | torch.Tensor,
 
     out = np.empty_like(lin)
     lin_t = torch.from_numpy(np.ascontiguousarray(lin))
+    tones = text_tones(lin) if config.intensity_l0 > 0 else None
     for box in boxes:
         y0, x0, y1, x1 = box
         out[y0:y1, x0:x1] = deconvolve_window(lin_t, kernel, box, lam=lam, sat=sat,
-                                              config=config, step=step)
+                                              config=config, step=step, tones=tones)
     if progress is not None:
         progress(1.0)
     res = out if linear else linear_to_srgb(out)

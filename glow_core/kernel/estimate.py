@@ -227,6 +227,10 @@ def estimate_kernel(
         raise ValueError(f"region {region} is too small (need at least 16x16 pixels)")
     region = (y0, x0, y1, x1)
     b_full = g_lin[y0:y1, x0:x1]
+    tones = None
+    if config.intensity_l0 > 0:
+        q = torch.quantile(b_full[::2, ::2].flatten(), torch.tensor([0.01, 0.97], device=dev))
+        tones = (float(q[0]), float(q[1]))
     noise = noise_sigma(g_disp[y0:y1, x0:x1])
     if auto:
         # a kernel cannot be wider than a third of the region and still be observed
@@ -298,7 +302,8 @@ def estimate_kernel(
             if gotf is not None:
                 k_otf = k_otf * gotf
             x = l0_latent(
-                b_spec, bp, k_otf, dx_otf, dy_otf, lam, config.hqs_beta_max, config.hqs_kappa
+                b_spec, bp, k_otf, dx_otf, dy_otf, lam, config.hqs_beta_max, config.hqs_kappa,
+                config.intensity_l0, tones,
             )
             gx, gy = gradients(x)
             px, py, thr, n_kept = select_edges(
