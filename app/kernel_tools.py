@@ -54,13 +54,22 @@ class KernelTools(QObject):
         it was made with are unchanged and it was trusted (else the restore estimates).
         """
         values = self.panel.values()
-        values["kernel_region"] = self.region_tool.engine_region()
+        values["kernel_region"] = self.estimate_region()
         reuse = self.field is not None and values["kernel_stage"] and (
             self.source == "user"
             or (self.source == "estimated" and not self.field.backs_off
                 and self._estimated_with == self._estimate_key(values)))
         values["kernel"] = self.field.global_kernel if reuse else None
         return values
+
+    def estimate_region(self) -> tuple[int, int, int, int] | None:
+        """Where to estimate the blur: the dragged blur region, else the painted mask's
+        restored area (one tool marks what to restore and where its blur shows)."""
+        region = self.region_tool.engine_region()
+        if region is None:
+            mask_tool = getattr(self.window, "mask_tool", None)
+            region = mask_tool.region() if mask_tool is not None else None
+        return region
 
     @staticmethod
     def _estimate_key(values: dict[str, Any]) -> tuple[Any, ...]:
@@ -75,10 +84,10 @@ class KernelTools(QObject):
             win.statusBar().showMessage(reason, 4000)
             return None
         values = self.panel.values()
-        region = self.region_tool.engine_region()
+        region = self.estimate_region()
         self._estimated_with = (values["kernel_size"], region)
         return win.restorer.start_estimate(win.image.pixels, kernel_size=values["kernel_size"],
-                                           region=region)
+                                           region=region, caption=win.caption_panel.caption())
 
     def set_region_mode(self, on: bool) -> None:
         if on and self.window.image is None:

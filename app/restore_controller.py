@@ -153,7 +153,8 @@ class RestoreController(QObject):
             "Restoring visible region…" if rect is not None else "Restoring…")
 
     def start_estimate(self, pixels: np.ndarray, *, kernel_size: int | None = None,
-                       region: tuple[int, int, int, int] | None = None) -> Task | None:
+                       region: tuple[int, int, int, int] | None = None,
+                       caption: str = "") -> Task | None:
         """"Estimate blur": the engine's kernel estimate alone, with progress and cancel."""
         ok, _reason = self.can_restore(True)
         if not ok:
@@ -162,7 +163,7 @@ class RestoreController(QObject):
 
         def work(report: Any, token: CancelToken | None) -> Any:
             return engine.estimate_kernel(pixels, kernel_size=kernel_size, region=region,
-                                          progress=report, cancel=token)
+                                          progress=report, cancel=token, caption=caption)
 
         return self._launch(Task(work, token=CancelToken(), name="estimate-kernel"),
                             self.estimated.emit, "Estimating blur…")

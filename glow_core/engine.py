@@ -34,6 +34,7 @@ from glow_core.kernel_stage import (
     motion_map,
     network_plan,
     run_kernel_stage,
+    scene_configs,
     validate_kernel_options,
 )
 from glow_core.limits import (
@@ -79,6 +80,9 @@ class RestoreOptions:
     kernel_region: tuple[int, int, int, int] | None = None  # (y0, x0, y1, x1) to estimate from
     spatially_varying: bool = MEASURED_SPATIALLY_VARYING  # a kernel per region vs one kernel
     after_deconv: str = "auto"  # "auto" | "network" | "deconvolved" | "blend" (kernel_stage)
+    # The caption (or, when empty, the photo) chooses the kernel stage's priors: text,
+    # night, faces or general scenes (glow_core.semantics). False: general defaults.
+    scene_priors: bool = True
 
     def validate(self) -> None:
         if self.mode not in MODES:
@@ -458,7 +462,8 @@ class Engine:
             stage = run_kernel_stage(
                 pixels, kernel=options.kernel, kernel_size=options.kernel_size,
                 region=options.kernel_region, spatially_varying=options.spatially_varying,
-                report=report, cancel=run.cancel, device=self._kernel_device)
+                report=report, cancel=run.cancel, device=self._kernel_device,
+                caption=options.caption, scene_priors=options.scene_priors)
         run.base = share
         return stage
 
@@ -490,7 +495,8 @@ class Engine:
                         region: tuple[int, int, int, int] | None = None,
                         spatially_varying: bool = MEASURED_SPATIALLY_VARYING,
                         progress: ProgressFn | None = None,
-                        cancel: CancelToken | None = None) -> KernelField:
+                        cancel: CancelToken | None = None, caption: str = "",
+                        scene_priors: bool = True) -> KernelField:
         """The blur kernel (a 1 x 1 field) or field of region kernels, without restoring.
 
         For the GUI's "Estimate blur": ``field.global_confidence`` and ``field.backs_off``
@@ -504,9 +510,14 @@ class Engine:
                 progress(ProgressInfo(float(fraction), "estimating blur"))
 
         start = time.perf_counter()
+        device = self._kernel_device
+        priors = scene_configs(caption, pixels, device) if scene_priors else None
         kf = estimate_field(pixels, kernel_size=kernel_size, region=region,
                             spatially_varying=spatially_varying, progress=report,
-                            cancel=cancel, kernel_config=KernelConfig(device=self._kernel_device))
+                            cancel=cancel,
+                            kernel_config=priors.kernel if priors else KernelConfig(
+                                device=device),
+                            field_config=priors.field if priors else None)
         kf.info["seconds"] = time.perf_counter() - start
         return kf
 

@@ -6,7 +6,9 @@
 1. **kernel**: the user's kernel (no estimation), or a blind estimate; one kernel for the
    photo, or a :class:`~glow_core.kernel.KernelField` of region kernels
    (``RestoreOptions.spatially_varying``); a dragged ``kernel_region`` always means one
-   kernel estimated from there;
+   kernel estimated from there; the caption (or, when it is empty, the photo itself)
+   chooses the priors of estimation and deconvolution (:mod:`glow_core.semantics`: text,
+   night, faces, general scenes);
 2. **back off**: below the field's minimum confidence (a sharp photo, a failed estimate)
    nothing is deconvolved and the photo goes to the network as before;
 3. **deconvolve** the whole photo (the kernel package tiles it with context margins, so a
@@ -22,7 +24,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -43,6 +45,8 @@ from glow_core.kernel import (
     kernel_spread,
 )
 from glow_core.kernel.kernel_io import validate_kernel
+from glow_core.semantics import SemanticPriors, semantic_priors
+from glow_core.semantics.defocus import preserve_defocus
 
 Region = tuple[int, int, int, int]
 Source = Literal["estimated", "user"]
@@ -193,15 +197,21 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
                      spatially_varying: bool,
                      report: Callable[[float, str], None],
                      cancel: CancelToken | None,
-                     device: str | None = None) -> KernelStageResult:
+                     device: str | None = None, caption: str = "",
+                     scene_priors: bool = True) -> KernelStageResult:
     """Kernel (given or estimated), back-off decision, deconvolution of the whole photo.
 
     ``report(fraction, stage)`` gets the stage's own fraction in [0, 1]: estimation is the
     first half, deconvolution the second ("estimating blur", "deconvolving"). ``device``:
-    where the stage's torch code runs (None: the CPU).
+    where the stage's torch code runs (None: the CPU). ``caption`` steers the priors
+    (:func:`scene_configs`); ``scene_priors=False`` keeps the general-scene defaults.
     """
     h, w = pixels.shape[:2]
     start = time.perf_counter()
+    priors = scene_configs(caption, pixels, device) if scene_priors else None
+    kcfg = priors.kernel if priors is not None else KernelConfig(device=device)
+    dcfg = priors.deconv if priors is not None else DeconvConfig(device=device)
+    fcfg = priors.field if priors is not None else None
     if kernel is not None:
         kf, source = user_field(kernel, h, w), "user"
     elif min(h, w) < MIN_ESTIMATE_SIDE:
@@ -212,7 +222,7 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
         try:
             kf = estimate_field(pixels, kernel_size=kernel_size, region=region,
                                 spatially_varying=spatially_varying,
-                                kernel_config=KernelConfig(device=device),
+                                kernel_config=kcfg, field_config=fcfg,
                                 progress=lambda f, _m: report(0.5 * float(f),
                                                               "estimating blur"),
                                 cancel=cancel)
@@ -229,12 +239,17 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
     deconvolved = None
     if not backed_off:
         report(0.5, "deconvolving")
-        deconvolved = deconvolve_photo(pixels, kf, config=DeconvConfig(device=device),
+        deconvolved = deconvolve_photo(pixels, kf, config=dcfg,
                                        progress=lambda f: report(0.5 + 0.5 * float(f),
                                                                  "deconvolving"),
                                        cancel=cancel)
+        if priors is not None and priors.bokeh > 0:  # a portrait's soft background stays
+            deconvolved = preserve_defocus(pixels, deconvolved, kf, priors.bokeh)
     info = field_info(kf, source, time.perf_counter() - start, backed_off)
     info["spread"] = round(float(spread), 3)
+    if priors is not None:
+        info["priors"] = {"weights": {k: round(v, 3) for k, v in priors.weights.items()},
+                          "source": priors.source, "notes": list(priors.notes)}
     if too_small:
         info["note"] = (f"no blur to undo: the estimated kernel is {spread:.1f} px wide "
                         f"(< {MIN_SPREAD_PX} px); no deconvolution, the network alone")
@@ -242,6 +257,21 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
         info["note"] = (f"blur estimate not trusted (confidence {kf.global_confidence:.2f} < "
                         f"{kf.min_confidence:.2f}): no deconvolution, the network alone")
     return KernelStageResult(kf, deconvolved, info)
+
+
+def scene_configs(caption: str, pixels: np.ndarray, device: str | None
+                  ) -> SemanticPriors | None:
+    """The caption's (or, for an empty caption, the photo's) priors, on ``device``.
+
+    A caption encoder that cannot load must not cost the user the photo: the stage then
+    runs with the general-scene defaults (None).
+    """
+    try:
+        priors = semantic_priors(caption, pixels)
+    except Exception:  # the encoder is optional; the defaults are always safe
+        return None
+    return replace(priors, kernel=replace(priors.kernel, device=device),
+                   deconv=replace(priors.deconv, device=device))
 
 
 def _backed_off(note: str, start: float) -> KernelStageResult:

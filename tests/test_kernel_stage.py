@@ -263,3 +263,24 @@ def test_a_near_delta_estimate_backs_off(engine: Engine, blurred, monkeypatch) -
     info = res.info["kernel"]
     assert info["backed_off"] and info["spread"] < kernel_stage.MIN_SPREAD_PX
     assert "no blur to undo" in info["note"] and res.info["network"] == "on blurry"
+
+
+def test_caption_chooses_the_stage_priors(engine: Engine, blurred) -> None:
+    _sharp, k, blurry = blurred
+    text = engine.restore(blurry, RestoreOptions(
+        kernel=k, after_deconv="deconvolved",
+        caption="a receipt with small printed black text and a barcode"))
+    plain = engine.restore(blurry, RestoreOptions(kernel=k, after_deconv="deconvolved",
+                                                  scene_priors=False))
+    priors = text.info["kernel"]["priors"]
+    assert priors["source"] == "caption"
+    assert max(priors["weights"], key=priors["weights"].get) == "text"
+    assert "priors" not in plain.info["kernel"]
+    # The words reach the pixels: the text prior changes the deconvolution visibly.
+    assert float(np.abs(text.image - plain.image).mean()) * 255 > 0.5
+
+
+def test_empty_caption_lets_the_photo_decide(engine: Engine, blurred) -> None:
+    _sharp, k, blurry = blurred
+    result = engine.restore(blurry, RestoreOptions(kernel=k, after_deconv="deconvolved"))
+    assert result.info["kernel"]["priors"]["source"] == "image"
