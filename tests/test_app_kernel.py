@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.signal
 from PIL import Image
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 
 from glow_core.kernel import linear_to_srgb, save_kernel
 from tests.app_fixtures import app_config_dir, open_photo, photo_file, window  # noqa: F401
@@ -141,3 +141,19 @@ def test_bad_kernel_file_shows_a_banner(qtbot, window, photo_file: Path,  # noqa
     assert window.banner.isVisible() and window.banner.level == "error"
     assert str(path) in window.banner.text()
     assert window.kernel.field is None and window.restore_options().kernel is None
+
+
+def test_painted_mask_is_where_the_blur_is_estimated(qtbot, window,  # noqa: F811
+                                                     blurry_file: Path) -> None:
+    open_photo(qtbot, window, blurry_file)
+    assert window.kernel.estimate_region() is None
+    tool = window.mask_tool
+    tool.tool = "rect"
+    tool.press(QPointF(40, 50))
+    tool.release(QPointF(200, 180))
+    assert tool.has_mask()
+    region = window.restore_options().kernel_region
+    assert region == tool.region() and np.allclose(region, (50, 40, 180, 200), atol=2)
+    # a dragged blur region wins over the mask
+    window.kernel.region_tool.set_region(QRect(10, 20, 90, 80))
+    assert window.restore_options().kernel_region == (20, 10, 100, 100)
