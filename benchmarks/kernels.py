@@ -1,0 +1,393 @@
+"""Blind deblurring benchmark of the physics-first kernel stage (issue 10's protocol).
+
+    python -m benchmarks.kernels [--data ../shared/data] [--limit N] [--kernels a,b]
+                                 [--crop N] [--mode global|field] [--threads 2]
+                                 [--no-gopro] [--json FILE]
+
+Protocol: the 24 Kodak photos (``sharp/kodak24``), each blurred **in linear light** with
+the 8 measured real-shake kernels (Levin's four ``usrnet12_k09..k12``, Lai's two
+``kair_large``, INFWIDE's two ``infwide_real``) by a valid-mode convolution of the
+reflect-padded photo (so no wrap-around seams enter), back to sRGB, plus 1 % Gaussian
+noise, quantised to 8 bits. For each blurry photo it reports
+
+* **floor**: the blurry input itself;
+* **Wiener (true k)**: a scalar-NSR Wiener filter given the true kernel (the goal is a
+  blind result above it);
+* **ceiling**: our :func:`deconvolve` given the true kernel;
+* **blind**: :func:`estimate_kernel` (or :func:`estimate_kernel_field` with
+  ``--mode field``) then deconvolution; below the estimator's minimum confidence the
+  stage backs off and returns the input, as the engine does;
+
+as PSNR / SSIM (sRGB, 8 px border excluded), the error ratio MSE_blind / MSE_ceiling per
+image and the share of images at or below 2, and seconds per megapixel. The held-out
+``pairs/gopro_frameavg`` pairs (real frame-averaging blur; the split of
+``training.paired``) are reported too: there blind must be no worse than the input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from glow_core.kernel.config import DeconvConfig  # noqa: E402
+from glow_core.kernel.deconvolve import deconvolve, wiener  # noqa: E402
+from glow_core.kernel.fft import conv2_same  # noqa: E402
+from glow_core.kernel.linear import linear_to_srgb, srgb_to_linear  # noqa: E402
+
+#: The real shake kernels of the protocol: folder/name under ``kernels/``.
+KERNELS: tuple[str, ...] = (
+    "usrnet12/usrnet12_k09", "usrnet12/usrnet12_k10", "usrnet12/usrnet12_k11",
+    "usrnet12/usrnet12_k12", "kair_large/k_large_1", "kair_large/k_large_2",
+    "infwide_real/infwide_kernel_20_1", "infwide_real/infwide_kernel_23_1",
+)
+#: Scalar noise-to-signal ratio of the Wiener reference in linear light: the best single
+#: value of {0.01, 0.02, 0.04} on six Kodak crops x real kernels with 1 % noise.
+WIENER_NSR = 0.03
+#: Pixels dropped at each border before scoring (every method treats borders differently).
+BORDER = 8
+
+# (blurry sRGB, true kernel) -> (restored sRGB, confidence, kernel or None)
+Restorer = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, float, np.ndarray | None]]
+
+
+# ----------------------------------------------------------------------------- synthesis
+
+
+def blur_photo(sharp: np.ndarray, kernel: np.ndarray, noise: float = 0.01, seed: int = 0
+               ) -> np.ndarray:
+    """The protocol's blur: linear light, valid convolution of a reflect-padded photo."""
+    lin = torch.from_numpy(srgb_to_linear(sharp)).permute(2, 0, 1).to(torch.float64)
+    kh, kw = kernel.shape
+    py, px = kh // 2, kw // 2
+    padded = torch.nn.functional.pad(lin[None], (px, kw - 1 - px, py, kh - 1 - py),
+                                     mode="reflect")[0]
+    same = conv2_same(padded, torch.from_numpy(kernel.astype(np.float64)))
+    # Valid part: valid[i] = same[i + kh - 1 - cy] with cy the kernel centre ((kh-1)//2).
+    oy, ox = kh - 1 - (kh - 1) // 2, kw - 1 - (kw - 1) // 2
+    out = same[:, oy:oy + sharp.shape[0], ox:ox + sharp.shape[1]]
+    srgb = linear_to_srgb(out.permute(1, 2, 0).numpy().astype(np.float32))
+    srgb = srgb + np.random.default_rng(seed).normal(0.0, noise, srgb.shape)
+    return (np.round(np.clip(srgb, 0.0, 1.0) * 255.0) / 255.0).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = mse_of(a, b)
+    return float(10.0 * math.log10(1.0 / max(mse, 1e-12)))
+
+
+def mse_of(a: np.ndarray, b: np.ndarray) -> float:
+    a = np.clip(a, 0, 1)[BORDER:-BORDER, BORDER:-BORDER]
+    b = b[BORDER:-BORDER, BORDER:-BORDER]
+    return float(np.mean((a.astype(np.float64) - b) ** 2))
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    """SSIM (Wang et al. 2004, Gaussian 11x11 sigma 1.5), mean over channels."""
+    a = np.clip(a, 0, 1)[BORDER:-BORDER, BORDER:-BORDER].astype(np.float64)
+    b = b[BORDER:-BORDER, BORDER:-BORDER].astype(np.float64)
+    try:
+        from skimage.metrics import structural_similarity
+
+        return float(structural_similarity(a, b, channel_axis=2, data_range=1.0,
+                                           gaussian_weights=True, sigma=1.5,
+                                           use_sample_covariance=False))
+    except ImportError:
+        pass
+    g = np.exp(-0.5 * (np.arange(11) - 5) ** 2 / 1.5 ** 2)
+    g /= g.sum()
+
+    def blur(x: np.ndarray) -> np.ndarray:
+        x = np.apply_along_axis(lambda r: np.convolve(r, g, mode="valid"), 0, x)
+        return np.apply_along_axis(lambda r: np.convolve(r, g, mode="valid"), 1, x)
+
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    vals = []
+    for c in range(a.shape[2]):
+        x, y = a[:, :, c], b[:, :, c]
+        mx, my = blur(x), blur(y)
+        sxx, syy, sxy = blur(x * x) - mx ** 2, blur(y * y) - my ** 2, blur(x * y) - mx * my
+        s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx ** 2 + my ** 2 + c1) * (sxx + syy + c2))
+        vals.append(s.mean())
+    return float(np.mean(vals))
+
+
+# ----------------------------------------------------------------------------- restorers
+
+
+def true_kernel_ceiling(config: DeconvConfig | None = None) -> Restorer:
+    def run(blurry: np.ndarray, truth: np.ndarray):
+        return deconvolve(blurry, truth, config), 1.0, truth
+    return run
+
+
+def true_kernel_wiener(nsr: float = WIENER_NSR) -> Restorer:
+    def run(blurry: np.ndarray, truth: np.ndarray):
+        return wiener(blurry, truth, nsr), 1.0, truth
+    return run
+
+
+def blind_global(min_confidence: float | None = None) -> Restorer:
+    """estimate_kernel on the photo, then deconvolve; back off below the confidence."""
+    from glow_core.kernel.config import FieldConfig
+    from glow_core.kernel.estimate import estimate_kernel
+
+    floor = FieldConfig().min_confidence if min_confidence is None else min_confidence
+
+    def run(blurry: np.ndarray, truth: np.ndarray):
+        del truth  # blind
+        est = estimate_kernel(blurry)
+        if est.confidence < floor:
+            return blurry, est.confidence, est.kernel
+        return deconvolve(blurry, est.kernel), est.confidence, est.kernel
+    return run
+
+
+def blind_field() -> Restorer:
+    """estimate_kernel_field then deconvolve_field (spatially varying)."""
+    from glow_core.kernel.field import deconvolve_field, estimate_kernel_field
+
+    def run(blurry: np.ndarray, truth: np.ndarray):
+        del truth
+        fld = estimate_kernel_field(blurry)
+        if fld.backs_off:
+            return blurry, fld.global_confidence, fld.global_kernel
+        return deconvolve_field(blurry, fld), fld.global_confidence, fld.global_kernel
+    return run
+
+
+# ----------------------------------------------------------------------------- protocol
+
+
+@dataclass
+class Row:
+    """Scores of one method on a group of images."""
+
+    psnr: list[float] = field(default_factory=list)
+    ssim: list[float] = field(default_factory=list)
+    mse: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    megapixels: list[float] = field(default_factory=list)
+    confidence: list[float] = field(default_factory=list)
+
+    def add(self, out: np.ndarray, sharp: np.ndarray, seconds: float, conf: float) -> None:
+        self.psnr.append(psnr(out, sharp))
+        self.ssim.append(ssim(out, sharp))
+        self.mse.append(mse_of(out, sharp))
+        self.seconds.append(seconds)
+        self.megapixels.append(sharp.shape[0] * sharp.shape[1] / 1e6)
+        self.confidence.append(conf)
+
+    def summary(self) -> dict:
+        return {"psnr": float(np.mean(self.psnr)) if self.psnr else float("nan"),
+                "ssim": float(np.mean(self.ssim)) if self.ssim else float("nan"),
+                "s_per_mp": (float(np.sum(self.seconds) / np.sum(self.megapixels))
+                             if self.megapixels else float("nan")),
+                "n": len(self.psnr)}
+
+
+def run_protocol(images: Sequence[tuple[str, np.ndarray]],
+                 kernels: Sequence[tuple[str, np.ndarray]],
+                 methods: dict[str, Restorer], *, noise: float = 0.01,
+                 log: Callable[[str], None] | None = None) -> dict:
+    """Blur every image with every kernel and score every method (plus the floor).
+
+    Returns {"kernels": {name: {method: summary, "ratio": [...]}}, "overall": {...}}; the
+    error ratio compares "blind" with "ceiling" when both are among ``methods``.
+    """
+    per_kernel: dict[str, dict[str, Row]] = {}
+    for ki, (kname, k) in enumerate(kernels):
+        rows = {m: Row() for m in ("floor", *methods)}
+        per_kernel[kname] = rows
+        for ii, (iname, sharp) in enumerate(images):
+            blurry = blur_photo(sharp, k, noise, seed=1000 * ki + ii)
+            rows["floor"].add(blurry, sharp, 0.0, 1.0)
+            for mname, fn in methods.items():
+                t = time.perf_counter()
+                out, conf, _ = fn(blurry, k)
+                rows[mname].add(out, sharp, time.perf_counter() - t, conf)
+            if log:
+                msg = " ".join(f"{m}={r.psnr[-1]:.2f}" for m, r in rows.items())
+                log(f"{kname} {iname}: {msg}")
+    return summarise(per_kernel)
+
+
+def summarise(per_kernel: dict[str, dict[str, Row]]) -> dict:
+    out: dict = {"kernels": {}, "overall": {}}
+    merged: dict[str, Row] = {}
+    for kname, rows in per_kernel.items():
+        entry = {m: r.summary() for m, r in rows.items()}
+        entry.update(_ratios(rows))
+        out["kernels"][kname] = entry
+        for m, r in rows.items():
+            acc = merged.setdefault(m, Row())
+            for f in ("psnr", "ssim", "mse", "seconds", "megapixels", "confidence"):
+                getattr(acc, f).extend(getattr(r, f))
+    out["overall"] = {m: r.summary() for m, r in merged.items()}
+    out["overall"].update(_ratios(merged))
+    return out
+
+
+def _ratios(rows: dict[str, Row]) -> dict:
+    if "blind" not in rows or "ceiling" not in rows:
+        return {}
+    ratio = [b / max(c, 1e-12) for b, c in zip(rows["blind"].mse, rows["ceiling"].mse)]
+    return {"ratio": ratio, "ratio_median": float(np.median(ratio)),
+            "share_ratio_le_2": float(np.mean(np.asarray(ratio) <= 2.0))}
+
+
+def markdown_table(result: dict, gopro: dict | None = None) -> str:
+    """The Markdown table: PSNR / SSIM per method, error ratios, seconds per megapixel."""
+    methods = [m for m in ("floor", "wiener_true", "ceiling", "blind")
+               if m in result["overall"]]
+    names = {"floor": "input", "wiener_true": "Wiener (true k)", "ceiling": "ours (true k)",
+             "blind": "blind"}
+    head = "| kernel | " + " | ".join(f"{names[m]} PSNR / SSIM" for m in methods)
+    has_ratio = "ratio_median" in result["overall"]
+    if has_ratio:
+        head += " | error ratio (median) | share ratio <= 2"
+    head += " | s/MP (ceiling, blind) |"
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+
+    def line(label: str, entry: dict) -> str:
+        cells = [f"{entry[m]['psnr']:.2f} / {entry[m]['ssim']:.3f}" for m in methods]
+        s = f"| {label} | " + " | ".join(cells)
+        if has_ratio:
+            s += f" | {entry.get('ratio_median', float('nan')):.2f}"
+            s += f" | {100 * entry.get('share_ratio_le_2', float('nan')):.0f} %"
+        sp = [entry[m]["s_per_mp"] for m in ("ceiling", "blind") if m in entry]
+        s += " | " + ", ".join(f"{v:.1f}" for v in sp) + " |"
+        return s
+
+    for kname, entry in result["kernels"].items():
+        lines.append(line(kname.split("/")[-1], entry))
+    lines.append(line(f"**all ({result['overall']['floor']['n']})**", result["overall"]))
+    if gopro:
+        lines.append("")
+        lines.append("| held-out gopro_frameavg pair | input PSNR / SSIM | blind PSNR / SSIM "
+                     "| confidence | s/MP |")
+        lines.append("|---|---|---|---|---|")
+        for name, e in gopro["pairs"].items():
+            lines.append(f"| {name} | {e['input_psnr']:.2f} / {e['input_ssim']:.3f} | "
+                         f"{e['blind_psnr']:.2f} / {e['blind_ssim']:.3f} | "
+                         f"{e['confidence']:.2f} | {e['s_per_mp']:.1f} |")
+        m = gopro["mean"]
+        lines.append(f"| **mean** | {m['input_psnr']:.2f} / {m['input_ssim']:.3f} | "
+                     f"{m['blind_psnr']:.2f} / {m['blind_ssim']:.3f} | | |")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+
+
+def centre_crop(img: np.ndarray, size: int | None) -> np.ndarray:
+    if not size:
+        return img
+    h, w = img.shape[:2]
+    s = min(size, h, w)
+    return img[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
+
+
+def heldout_gopro(data: Path) -> list[tuple[str, Path, Path]]:
+    try:
+        from training.paired import GOPRO_FRAMEAVG_HELDOUT as held
+    except Exception:  # training's dependencies missing: the same names
+        held = ("GOPR0374_11_00_st_frame-614_n_avg-8", "GOPR0384_11_02_st_frame-698_n_avg-8",
+                "GOPR0410_11_00_st_frame-1193_n_avg-8", "GOPR0477_11_00_st_frame-792_n_avg-8")
+    root = data / "pairs" / "gopro_frameavg"
+    return [(n, root / "blur" / f"{n}.png", root / "sharp" / f"{n}.png") for n in held]
+
+
+def run_gopro(data: Path, restorer: Restorer, crop: int | None,
+              log: Callable[[str], None] | None = None) -> dict:
+    pairs = {}
+    for name, bpath, spath in heldout_gopro(data):
+        blurry, sharp = read_rgb(bpath), read_rgb(spath)
+        if crop:
+            blurry, sharp = centre_crop(blurry, crop), centre_crop(sharp, crop)
+        t = time.perf_counter()
+        out, conf, _ = restorer(blurry, np.ones((1, 1), np.float32))
+        sec = time.perf_counter() - t
+        e = {"input_psnr": psnr(blurry, sharp), "input_ssim": ssim(blurry, sharp),
+             "blind_psnr": psnr(out, sharp), "blind_ssim": ssim(out, sharp),
+             "confidence": conf, "s_per_mp": sec / (sharp.shape[0] * sharp.shape[1] / 1e6)}
+        pairs[name] = e
+        if log:
+            log(f"gopro {name}: input={e['input_psnr']:.2f} blind={e['blind_psnr']:.2f} "
+                f"conf={conf:.2f}")
+    keys = ("input_psnr", "input_ssim", "blind_psnr", "blind_ssim")
+    mean = {k: float(np.mean([p[k] for p in pairs.values()])) for k in keys}
+    return {"pairs": pairs, "mean": mean}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--limit", type=int, default=None, help="first N Kodak photos")
+    ap.add_argument("--kernels", default=None, help="comma-separated kernel names")
+    ap.add_argument("--crop", type=int, default=None, help="centre crop side (default: full)")
+    ap.add_argument("--mode", choices=("global", "field"), default="global")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--no-blind", action="store_true", help="floor, Wiener and ceiling only")
+    ap.add_argument("--no-gopro", action="store_true")
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--quiet", action="store_true")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    log = None if args.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
+
+    files = sorted((args.data / "sharp" / "kodak24").glob("*.png"))[: args.limit]
+    if not files:
+        print(f"no Kodak photos under {args.data / 'sharp' / 'kodak24'}", file=sys.stderr)
+        return 2
+    images = [(f.stem, centre_crop(read_rgb(f), args.crop)) for f in files]
+    chosen = KERNELS
+    if args.kernels:
+        wanted = args.kernels.split(",")
+        chosen = tuple(k for k in KERNELS if k.split("/")[-1] in wanted or k in wanted)
+    kernels = [(k, np.load(args.data / "kernels" / f"{k}.npy").astype(np.float32))
+               for k in chosen]
+    methods: dict[str, Restorer] = {"wiener_true": true_kernel_wiener(),
+                                    "ceiling": true_kernel_ceiling()}
+    blind = None
+    if not args.no_blind:
+        blind = blind_field() if args.mode == "field" else blind_global()
+        methods["blind"] = blind
+    result = run_protocol(images, kernels, methods, log=log)
+    gopro = None
+    if blind is not None and not args.no_gopro:
+        gopro = run_gopro(args.data, blind, None, log)
+    table = markdown_table(result, gopro)
+    print(table)
+    if args.json:
+        payload = {"args": {k: str(v) for k, v in vars(args).items()}, "result": result,
+                   "gopro": gopro, "table": table}
+        args.json.write_text(json.dumps(payload, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

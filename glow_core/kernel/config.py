@@ -1,0 +1,169 @@
+"""Typed configuration for the physics-first kernel stage, with the reason for each default."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class KernelConfig:
+    """Parameters of blind single-kernel estimation (:func:`glow_core.kernel.estimate_kernel`)."""
+
+    # --- where and how to compute ---------------------------------------------------------
+    device: str | None = None  # None: the input tensor's device, else CPU; same code on CUDA/MPS
+    threads: int | None = None  # torch CPU threads; None leaves torch's setting (the app decides)
+
+    # --- region of interest ------------------------------------------------------------------
+    region_min: int = 256  # below ~256 px too few edges per orientation for a 25 px kernel
+    region_per_kernel: float = 8.0  # the crop spans ~8 kernel widths: each edge seen blurred
+    region_max: int = 512  # cost grows with area; 512 px has edges enough and keeps 1 MP < 5 s
+
+    # --- kernel size -------------------------------------------------------------------------
+    auto_kernel_max: int = 75  # the largest real shakes we hold are ~64-70 px wide (Lai / Levin)
+    auto_kernel_min: int = 15  # smaller windows lose the tails of moderate shakes
+    auto_margin: float = 1.4  # next level's window = support x margin: room to grow, less noise
+    coarsest_kernel: int = 5  # 3-5 px at the coarsest level: a blob that cannot be wrong yet
+    level_scale: float = math.sqrt(2.0)  # sqrt(2) per level (Cho & Lee, Pan): stable hand-over
+
+    # --- latent image: L0 gradient prior by half-quadratic splitting (Xu 2013, Pan 2014) ------
+    latent_lambda: float = 4e-3  # Pan et al.'s lambda for [0,1] images: keeps only salient steps
+    latent_lambda_min: float = 1e-3  # lower would let textures/noise back into the latent
+    latent_lambda_decay: float = 0.8  # per iteration: admit finer edges once the kernel is fair
+    hqs_beta_max: float = 1e5  # splitting weight at which the L0 step is effectively exact
+    hqs_kappa: float = 2.0  # doubling beta: ~15 FFT solves per latent update, standard
+
+    # --- salient edges (Cho & Lee 2009, Xu & Jia 2010) ---------------------------------------
+    edge_bins: int = 4  # orientation bins of 45 degrees: every direction constrains the kernel
+    edge_keep: float = 20.0  # weakest bin keeps >= 20 x kernel width edges (Pan et al.'s rule)
+    edge_threshold_decay: float = 0.95  # per iteration (0.9 on squares, Pan): more edges later
+    rmap_threshold: float = 0.1  # Xu & Jia r-map: drop edges narrower than the kernel (ridges)
+
+    # --- kernel solve in the gradient domain ------------------------------------------------
+    kernel_tikhonov: float = 1e-2  # x mean autocorrelation: damps a noisy solve, keeps shape
+    kernel_smooth: float = 0.0  # optional gradient penalty on the kernel
+    cg_iters: int = 25  # CG on the k x k support converges in ~20 iterations here
+    kernel_threshold: float = 0.05  # values below 5 % of the peak are noise (Cho & Lee, Pan)
+    speck_mass: float = 0.1  # components under 10 % of the mass are specks (Pan et al.'s rule)
+    iters_per_level: int = 5  # alternations per scale; more gives little (measured)
+    iters_finest: int = 6  # a bit more at the finest scale where details are decided
+
+    # --- noise ---------------------------------------------------------------------------------
+    noise_prefilter: float = 1.0  # Gaussian sigma (px) per 0.01 of estimated sRGB noise
+    noise_floor: float = 0.3  # noise under 0.3 % (8-bit quantisation, mild sensor noise): none
+    noise_lambda_gain: float = 1.0  # lambda x (1 + gain * noise/0.01): fewer false edges in noise
+
+    # --- confidence -------------------------------------------------------------------------
+    delta_radius: float = 1.0  # kernels whose spread is under ~1 px are "no blur": skip deconv
+
+
+@dataclass(frozen=True)
+class NoiseConfig:
+    """Parameters of :func:`estimate_noise`, each with the reason for its default."""
+
+    # Keep the pixels whose gradient is in the lowest 25 %: enough samples for a stable
+    # median even on a 64x64 crop, and well away from the edges of a typical photo.
+    flat_fraction: float = 0.25
+    # Pixels within this distance of 0 or 1 are treated as clipped (noise squashed there).
+    clip_margin: float = 2.0 / 255.0
+    # Above this many pixels, estimate on a strided subset: the median is stable at ~1 M
+    # samples and a 12 MP photo should take well under a second.
+    max_pixels: int = 2_000_000
+
+
+@dataclass(frozen=True)
+class DeconvConfig:
+    """Parameters of :func:`deconvolve`, each with the reason for its default."""
+
+    # Gradient exponent: 0.8 sits between TV (1: staircasing, weak on edges) and 0.5
+    # (sharper but noisier texture); Krishnan & Fergus found 0.5-0.8 best on photos.
+    alpha: float = 0.8
+    # Data weight = noise_gain / sigma^2 (sigma: noise of the linear image). Tuned on Kodak
+    # with 1 % noise and the real shake kernels (benchmarks/kernels.py).
+    noise_gain: float = 0.03
+    # Floor of sigma for the weight: an 8-bit image carries at least quantisation noise.
+    min_noise: float = 0.002
+    # Data weight override (None: from the noise).
+    weight: float | None = None
+    # HQS continuation of the prior split: beta from beta_start, x beta_rate, to beta_max.
+    # Krishnan & Fergus stop at 256; with the free boundary and large kernels 2048 gains
+    # ~0.4 dB (measured on Kodak crops), 8 levels.
+    beta_start: float = 1.0
+    beta_rate: float = 2.0 * math.sqrt(2.0)
+    beta_max: float = 2048.0
+    # Inner ADMM iterations per beta level: the data split needs a few to settle (2 -> 4
+    # gained 0.5 dB on large kernels, 8 little more).
+    inner_iters: int = 4
+    # ADMM penalty of the data split relative to the data weight (0.3 beat 1 and 3).
+    rho_ratio: float = 0.3
+    # sRGB value at or above which a pixel counts as clipped (8-bit JPEG highlights roll
+    # off a little before 255).
+    saturation: float = 0.97
+    # Grow the clipped mask by this many pixels: the tone curve's shoulder next to a
+    # clipped light is compressed too.
+    saturation_dilate: int = 2
+    # Treat the border margin as unknown latent pixels (no data term there).
+    free_boundary: bool = True
+    # Ringing suppression: blend towards a solution with this x prior weight where the
+    # re-blur residual exceeds ``ringing_residual`` x noise. 0 disables it.
+    ringing_boost: float = 0.0
+    ringing_residual: float = 3.0
+    # Tiles: window side (pixels of output per window); the margin is added around it.
+    tile: int = 1024
+    # Context margin around a window, in kernel sizes (>= 2 so the window's border
+    # effects stay outside the returned core).
+    context_kernels: float = 2.5
+    # Kernel-field blending: weight exp(-(local residual - best) / (T x noise variance)).
+    # Small T picks the best-fitting region's result sharply; large T is plain cosine.
+    field_residual_temperature: float = 0.5
+    # Torch device (None: CPU).
+    device: str | None = None
+
+
+@dataclass(frozen=True)
+class FieldConfig:
+    """Parameters of the spatially varying kernel field (:mod:`glow_core.kernel.field`)."""
+
+    # Region side at least 256 px (fewer px hold too few edges per orientation) and 4
+    # kernel widths (each edge must be seen blurred with room around it).
+    region_min: int = 256
+    region_per_kernel: float = 4.0
+    # Overlap of neighbouring regions (fraction of the side): wide raised-cosine ramps
+    # hide small kernel differences; 1/3 keeps the number of estimates moderate.
+    overlap: float = 1.0 / 3.0
+    # At most this many regions per side: 4 x 4 = 16 estimates is the cost ceiling, and
+    # camera rotation varies smoothly enough that finer grids add noise, not accuracy.
+    max_cells: int = 4
+    # Below this global confidence the stage backs off (returns the input).
+    min_confidence: float = 0.15
+    # A region with at least this confidence keeps its own kernel entirely; below it the
+    # kernel is blended towards neighbours and the global kernel in proportion.
+    trust_confidence: float = 0.5
+    # Weight of the global kernel among the neighbours (x its confidence): an anchor
+    # for regions whose neighbours are all textureless.
+    global_weight: float = 1.0
+    # Regions agreeing with the global kernel at this normalised correlation (after
+    # alignment) count as the same blur; if all do, one global kernel is used.
+    agree_similarity: float = 0.8
+
+
+@dataclass(frozen=True)
+class DefocusConfig:
+    """Parameters of the defocus radius search (:func:`glow_core.kernel.estimate_defocus`)."""
+
+    # Radii searched (px): below 0.5 a disk is one pixel; 20 px is already a strong
+    # defocus at 12 MP, and larger ones are better searched on a downscaled photo.
+    min_radius: float = 0.5
+    max_radius: float = 20.0
+    # Coarse step 1 px, then halving to 0.25 px: ~25 deconvolutions in all.
+    coarse_step: float = 1.0
+    fine_step: float = 0.25
+    # Crop (px) of the most textured window: the score needs edges, not area.
+    crop: int = 192
+    # A lighter deconvolution than the final one: the score only needs the ringing /
+    # residual-blur trend, not the best image.
+    beta_max: float = 256.0
+    inner_iters: int = 2
+    # Weight of the re-blur residual (in noise variances) against the gradient sparsity:
+    # 0.1 helps on textured photos but breaks flat scenes (see defocus.py); off for now.
+    residual_weight: float = 0.0

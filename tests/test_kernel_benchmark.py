@@ -1,0 +1,73 @@
+"""The kernel benchmark's plumbing on generated images (no shared data needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmarks import kernels as bench
+from tests.test_kernel_deconvolve import dead_leaves, motion_kernel
+
+
+def _oracle(blurry: np.ndarray, truth: np.ndarray):
+    """A 'blind' estimator that is handed the true kernel: checks the plumbing only."""
+    return bench.deconvolve(blurry, truth), 1.0, truth
+
+
+def test_protocol_table_and_ratios() -> None:
+    torch.set_num_threads(1)
+    images = [(f"dl{i}", dead_leaves(72, seed=i)) for i in range(2)]
+    kernels = [("gen/k_a", motion_kernel(9, seed=1)), ("gen/k_b", motion_kernel(11, seed=2))]
+    methods = {"wiener_true": bench.true_kernel_wiener(),
+               "ceiling": bench.true_kernel_ceiling(), "blind": _oracle}
+    res = bench.run_protocol(images, kernels, methods)
+    assert set(res["kernels"]) == {"gen/k_a", "gen/k_b"}
+    ov = res["overall"]
+    assert ov["floor"]["n"] == 4 and len(ov["ratio"]) == 4
+    # The oracle is the ceiling: error ratio 1, all at or below 2.
+    assert np.allclose(ov["ratio"], 1.0) and ov["share_ratio_le_2"] == 1.0
+    assert ov["ceiling"]["psnr"] > ov["floor"]["psnr"] + 2
+    assert ov["ceiling"]["psnr"] > ov["wiener_true"]["psnr"]
+    assert 0 < ov["ceiling"]["ssim"] <= 1 and ov["ceiling"]["s_per_mp"] > 0
+    table = bench.markdown_table(res)
+    lines = table.splitlines()
+    assert lines[0].startswith("| kernel |") and "error ratio" in lines[0]
+    assert len(lines) == 2 + 2 + 1 and "k_a" in table and "**all (4)**" in table
+    json.dumps(res)  # the --json payload is serialisable
+
+
+def test_blur_is_linear_light_valid_mode() -> None:
+    """A delta kernel changes nothing but noise; a box blurs in linear light, not sRGB."""
+    img = dead_leaves(48, seed=3)
+    delta = np.zeros((5, 5), np.float32)
+    delta[2, 2] = 1
+    out = bench.blur_photo(img, delta, noise=0.0)
+    assert np.abs(out - img).max() <= 0.5 / 255 + 1e-6
+    two = np.zeros((48, 48, 3), np.float32)
+    two[:, ::2] = 1.0  # alternating black/white columns
+    box = np.zeros((3, 3), np.float32)
+    box[1, 1:] = 0.5
+    flat = bench.blur_photo(two, box, noise=0.0)[4:-4, 4:-4]
+    # Mean of 0 and 1 in linear light is 0.5, i.e. ~0.735 in sRGB (not 0.5).
+    assert abs(float(flat.mean()) - 0.735) < 0.01
+
+
+def test_cli_writes_json(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "sharp" / "kodak24").mkdir(parents=True)
+    (data / "kernels" / "usrnet12").mkdir(parents=True)
+    from PIL import Image
+
+    Image.fromarray((dead_leaves(64, seed=4) * 255).astype(np.uint8)).save(
+        data / "sharp" / "kodak24" / "kodim01.png")
+    np.save(data / "kernels" / "usrnet12" / "usrnet12_k09.npy", motion_kernel(9, seed=3))
+    out = tmp_path / "r.json"
+    rc = bench.main(["--data", str(data), "--kernels", "usrnet12_k09", "--no-blind",
+                     "--threads", "1", "--quiet", "--json", str(out)])
+    assert rc == 0
+    payload = json.loads(out.read_text())
+    assert "usrnet12/usrnet12_k09" in payload["result"]["kernels"]
+    assert payload["table"].startswith("| kernel |")

@@ -1,0 +1,191 @@
+"""Non-blind deconvolution and noise estimation on small generated images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from glow_core.kernel.config import DeconvConfig
+from glow_core.kernel.deconvolve import DeconvCancelled, deconvolve, wiener
+from glow_core.kernel.fft import conv2_same
+from glow_core.kernel.linear import linear_to_srgb, srgb_to_linear
+from glow_core.kernel.noise import estimate_noise
+
+
+def dead_leaves(size: int = 128, seed: int = 0, n: int = 300) -> np.ndarray:
+    """Dead-leaves RGB image in [0, 1]: discs of random colour and radius (power law)."""
+    rng = np.random.default_rng(seed)
+    img = np.full((size, size, 3), 0.5, dtype=np.float32)
+    yy, xx = np.mgrid[:size, :size]
+    for _ in range(n):
+        r = size * 0.02 / max(rng.random(), 0.05) ** 0.7
+        cy, cx = rng.uniform(-0.1, 1.1, 2) * size
+        img[(yy - cy) ** 2 + (xx - cx) ** 2 < r * r] = rng.uniform(0.05, 0.95, 3)
+    return img
+
+
+def motion_kernel(size: int = 15, seed: int = 1) -> np.ndarray:
+    """A smooth random-walk shake trajectory rasterised into a size x size kernel."""
+    rng = np.random.default_rng(seed)
+    k = np.zeros((size, size), dtype=np.float64)
+    pos = np.zeros(2)
+    vel = rng.normal(0, 1, 2)
+    pts = []
+    for _ in range(200):
+        vel = 0.9 * vel + rng.normal(0, 0.3, 2)
+        pos = pos + 0.1 * vel
+        pts.append(pos.copy())
+    pts = np.array(pts)
+    pts -= pts.mean(0)
+    pts *= (size / 2 - 1.5) / max(1e-6, np.abs(pts).max())
+    for p in pts:
+        y, x = p + (size - 1) / 2
+        y0, x0 = int(np.floor(y)), int(np.floor(x))
+        fy, fx = y - y0, x - x0
+        for dy, wy in ((0, 1 - fy), (1, fy)):
+            for dx, wx in ((0, 1 - fx), (1, fx)):
+                if 0 <= y0 + dy < size and 0 <= x0 + dx < size:
+                    k[y0 + dy, x0 + dx] += wy * wx
+    return (k / k.sum()).astype(np.float32)
+
+
+def blur_linear(sharp: np.ndarray, k: np.ndarray, noise: float = 0.01, seed: int = 0
+                ) -> np.ndarray:
+    """Blur in linear light (reflect padding, no wrap), add noise in sRGB, quantise."""
+    lin = torch.from_numpy(srgb_to_linear(sharp)).permute(2, 0, 1)
+    p = k.shape[0]
+    padded = torch.nn.functional.pad(lin[None], (p, p, p, p), mode="reflect")[0]
+    out = conv2_same(padded, torch.from_numpy(k))[:, p:-p, p:-p]
+    srgb = linear_to_srgb(out.permute(1, 2, 0).numpy())
+    srgb = srgb + np.random.default_rng(seed).normal(0, noise, srgb.shape)
+    return (np.round(np.clip(srgb, 0, 1) * 255) / 255).astype(np.float32)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One torch thread: these tiny solves only lose to thread start-up on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def psnr(a: np.ndarray, b: np.ndarray, border: int = 0) -> float:
+    if border:
+        a, b = a[border:-border, border:-border], b[border:-border, border:-border]
+    return float(10 * np.log10(1.0 / np.mean((np.clip(a, 0, 1) - b) ** 2)))
+
+
+@pytest.mark.parametrize("sigma", [0.005, 0.01, 0.03])
+def test_noise_estimate_on_synthetic_levels(sigma: float) -> None:
+    img = dead_leaves(160, seed=3)
+    noisy = img + np.random.default_rng(0).normal(0, sigma, img.shape)
+    est = estimate_noise(noisy.astype(np.float32))
+    assert abs(est - sigma) < 0.25 * sigma + 0.0015, (est, sigma)
+
+
+def test_noise_estimate_ignores_clipping_and_alpha() -> None:
+    img = dead_leaves(128, seed=4)
+    img[:64] = 1.0  # a clipped half carries no noise
+    noisy = np.clip(img + np.random.default_rng(1).normal(0, 0.01, img.shape), 0, 1)
+    rgba = np.concatenate([noisy, np.zeros_like(noisy[:, :, :1])], axis=2)
+    est = estimate_noise(rgba.astype(np.float32))
+    assert 0.007 < est < 0.013
+    assert estimate_noise(np.ones((64, 64, 3), np.float32)) == 0.0
+    assert estimate_noise(np.zeros((64, 64, 3)), per_channel=True).shape == (3,)
+
+
+def test_true_kernel_beats_wiener_and_input() -> None:
+    sharp = dead_leaves(128, seed=5)
+    k = motion_kernel(15, seed=2)
+    blurry = blur_linear(sharp, k)
+    ours = deconvolve(blurry, k)
+    best_wiener = max(psnr(wiener(blurry, k, nsr), sharp) for nsr in (3e-3, 1e-2, 3e-2, 1e-1))
+    p_in, p_ours = psnr(blurry, sharp), psnr(ours, sharp)
+    assert p_ours > p_in + 3.0, (p_in, p_ours)
+    assert p_ours > best_wiener + 0.5, (best_wiener, p_ours)
+    # No ringing at the frame's border: the border strip is as good as the inside.
+    strip = np.ones(sharp.shape[:2], bool)
+    strip[12:-12, 12:-12] = False
+    err_border = np.mean((ours - sharp)[strip] ** 2)
+    err_inside = np.mean((ours - sharp)[~strip] ** 2)
+    assert err_border < 2.0 * err_inside
+
+
+def test_clipped_highlights_do_not_ring() -> None:
+    """Street lights: clipped blobs must not make rings around them."""
+    sharp = dead_leaves(128, seed=6) * 0.35  # a dark night scene
+    yy, xx = np.mgrid[:128, :128]
+    lights = [(40, 40), (80, 90), (30, 100)]
+    lin = srgb_to_linear(sharp)
+    for cy, cx in lights:
+        lin[(yy - cy) ** 2 + (xx - cx) ** 2 <= 4] = 30.0  # far above white: clips after blur
+    k = motion_kernel(13, seed=3)
+    t = torch.from_numpy(lin).permute(2, 0, 1)
+    padded = torch.nn.functional.pad(t[None], (13, 13, 13, 13), mode="reflect")[0]
+    bl = conv2_same(padded, torch.from_numpy(k))[:, 13:-13, 13:-13].permute(1, 2, 0).numpy()
+    blurry = linear_to_srgb(bl) + np.random.default_rng(0).normal(0, 0.005, bl.shape)
+    blurry = np.clip(blurry, 0, 1).astype(np.float32)
+    target = np.clip(linear_to_srgb(lin), 0, 1)
+    ring = np.zeros((128, 128), bool)
+    for cy, cx in lights:
+        d2 = (yy - cy) ** 2 + (xx - cx) ** 2
+        ring |= (d2 > 12 ** 2) & (d2 < 22 ** 2)
+    aware = deconvolve(blurry, k, noise_sigma=0.005)
+    naive = deconvolve(blurry, k, DeconvConfig(saturation=1.0), noise_sigma=0.005)
+    err_aware = np.mean((aware - target)[ring] ** 2)
+    err_naive = np.mean((naive - target)[ring] ** 2)
+    assert err_aware < 0.5 * err_naive, (err_aware, err_naive)
+
+
+def test_alpha_passes_through_and_grey_works() -> None:
+    sharp = dead_leaves(64, seed=7)
+    k = motion_kernel(9, seed=4)
+    blurry = blur_linear(sharp, k)
+    alpha = np.random.default_rng(0).random((64, 64, 1)).astype(np.float32)
+    out = deconvolve(np.concatenate([blurry, alpha], 2), k)
+    assert out.shape == (64, 64, 4)
+    assert np.array_equal(out[:, :, 3:], alpha)
+    grey = deconvolve(blurry[:, :, 0], k)
+    assert grey.shape == (64, 64)
+    lin = deconvolve(srgb_to_linear(blurry), k, linear=True)
+    assert np.allclose(np.clip(linear_to_srgb(lin), 0, 1), out[:, :, :3], atol=2e-3)
+
+
+def test_tiles_match_whole_and_have_no_seam() -> None:
+    sharp = dead_leaves(160, seed=8)
+    k = motion_kernel(11, seed=5)
+    blurry = blur_linear(sharp, k)
+    whole = deconvolve(blurry, k, noise_sigma=0.01)
+    tiled = deconvolve(blurry, k, DeconvConfig(tile=64), noise_sigma=0.01)
+    # Context of 2.5 kernels keeps the tiles' cut out of their cores. (The photo's own
+    # outermost pixels are unconstrained by data, so they may differ a little.)
+    diff = np.abs(whole - tiled)[3:-3, 3:-3]
+    assert diff.max() < 0.03 and diff.mean() < 1e-3
+    assert abs(psnr(whole, sharp) - psnr(tiled, sharp)) < 0.1
+
+
+def test_progress_and_cancel() -> None:
+    sharp = dead_leaves(64, seed=9)
+    k = motion_kernel(9, seed=6)
+    blurry = blur_linear(sharp, k)
+    seen: list[float] = []
+    deconvolve(blurry, k, progress=seen.append)
+    assert seen[-1] == 1.0 and all(a <= b for a, b in zip(seen, seen[1:]))
+    calls = [0]
+
+    def cancel() -> bool:
+        calls[0] += 1
+        return calls[0] > 3
+
+    with pytest.raises(DeconvCancelled):
+        deconvolve(blurry, k, cancel=cancel)
+
+
+def test_bad_kernel_rejected() -> None:
+    img = dead_leaves(32)
+    with pytest.raises(ValueError):
+        deconvolve(img, -np.ones((3, 3)))
+    with pytest.raises(ValueError):
+        deconvolve(img, np.ones(3))
