@@ -179,6 +179,10 @@ def test_motion_map_of_a_kernel_field_follows_the_regions() -> None:
             self.uniform, self.global_kernel = False, left
 
     assert torch.equal(kernel_motion_map(Field(), (2, 4)), m)
+    # a padded canvas: 3 x 5 cells of 32 px, the extra cells take the nearest region
+    padded = kernel_motion_map(Field(), (3, 5), factor=32)
+    assert torch.allclose(padded[..., :2, :4], m, atol=1e-6)
+    assert torch.allclose(padded[..., 2, 4], padded[..., 1, 4])
     f = Field()
     f.uniform = True
     assert torch.equal(kernel_motion_map(f, (2, 4)), kernel_motion_map(left, (2, 4)))
@@ -253,3 +257,18 @@ def test_refine_training_smoke_two_steps(tmp_path: Path) -> None:
     assert model.config.prerecon.deconv_input and "prerecon" in info.stages
     assert (tmp_path / "run" / "state" / "meta.json").is_file()
     assert len((tmp_path / "run" / "log.csv").read_text().splitlines()) == 3
+
+
+def test_ship_can_keep_the_current_default(tmp_path: Path) -> None:
+    from glow_core.checkpoint import read_manifest
+    from training.ship import ship
+
+    for name, default in (("v1", True), ("v2", False)):
+        src = tmp_path / f"{name}.safetensors"
+        save_checkpoint(src, GlowDeblur(TINY_DECONV if name == "v2" else TINY),
+                        stages=["prerecon"])
+        ship(src, f"glow-tiny-{name}", target=tmp_path / "w", make_default=default)
+    manifest = read_manifest(tmp_path / "w")
+    assert manifest["default"] == "glow-tiny-v1.safetensors"
+    assert {e["file"] for e in manifest["weights"]} == {"glow-tiny-v1.safetensors",
+                                                       "glow-tiny-v2.safetensors"}

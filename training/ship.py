@@ -1,9 +1,10 @@
 """Put a trained checkpoint into ``resources/weights`` with its manifest entry.
 
-``python -m training ship CKPT --name glow-small-v1 [--notes TEXT] [--eval FILE.json]``
-copies the file (refusing anything over 16 MiB: the repository's limit per file), checks
-that it loads, records its SHA-256, preset, caption encoder, trained stages and, when
-given, the evaluation summary, and makes it the default the engine loads.
+``python -m training ship CKPT --name glow-small-v1 [--notes TEXT] [--eval FILE.json]
+[--keep-default]`` copies the file (refusing anything over 16 MiB: the repository's limit
+per file), checks that it loads, records its SHA-256, preset, caption encoder, trained
+stages and, when given, the evaluation summary, and makes it the default the engine loads
+(unless ``--keep-default``: shipped beside the current default, which stays).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ MAX_BYTES = 16 * 1024 * 1024
 
 
 def ship(checkpoint: str | Path, name: str, notes: str = "",
-         evaluation: dict[str, Any] | None = None, target: Path | None = None) -> Path:
+         evaluation: dict[str, Any] | None = None, target: Path | None = None,
+         make_default: bool = True) -> Path:
     checkpoint = Path(checkpoint)
     size = checkpoint.stat().st_size
     if size >= MAX_BYTES:
@@ -44,7 +46,7 @@ def ship(checkpoint: str | Path, name: str, notes: str = "",
     }
     if evaluation:
         entry["evaluation"] = evaluation
-    write_manifest_entry(target, entry)
+    write_manifest_entry(target, entry, make_default=make_default)
     return dest
 
 
@@ -56,7 +58,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--name", required=True)
     parser.add_argument("--notes", default="")
     parser.add_argument("--eval", dest="evaluation", help="JSON summary to record")
+    parser.add_argument("--keep-default", action="store_true",
+                        help="add the entry but leave the manifest's default as it is")
     args = parser.parse_args(argv)
     evaluation = json.loads(Path(args.evaluation).read_text()) if args.evaluation else None
-    print(f"shipped {ship(args.checkpoint, args.name, args.notes, evaluation)}")
+    dest = ship(args.checkpoint, args.name, args.notes, evaluation,
+                make_default=not args.keep_default)
+    print(f"shipped {dest}")
     return 0

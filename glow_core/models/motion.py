@@ -113,15 +113,19 @@ def _tent(centre: float, half: float, at: np.ndarray) -> np.ndarray:
 
 def kernel_motion_map(kernel: Any, grid: tuple[int, int],
                       image_size: tuple[int, int] | None = None, *,
-                      boxes: np.ndarray | None = None) -> torch.Tensor:
+                      boxes: np.ndarray | None = None,
+                      factor: float | None = None) -> torch.Tensor:
     """A kernel or a per-region kernel field as the DiT's motion map, 1 x 3 x h x w.
 
     ``kernel`` is one of: a k x k kernel (uniform blur: the same vector everywhere); a
     gy x gx x k x k array of region kernels with ``boxes`` (gy x gx x 4: y0, x0, y1, x1
     in pixels) and ``image_size`` (H, W); or a ``glow_core.kernel.KernelField`` (anything
     with ``kernels``, ``boxes``, ``image_size`` and optionally ``uniform`` /
-    ``global_kernel``). ``grid`` = (h, w), the latent grid of the image (H / factor,
-    W / factor; with padding, the padded image's grid and the unpadded ``image_size``).
+    ``global_kernel``). ``grid`` = (h, w), the latent grid; cell (i, j) covers pixels
+    around ((i + 0.5) * factor, (j + 0.5) * factor) with ``factor`` the model's latent
+    factor (default: image_size / grid, i.e. an unpadded image). For a padded canvas pass
+    its grid and ``factor=config.latent_factor``; cells past the photo take the nearest
+    region's kernel.
 
     Each latent cell takes the covariance blend of the regions that cover its centre,
     weighted by a tent that is 1 at a region's centre and 0 at its edges (so overlapping
@@ -147,8 +151,10 @@ def kernel_motion_map(kernel: Any, grid: tuple[int, int],
     bx = np.asarray(boxes, np.float64).reshape(-1, 4)
     height, width = float(image_size[0]), float(image_size[1])
     # Latent cell centres in image pixels (the grid may extend past the image: padding).
-    ys = (np.arange(gh) + 0.5) * height / gh
-    xs = (np.arange(gw) + 0.5) * width / gw
+    fy = float(factor) if factor else height / gh
+    fx = float(factor) if factor else width / gw
+    ys = (np.arange(gh) + 0.5) * fy
+    xs = (np.arange(gw) + 0.5) * fx
     wts = np.zeros((len(bx), gh, gw))
     for r, (y0, x0, y1, x1) in enumerate(bx):
         wy = _tent(0.5 * (y0 + y1), 0.5 * (y1 - y0), ys)
