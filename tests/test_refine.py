@@ -203,6 +203,18 @@ def test_corrupted_kernels_are_valid_and_differ() -> None:
     assert seen == {"shift", "scale", "rotate", "truncate", "noise", "blob", "size"}
 
 
+def test_linear_pipeline_blurs_like_the_benchmark() -> None:
+    from training.deconv_data import blur_linear
+
+    rng = np.random.default_rng(0)
+    sharp = rng.random((40, 40, 3)).astype(np.float32)
+    out = blur_linear(sharp, _line_kernel(9, 0.0, size=11), 0.0, rng)
+    assert out.shape == sharp.shape and out.dtype == np.float32
+    assert np.allclose(out * 255, np.round(out * 255), atol=1e-3)  # 8-bit
+    # blurred along x only: rows smoothed, the column-wise variation kept
+    assert np.abs(np.diff(out, axis=1)).mean() < 0.5 * np.abs(np.diff(out, axis=0)).mean()
+
+
 def test_heldout_kernels_are_never_in_the_training_bank(tmp_path: Path) -> None:
     for name in ("usrnet12/usrnet12_k01", *HELDOUT_KERNELS):
         p = tmp_path / "kernels" / f"{name}.npy"
@@ -212,20 +224,21 @@ def test_heldout_kernels_are_never_in_the_training_bank(tmp_path: Path) -> None:
     assert [f.stem for f in files] == ["usrnet12_k01"]
 
 
-def _tiny_refine(tmp_path: Path) -> RefineDataConfig:
+def _tiny_refine(tmp_path: Path, pipeline: str = "camera") -> RefineDataConfig:
     return RefineDataConfig(crop=32, cache_size=4, cache_dir=str(tmp_path / "cache"),
                             data_root=str(tmp_path / "nodata"), photo_weight=0.0,
-                            blur_scale=0.3, p_estimate=0.0)
+                            blur_scale=0.3, p_estimate=0.0, pipeline=pipeline)
 
 
-def test_refine_dataset_shapes_and_cache(tmp_path: Path) -> None:
-    ds = DeconvRefineDataset(_tiny_refine(tmp_path))
+@pytest.mark.parametrize("pipeline", ["camera", "linear"])
+def test_refine_dataset_shapes_and_cache(tmp_path: Path, pipeline: str) -> None:
+    ds = DeconvRefineDataset(_tiny_refine(tmp_path, pipeline))
     item = ds[1]
     for key in ("blurry", "deconvolved", "sharp"):
         assert item[key].shape == (3, 32, 32) and item[key].dtype == torch.float32
         assert torch.isfinite(item[key]).all()
     assert ds.path(1).is_file()  # cached
-    again = DeconvRefineDataset(_tiny_refine(tmp_path))[1]
+    again = DeconvRefineDataset(_tiny_refine(tmp_path, pipeline))[1]
     assert all(torch.equal(item[k], again[k]) for k in ("blurry", "deconvolved", "sharp"))
     ds[5]  # index 5 cycles back to cached sample 1: nothing new is made
     assert len(list(ds.folder.glob("*.npz"))) == 1
