@@ -31,6 +31,11 @@ class PreReconConfig:
     # (4x fewer operations at 2), and a pixel-shuffle head returns to full resolution.
     # Blur removes high frequencies, it does not need full-resolution reasoning to undo.
     stem: int = 1
+    # Physics first: the U-Net also sees the non-blind deconvolution of the photo
+    # (glow_core.kernel), takes cat(deconvolved, blurry) (6 channels) and predicts a residual
+    # over the deconvolved image, so it only learns what deconvolution leaves behind
+    # (ringing, noise, kernel errors). False keeps the blurry-only network of v1 weights.
+    deconv_input: bool = False
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any
 
 from glow_core.models.glow import PARTS
 from training.datasets import SimulatedConfig
+from training.deconv_data import RefineDataConfig
 
 #: Training stages and the model parts (:data:`glow_core.models.PARTS`) each one trains;
 #: the one list of stage names (``training.stages`` builds its stage classes from it).
@@ -24,6 +25,8 @@ STAGE_PARTS: dict[str, tuple[str, ...]] = {
     "prerecon": ("prerecon", "motion"),
     "dit": ("dit", "fusion"),
     "joint": tuple(p for p in PARTS if p != "autoencoder"),  # all but the frozen autoencoder
+    # Physics first: the pre-reconstruction on (deconvolved, blurry) -> sharp.
+    "refine": ("prerecon",),
 }
 STAGES: tuple[str, ...] = tuple(STAGE_PARTS)
 
@@ -80,6 +83,11 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     data: SimulatedConfig = field(default_factory=SimulatedConfig)
     real: RealDataConfig = field(default_factory=RealDataConfig)
+    refine: RefineDataConfig = field(default_factory=RefineDataConfig)
+    # Stage "refine" from a blurry-only checkpoint (init): the widened input's extra
+    # (blurry) channels start at zero; the output layer is kept (True) or zeroed (False:
+    # the start is exactly the deconvolution).
+    init_keep_output: bool = False
 
     def validate(self) -> None:
         if self.stage not in STAGES:
@@ -92,7 +100,8 @@ class TrainConfig:
 
 
 _SECTIONS: dict[str, type] = {"optim": OptimConfig, "loss": LossConfig,
-                              "data": SimulatedConfig, "real": RealDataConfig}
+                              "data": SimulatedConfig, "real": RealDataConfig,
+                              "refine": RefineDataConfig}
 
 
 def _build(kind: type, values: dict[str, Any]) -> Any:

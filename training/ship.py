@@ -1,11 +1,13 @@
 """Put a trained checkpoint into ``resources/weights`` with its manifest entry.
 
-``python -m training ship CKPT --name glow-small-v1 [--notes TEXT] [--eval FILE.json]``
+``python -m training ship CKPT --name glow-small-v1 [--notes TEXT] [--eval FILE.json]
+[--keep-default]``
 writes the checkpoint into the weights folder (refusing anything over 16 MiB: the
 repository's limit per file) through the checkpoint writer, so the shipped file always
 carries the SHA-256 of its content in its metadata and verifies itself on every load;
 checks that the written file loads, records its SHA-256, preset, caption encoder, trained
-stages and, when given, the evaluation summary, and makes it the default the engine loads.
+stages and, when given, the evaluation summary, and makes it the default the engine loads
+(unless ``--keep-default``: shipped beside the current default, which stays).
 
 ``python -m training ship --reexport OLD NEW`` rewrites a checkpoint saved before the
 content digest existed (same tensors) so that it loads without a manifest.
@@ -31,7 +33,8 @@ MAX_BYTES = 16 * 1024 * 1024
 
 
 def ship(checkpoint: str | Path, name: str, notes: str = "",
-         evaluation: dict[str, Any] | None = None, target: Path | None = None) -> Path:
+         evaluation: dict[str, Any] | None = None, target: Path | None = None,
+         make_default: bool = True) -> Path:
     checkpoint = Path(checkpoint)
     size = checkpoint.stat().st_size
     if size >= MAX_BYTES:
@@ -62,7 +65,7 @@ def ship(checkpoint: str | Path, name: str, notes: str = "",
     }
     if evaluation:
         entry["evaluation"] = evaluation
-    write_manifest_entry(target, entry)
+    write_manifest_entry(target, entry, make_default=make_default)
     return dest
 
 
@@ -77,6 +80,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--reexport", nargs=2, metavar=("OLD", "NEW"),
                         help="rewrite a checkpoint saved before the content checksum "
                              "existed so that it verifies itself (same tensors)")
+    parser.add_argument("--keep-default", action="store_true",
+                        help="add the entry but leave the manifest's default as it is")
     args = parser.parse_args(argv)
     if args.reexport:
         old, new = args.reexport
@@ -91,5 +96,7 @@ def main(argv: list[str]) -> int:
     if not args.checkpoint or not args.name:
         parser.error("give CHECKPOINT and --name, or --reexport OLD NEW")
     evaluation = json.loads(Path(args.evaluation).read_text()) if args.evaluation else None
-    print(f"shipped {ship(args.checkpoint, args.name, args.notes, evaluation)}")
+    dest = ship(args.checkpoint, args.name, args.notes, evaluation,
+                make_default=not args.keep_default)
+    print(f"shipped {dest}")
     return 0

@@ -10,10 +10,13 @@ frozen (``requires_grad=False``) and kept in eval mode.
 - dit         : Linear DiT by rectified flow in the frozen AE's latent space, with caption
                 dropout, plus the fusion head and the aligned-feature head.
 - joint       : stage II, everything but the AE on real pairs mixed with simulated data.
+- refine      : physics first: the pre-reconstruction on (deconvolved, blurry) -> sharp
+                (``training.deconv_data``), a residual over the deconvolution.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import torch
@@ -221,8 +224,58 @@ class JointStage(DiTStage):
         }
 
 
+class RefineStage(Stage):
+    """The pre-reconstruction learns what deconvolution leaves: (deconvolved, blurry) -> sharp."""
+
+    name = "refine"
+
+    def __init__(self, model: GlowDeblur, loss: LossConfig) -> None:
+        if not model.config.prerecon.deconv_input:
+            raise ValueError("stage 'refine' needs a model with prerecon.deconv_input "
+                             "(see widen_for_deconv)")
+        super().__init__(model, loss)
+
+    def forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        rgb, _ = self.model.prerecon(batch["blurry"], batch["deconvolved"])
+        sharp = batch["sharp"]
+        pixel = F.l1_loss(rgb, sharp)
+        freq = frequency_loss(rgb, sharp)
+        loss = self.loss_cfg.pixel * pixel + self.loss_cfg.frequency * freq
+        return {"loss": loss, "pixel": pixel, "freq": freq}
+
+    def restoration(self, batch: dict[str, Any]) -> torch.Tensor:
+        return self.model.fast(batch["blurry"], deconvolved=batch["deconvolved"]).rgb
+
+
+def widen_for_deconv(model: GlowDeblur, keep_output: bool = False) -> GlowDeblur:
+    """A copy of a blurry-only model whose pre-reconstruction also takes the deconvolution.
+
+    The stem's trained weights move to the deconvolved slot (the image the residual is now
+    over), the new blurry slot starts at zero, every other weight is kept. With
+    ``keep_output=False`` the output layer is zeroed, so the new model starts as the
+    identity on the deconvolved image: never worse than the deconvolution alone.
+    """
+    cfg = model.config
+    if cfg.prerecon.deconv_input:
+        return model
+    new_cfg = dataclasses.replace(
+        cfg, prerecon=dataclasses.replace(cfg.prerecon, deconv_input=True))
+    wide = GlowDeblur(new_cfg)
+    state = dict(model.state_dict())
+    old = state["prerecon.intro.weight"]
+    w = torch.zeros_like(wide.prerecon.intro.weight)
+    w[:, : old.shape[1]] = old  # pixel_unshuffle(cat(d, b)): d's channels come first
+    state["prerecon.intro.weight"] = w
+    if not keep_output:
+        state["prerecon.ending.0.weight"] = torch.zeros_like(state["prerecon.ending.0.weight"])
+        state["prerecon.ending.0.bias"] = torch.zeros_like(state["prerecon.ending.0.bias"])
+    wide.load_state_dict(state)
+    return wide.train(model.training)
+
+
 def build_stage(name: str, model: GlowDeblur, loss: LossConfig) -> Stage:
-    classes = {cls.name: cls for cls in (AutoencoderStage, PreReconStage, DiTStage, JointStage)}
+    classes = {cls.name: cls for cls in (AutoencoderStage, PreReconStage, DiTStage, JointStage,
+                                         RefineStage)}
     if name not in classes or name not in STAGE_PARTS:
         raise ValueError(f"unknown stage {name!r}")
     if not issubclass(classes[name], DiTStage):

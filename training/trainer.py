@@ -10,6 +10,7 @@ weights are what gets exported as a glow checkpoint.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import os
@@ -88,12 +89,28 @@ def build_model(config: TrainConfig) -> tuple[GlowDeblur, list[str]]:
     """The network to train: from `init` (keeping its trained stages) or fresh."""
     if config.init:
         model, info = load_checkpoint(config.init)
+        if config.stage == "refine" and not model.config.prerecon.deconv_input:
+            from training.stages import widen_for_deconv
+
+            model = widen_for_deconv(model.float(), keep_output=config.init_keep_output)
         model.train()
         return model, list(info.stages)
+    if config.stage == "refine":
+        cfg = preset(config.preset)
+        cfg = dataclasses.replace(
+            cfg, prerecon=dataclasses.replace(cfg.prerecon, deconv_input=True))
+        return GlowDeblur(cfg), []
     return GlowDeblur(preset(config.preset)), []
 
 
 def build_dataset(config: TrainConfig) -> Dataset:
+    if config.stage == "refine":
+        from training.deconv_data import DeconvRefineDataset
+
+        refine = config.refine
+        if refine.data_root is None and config.data.data_root:
+            refine = dataclasses.replace(refine, data_root=config.data.data_root)
+        return DeconvRefineDataset(refine, length=config.data.length)
     sim = SimulatedBlurDataset(config.data)
     if config.stage != "joint":
         return sim
@@ -366,6 +383,9 @@ class Trainer:
         """
         if not self.ctx.main or self.config.val_images <= 0:
             return
+        if self.config.stage == "refine":
+            self._validate_refine()
+            return
         from glow_core.engine import Engine
         from training.evaluation import EvalConfig, build_set, evaluate
         from training.metrics import psnr
@@ -402,6 +422,27 @@ class Trainer:
             if fh.tell() == 0:
                 fh.write("step,val_psnr,val_input_psnr\n")
             fh.write(f"{row['step']},{row['val_psnr']},{row['val_input_psnr']}\n")
+        print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+
+
+    def _validate_refine(self) -> None:
+        """Refined vs deconvolved on the held-out cache of ``training.refine_eval``."""
+        from training.refine_eval import CACHE, score_models
+
+        files = sorted(CACHE.glob("*.npz"))[: self.config.val_images]
+        if not files:
+            return
+        res = score_models({"ema": self.ema_model().float()}, files)
+        row = {"step": self.step}
+        for which in ("true", "blind"):
+            if f"{which}/ema" in res:
+                row[f"val_{which}_refined"] = f"{res[f'{which}/ema']['psnr']:.3f}"
+                row[f"val_{which}_deconv"] = f"{res[f'{which}/deconvolved']['psnr']:.3f}"
+        new = not (self.out / "val.csv").is_file()
+        with open(self.out / "val.csv", "a") as fh:
+            if new:
+                fh.write(",".join(row) + "\n")
+            fh.write(",".join(str(v) for v in row.values()) + "\n")
         print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
 
 

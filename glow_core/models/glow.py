@@ -1,6 +1,6 @@
 """GLOWDeblur: the whole model, its training losses and its sampler entry point.
 
-fast path  : blurry -> PreReconstruction -> RGB (and the aligned feature)
+fast path  : blurry [+ deconvolved] -> PreReconstruction -> RGB (and the aligned feature)
 full path  : noise -> LinearDiT(z_t | aligned, motion, caption) x steps -> z_0
              -> AE decoder -> Fusion(prerecon, decoded) -> RGB
 """
@@ -45,9 +45,33 @@ class GlowDeblur(nn.Module):
         self.fusion = Fusion(config.fusion, config.prerecon.stat_window)
 
     # ----------------------------------------------------------------- inference pieces
-    def fast(self, blurry: torch.Tensor) -> FastOutput:
-        rgb, aligned = self.prerecon(blurry)
-        return FastOutput(rgb=rgb, aligned=aligned, motion=self.motion(blurry))
+    @property
+    def deconv_input(self) -> bool:
+        """True when the pre-reconstruction needs the deconvolved photo (physics first)."""
+        return bool(self.config.prerecon.deconv_input)
+
+    def fast(self, blurry: torch.Tensor, deconvolved: torch.Tensor | None = None,
+             motion: torch.Tensor | None = None) -> FastOutput:
+        """Pre-reconstruction and motion guidance.
+
+        ``deconvolved``: the non-blind deconvolution of ``blurry`` (same shape); required
+        when ``config.prerecon.deconv_input``, ignored otherwise. ``motion``: an external
+        motion map (B x 3 x h x w on the latent grid, the estimator's units, e.g.
+        :func:`glow_core.models.motion.kernel_motion_map` of the kernel field) that replaces
+        the learned estimate as the DiT's motion guidance.
+        """
+        rgb, aligned = self.prerecon(blurry, deconvolved if self.deconv_input else None)
+        if motion is None:
+            motion = self.motion(blurry)
+        else:
+            want = (aligned.shape[0], self.config.motion.out_channels, *aligned.shape[-2:])
+            if motion.shape[0] == 1 and want[0] > 1:
+                motion = motion.expand(want[0], -1, -1, -1)
+            if tuple(motion.shape) != want:
+                raise ValueError(f"motion map must be {want} (latent grid), got "
+                                 f"{tuple(motion.shape)}")
+            motion = motion.to(device=aligned.device, dtype=aligned.dtype)
+        return FastOutput(rgb=rgb, aligned=aligned, motion=motion)
 
     @staticmethod
     def condition(fast: FastOutput) -> torch.Tensor:
@@ -72,9 +96,10 @@ class GlowDeblur(nn.Module):
 
     def forward(self, blurry: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor,
                 noise: torch.Tensor | None = None, steps: int = 4,
-                sampler: Sampler = "euler") -> torch.Tensor:
+                sampler: Sampler = "euler", deconvolved: torch.Tensor | None = None,
+                motion: torch.Tensor | None = None) -> torch.Tensor:
         """The full path on a whole (padded) image; the engine runs the same pieces tiled."""
-        fast = self.fast(blurry)
+        fast = self.fast(blurry, deconvolved, motion)
         if noise is None:
             noise = torch.randn(self.latent_shape(*blurry.shape[-2:], blurry.shape[0]),
                                 device=blurry.device, dtype=blurry.dtype)
@@ -84,7 +109,8 @@ class GlowDeblur(nn.Module):
     # ----------------------------------------------------------------------- training
     def flow_loss(self, blurry: torch.Tensor, sharp: torch.Tensor, text: torch.Tensor,
                   text_mask: torch.Tensor, fast: FastOutput | None = None,
-                  generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+                  generator: torch.Generator | None = None,
+                  deconvolved: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Rectified-flow loss of the DiT plus the fusion's pixel loss.
 
         t follows a logit-normal law (SD3): most training where the velocity is hardest to
@@ -92,7 +118,7 @@ class GlowDeblur(nn.Module):
         the frozen autoencoder, so it sees the kind of imperfect samples met at run time.
         """
         if fast is None:
-            fast = self.fast(blurry)
+            fast = self.fast(blurry, deconvolved)
         with torch.no_grad():
             z0 = self.autoencoder.encode(sharp)
         b = z0.shape[0]
@@ -109,6 +135,10 @@ class GlowDeblur(nn.Module):
         fused = self.fusion(fast.rgb.detach(), decoded)
         fusion = F.l1_loss(fused, sharp)
         return {"flow": flow, "fusion": fusion, "loss": flow + fusion}
+
+
+#: The name the engine contract uses for the composed model.
+GlowModel = GlowDeblur
 
 
 def count_parameters(module: nn.Module) -> int:

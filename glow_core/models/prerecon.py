@@ -3,6 +3,10 @@
 Restores the photo directly (the product's "fast" mode: an RGB residual over the input)
 and hands the diffusion backbone an aligned feature on the latent grid, so the DiT starts
 from a representation in which real and simulated blur already look alike.
+
+With ``deconv_input`` (physics first) the input is ``cat(deconvolved, blurry)`` and the
+RGB output is a residual over the deconvolved image: the network cleans up what the
+non-blind deconvolution leaves (ringing, noise, kernel errors, residual blur).
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ class PreReconstruction(nn.Module):
         shift = config.stem.bit_length() - 1  # levels already skipped by the stem
         if 2**shift != config.stem:
             raise ValueError("prerecon stem must be a power of two")
-        self.intro = nn.Conv2d(3 * self.stem**2, w, 3, padding=1)
+        self.in_channels = 6 if config.deconv_input else 3
+        self.intro = nn.Conv2d(self.in_channels * self.stem**2, w, 3, padding=1)
         self.encoders = nn.ModuleList()
         self.downs = nn.ModuleList()
         ch = w
@@ -63,12 +68,28 @@ class PreReconstruction(nn.Module):
     def multiple(self) -> int:
         return 2 ** len(self.config.enc_blocks) * self.stem
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return (RGB restoration at full resolution, aligned feature on the latent grid)."""
+    def forward(self, x: torch.Tensor, deconvolved: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return (RGB restoration at full resolution, aligned feature on the latent grid).
+
+        ``x`` is the blurry photo; ``deconvolved`` (same shape) is required when the config
+        has ``deconv_input`` and ignored otherwise.
+        """
         _, _, h, w = x.shape
         if h % self.multiple or w % self.multiple:
             raise ValueError(f"input sides must be multiples of {self.multiple}, got {h}x{w}")
-        feat = self.intro(F.pixel_unshuffle(x, self.stem) if self.stem > 1 else x)
+        base = x
+        inp = x
+        if self.config.deconv_input:
+            if deconvolved is None:
+                raise ValueError("this pre-reconstruction takes the deconvolved photo too "
+                                 "(deconv_input=True): pass deconvolved=")
+            if deconvolved.shape != x.shape:
+                raise ValueError(f"deconvolved must match the blurry input's shape "
+                                 f"{tuple(x.shape)}, got {tuple(deconvolved.shape)}")
+            base = deconvolved
+            inp = torch.cat([deconvolved, x], dim=1)
+        feat = self.intro(F.pixel_unshuffle(inp, self.stem) if self.stem > 1 else inp)
         skips = []
         for enc, down in zip(self.encoders, self.downs):
             feat = enc(feat)
@@ -78,7 +99,7 @@ class PreReconstruction(nn.Module):
         feat = mid
         for up, dec, skip in zip(self.ups, self.decoders, reversed(skips)):
             feat = dec(up(feat) + skip)
-        rgb = x + self.ending(feat)
+        rgb = base + self.ending(feat)
         grid = (h // self.latent_factor, w // self.latent_factor)
         aligned = torch.cat([resample(mid, grid), resample(feat, grid)], dim=1)
         aligned = self.align_block(self.align_in(aligned))
