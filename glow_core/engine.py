@@ -476,11 +476,13 @@ class Engine:
     def _prepare_network(self, run: _Restore, pixels: np.ndarray,
                          stage: KernelStageResult | None, plan: NetworkPlan) -> np.ndarray:
         """The network's main input; extra inputs (deconvolved, motion map) go on ``run``."""
-        if plan.skip or stage is None:
+        if plan.skip:
             return pixels
-        if plan.pass_deconvolved:
-            deconv = stage.deconvolved if stage.deconvolved is not None else pixels
-            run.deconvolved, _ = self._padded_tensor(deconv)
+        if plan.pass_deconvolved:  # with no deconvolution (stage off) it gets the photo
+            deconv = pixels if stage is None or stage.deconvolved is None else stage.deconvolved
+            run.deconvolved, _ = self._padded_tensor(np.ascontiguousarray(deconv[..., :3]))
+        if stage is None:
+            return pixels
         if plan.pass_motion and stage.field is not None and not stage.backed_off:
             h, w = pixels.shape[:2]
             hp, wp = round_up(h, self.multiple), round_up(w, self.multiple)

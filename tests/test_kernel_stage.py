@@ -284,3 +284,22 @@ def test_empty_caption_lets_the_photo_decide(engine: Engine, blurred) -> None:
     _sharp, k, blurry = blurred
     result = engine.restore(blurry, RestoreOptions(kernel=k, after_deconv="deconvolved"))
     assert result.info["kernel"]["priors"]["source"] == "image"
+
+
+def test_deconv_input_checkpoint_runs_with_the_stage_off(tmp_path) -> None:
+    """A checkpoint trained beside a deconvolution gets the photo itself when there is none."""
+    import dataclasses
+
+    from glow_core.checkpoint import save_checkpoint
+    from glow_core.config import PRESETS
+    from glow_core.models import GlowDeblur
+
+    tiny = PRESETS["tiny"]
+    config = dataclasses.replace(tiny, prerecon=dataclasses.replace(tiny.prerecon,
+                                                                    deconv_input=True))
+    path = tmp_path / "deconv.safetensors"
+    save_checkpoint(path, GlowDeblur(config), stages=["prerecon", "motion"])
+    engine = Engine(path, device="cpu")
+    photo = np.random.default_rng(0).random((64, 64, 3)).astype(np.float32)
+    off = engine.restore(photo, RestoreOptions(kernel_stage=False))
+    assert off.image.shape == photo.shape and np.isfinite(off.image).all()
