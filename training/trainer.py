@@ -394,7 +394,7 @@ class Trainer:
         cfg = EvalConfig([set_name], limit=self.config.val_images,
                          crop=max(32, self.config.data.crop // 32 * 32), references=False,
                          full=self.config.stage in ("dit", "joint"), precision="fp32",
-                         data_root=self.config.data.data_root)
+                         data_root=self.config.data.data_root, kernel_stage=False)
         model = self.ema_model()
         try:
             if self.config.stage == "autoencoder":

@@ -136,6 +136,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--folder-split", default="test", help="split of folder: sets")
     p.add_argument("--data-root", default=None, help="shared data folder (default ../shared/data)")
     p.add_argument("--no-full", action="store_true", help="skip the diffusion path")
+    p.add_argument("--no-kernel-stage", action="store_true",
+                   help="the network alone, without the kernel estimation + deconvolution")
     p.add_argument("--no-references", action="store_true",
                    help="skip the Wiener / Richardson-Lucy references")
     p.add_argument("--json", type=Path, default=None, metavar="FILE", help="write all results")
@@ -161,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed, device=args.device, precision=args.precision,
             full=not args.no_full, references=not args.no_references, camera=args.camera,
             border=args.border, tile=args.tile, data_root=args.data_root,
-            folder_split=args.folder_split,
+            folder_split=args.folder_split, kernel_stage=not args.no_kernel_stage,
         ), progress=progress)
     except (EngineError, CheckpointError, PairedDataError, FileNotFoundError,
             ValueError) as exc:

@@ -42,11 +42,15 @@ class EvalConfig:
     tile: int | None = None  # engine tile size (None = automatic)
     data_root: str | Path | None = None
     folder_split: str = "test"
+    # The engine's physics-first kernel stage before the network (the product's path).
+    # Off measures the network alone, as training validation does (and far faster).
+    kernel_stage: bool = True
 
     def settings(self, run_full: bool) -> dict[str, Any]:
         return {"crop": self.crop, "limit": self.limit, "steps": self.steps, "seed": self.seed,
                 "camera": self.camera, "border": self.border, "full": run_full,
-                "references": self.references, "folder_split": self.folder_split}
+                "references": self.references, "folder_split": self.folder_split,
+                "kernel_stage": self.kernel_stage}
 
 
 @dataclass
@@ -138,9 +142,10 @@ def evaluate(config: EvalConfig, engine: Any = None,
         raise ValueError("no sets to evaluate")
     engine = _engine(config, engine)
     run_full = bool(config.full and engine.full_available)
-    fast_opts = RestoreOptions(mode="fast", seed=config.seed, tile=config.tile)
+    fast_opts = RestoreOptions(mode="fast", seed=config.seed, tile=config.tile,
+                               kernel_stage=config.kernel_stage)
     full_opts = RestoreOptions(mode="full", steps=config.steps, seed=config.seed,
-                               tile=config.tile)
+                               tile=config.tile, kernel_stage=config.kernel_stage)
     fast_opts.validate()
     full_opts.validate()
     info = engine.checkpoint
