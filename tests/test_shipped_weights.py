@@ -13,7 +13,7 @@ from glow_core.resources import sample_image_path
 
 def test_shipped_weights_restore_the_bundled_sample() -> None:
     path, entry = resolve_checkpoint(None)
-    assert path.name == "glow-small-v1.safetensors" and entry is not None
+    assert path.name == "glow-small-v2.safetensors" and entry is not None  # the default
     engine = Engine(device="cpu", precision="fp32")  # default checkpoint, manifest SHA-256
     assert engine.info.sha256 == entry["sha256"] and engine.full_available
     pixels = read_image(sample_image_path()).pixels
