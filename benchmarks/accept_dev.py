@@ -82,7 +82,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.gopro:
-        for name, bp, sp in heldout_gopro(args.data):
+        for name, bp, sp in heldout_gopro(args.data)[args.first:args.first + args.limit]:
             b, s = read_rgb(bp), read_rgb(sp)
             b, s = centre_crop(b, args.gopro_crop), centre_crop(s, args.gopro_crop)
             one("gopro_" + name.split("_")[0], b, s, None, args.out)

@@ -247,18 +247,46 @@ def accept_field(kfield: object, consistency: dict | None, config: AcceptConfig,
                  previous: Acceptance | None = None) -> Acceptance:
     """Acceptance of a :class:`KernelField`: confidence x consistency (``previous``
     reuses an earlier pre-deconvolution result), then, given the deconvolution, the
-    post checks (one-kernel fields only: a varying field has no single re-blur)."""
+    post checks (a varying field: see :func:`_post_regions`)."""
     if previous is not None:
         feats = {k: v for k, v in previous.features.items() if k != "parts"}
         parts = {k: v for k, v in previous.features.get("parts", {}).items()
                  if k in ("confidence", "consistency")}
     else:
         parts, feats = _pre_parts(float(kfield.global_confidence), consistency, config)
-    if blurry is not None and deconvolved is not None and (
-            kfield.uniform or kfield.grid == (1, 1)):
-        k = kfield.global_kernel if kfield.uniform else kfield.kernels[0, 0]
-        _post(blurry, deconvolved, k, noise_sigma, parts, feats, config)
+    if blurry is not None and deconvolved is not None:
+        if kfield.uniform or kfield.grid == (1, 1):
+            k = kfield.global_kernel if kfield.uniform else kfield.kernels[0, 0]
+            _post(blurry, deconvolved, k, noise_sigma, parts, feats, config)
+        else:
+            _post_regions(blurry, deconvolved, kfield, noise_sigma, parts, feats, config)
     return _finish(parts, feats, config)
+
+
+def _post_regions(blurry: np.ndarray, deconvolved: np.ndarray, kfield: object,
+                  noise_sigma: float | None, parts: dict, feats: dict,
+                  config: AcceptConfig) -> None:
+    """Post checks of a varying field. Overshoot (ringing) needs no kernel but its
+    size: it is measured on the whole blended result. The residuals need one kernel:
+    per region with its own, the median region counts (a region straddling two blurs
+    fits neither, but the residual-aware blend does not use it there)."""
+    if noise_sigma is None:
+        from .noise import estimate_noise
+
+        noise_sigma = float(estimate_noise(np.asarray(blurry, np.float32)[..., :3]))
+    whole = deconvolution_checks(blurry, deconvolved, kfield.global_kernel, noise_sigma)
+    per: dict = {"residual": [], "edge_residual": []}
+    gy, gx = kfield.grid
+    for i in range(gy):
+        for j in range(gx):
+            y0, x0, y1, x1 = (int(v) for v in kfield.boxes[i, j])
+            f = deconvolution_checks(blurry[y0:y1, x0:x1], deconvolved[y0:y1, x0:x1],
+                                     kfield.kernels[i, j], noise_sigma)
+            for name in per:
+                per[name].append(f[name])
+    found = dict(whole, **{name: float(np.median(v)) for name, v in per.items()})
+    feats.update(found)
+    parts.update(_post_parts(found, config))
 
 
 def accept(blurry: np.ndarray, deconvolved: np.ndarray, estimate: object,
