@@ -2,7 +2,7 @@
 
     python -m benchmarks.kernels [--data ../shared/data] [--limit N] [--kernels a,b]
                                  [--crop N] [--mode global|field] [--threads 2]
-                                 [--no-gopro] [--json FILE]
+                                 [--no-gopro] [--gopro-crop N] [--no-accept] [--json FILE]
 
 Protocol: the 24 Kodak photos (``sharp/kodak24``), each blurred **in linear light** with
 the 8 measured real-shake kernels (Levin's four ``usrnet12_k09..k12``, Lai's two
@@ -172,10 +172,13 @@ def true_kernel_wiener(nsr: float = WIENER_NSR) -> Restorer:
     return run
 
 
-def blind_global(min_confidence: float | None = None) -> Restorer:
-    """estimate_kernel on the photo, then deconvolve; back off below the confidence."""
+def blind_global(min_confidence: float | None = None, acceptance: bool = True) -> Restorer:
+    """estimate_kernel on the photo, then deconvolve; back off below the confidence;
+    then the acceptance test (glow_core.kernel.accept) blends by its strength."""
+    from glow_core.kernel.accept import accept, blend
     from glow_core.kernel.config import FieldConfig
     from glow_core.kernel.estimate import estimate_kernel
+    from glow_core.kernel.noise import estimate_noise
 
     floor = FieldConfig().min_confidence if min_confidence is None else min_confidence
 
@@ -184,17 +187,25 @@ def blind_global(min_confidence: float | None = None) -> Restorer:
         est = estimate_kernel(blurry)
         if est.confidence < floor:
             return blurry, est.confidence, est.kernel
-        return deconvolve(blurry, est.kernel), est.confidence, est.kernel
+        sigma = float(estimate_noise(blurry))
+        out = deconvolve(blurry, est.kernel, noise_sigma=sigma)
+        if acceptance:
+            out = blend(blurry, out, accept(blurry, out, est, sigma).strength)
+        return out, est.confidence, est.kernel
     return run
 
 
-def blind_field() -> Restorer:
-    """estimate_kernel_field then deconvolve_field (spatially varying)."""
+def blind_field(acceptance: bool = True) -> Restorer:
+    """estimate_kernel_field then deconvolve_field (spatially varying); the acceptance
+    test is built into both (``acceptance=False`` turns it off)."""
+    from glow_core.kernel.config import AcceptConfig
     from glow_core.kernel.field import deconvolve_field, estimate_kernel_field
+
+    acfg = AcceptConfig(enabled=acceptance)
 
     def run(blurry: np.ndarray, truth: np.ndarray):
         del truth
-        fld = estimate_kernel_field(blurry)
+        fld = estimate_kernel_field(blurry, accept_config=acfg)
         if fld.backs_off:
             return blurry, fld.global_confidence, fld.global_kernel
         return deconvolve_field(blurry, fld), fld.global_confidence, fld.global_kernel
@@ -386,6 +397,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-blind", action="store_true", help="floor, Wiener and ceiling only")
     ap.add_argument("--no-gopro", action="store_true")
+    ap.add_argument("--gopro-crop", type=int, default=None,
+                    help="centre crop of the gopro pairs (default: full 1280x720)")
+    ap.add_argument("--no-accept", action="store_true",
+                    help="blind without the acceptance test (the stage before it)")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
@@ -407,12 +422,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                                     "ceiling": true_kernel_ceiling()}
     blind = None
     if not args.no_blind:
-        blind = blind_field() if args.mode == "field" else blind_global()
+        blind = (blind_field(not args.no_accept) if args.mode == "field"
+                 else blind_global(acceptance=not args.no_accept))
         methods["blind"] = blind
     result = run_protocol(images, kernels, methods, log=log)
     gopro = None
     if blind is not None and not args.no_gopro:
-        gopro = run_gopro(args.data, blind, None, log)
+        gopro = run_gopro(args.data, blind, args.gopro_crop, log)
     table = markdown_table(result, gopro)
     print(table)
     if args.json:

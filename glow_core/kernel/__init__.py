@@ -11,13 +11,23 @@ Public API (torch inside, numpy or torch in, same code on CPU / CUDA / MPS):
   :func:`wiener`; :func:`estimate_noise`;
 * the spatially varying :class:`KernelField` (:func:`estimate_kernel_field`,
   :func:`deconvolve_field`, the blur-trace overlay); defocus :func:`disk_kernel` and
-  :func:`estimate_defocus`; kernel files :func:`load_kernel` / :func:`save_kernel`.
+  :func:`estimate_defocus`; kernel files :func:`load_kernel` / :func:`save_kernel`;
+* the acceptance test :func:`accept` -> :class:`Acceptance` (score, strength, reasons)
+  and :func:`blend` (built into :func:`estimate_kernel_field` / :func:`deconvolve_field`).
 
 Kernel orientation everywhere: ``blurred = scipy.signal.convolve(sharp, k, mode="same")``.
 This package imports only torch, numpy and the standard library.
 """
 
-from .config import DeconvConfig, DefocusConfig, FieldConfig, KernelConfig, NoiseConfig
+from .accept import Acceptance, accept, blend
+from .config import (
+    AcceptConfig,
+    DeconvConfig,
+    DefocusConfig,
+    FieldConfig,
+    KernelConfig,
+    NoiseConfig,
+)
 from .deconvolve import DeconvCancelled, deconvolve, deconvolve_window, wiener
 from .defocus import DefocusEstimate, disk_kernel, estimate_defocus
 from .estimate import (
@@ -44,6 +54,10 @@ from .linear import linear_to_srgb, srgb_to_linear
 from .noise import estimate_noise
 
 __all__ = [
+    "AcceptConfig",
+    "Acceptance",
+    "accept",
+    "blend",
     "DeconvCancelled",
     "DeconvConfig",
     "DefocusConfig",

@@ -108,7 +108,7 @@ def clean_kernel(
     shift is a free ambiguity of blind deconvolution and centring keeps levels aligned.
     """
     arr = k.detach().to("cpu", torch.float64).numpy().copy()
-    arr[arr < 0] = 0
+    arr[~np.isfinite(arr) | (arr < 0)] = 0  # a diverged solve must not poison the kernel
     peak = arr.max()
     if peak <= 0:
         out = np.zeros_like(arr)
@@ -117,9 +117,12 @@ def clean_kernel(
         return torch.as_tensor(out, dtype=k.dtype, device=k.device)
     arr[arr < threshold * peak] = 0
     total = arr.sum()
+    kept = arr.copy()
     for comp in _components(arr > 0):
         if arr[comp[:, 0], comp[:, 1]].sum() < min_mass * total:
-            arr[comp[:, 0], comp[:, 1]] = 0
+            kept[comp[:, 0], comp[:, 1]] = 0
+    # Many equal specks (all under min_mass): keep them rather than an empty kernel.
+    arr = kept if kept.sum() > 0 else arr
     arr /= arr.sum()
     if recentre:
         arr = recentre_kernel(arr)

@@ -184,3 +184,51 @@ class DefocusConfig:
     # Weight of the re-blur residual (in noise variances) against the gradient sparsity:
     # 0.1 helps on textured photos but breaks flat scenes (see defocus.py); off for now.
     residual_weight: float = 0.0
+
+
+@dataclass(frozen=True)
+class AcceptConfig:
+    """Acceptance test of a blind deconvolution (:mod:`glow_core.kernel.accept`).
+
+    Each check maps its feature to [0, 1] by a linear ramp from an "ok" value (1) to a
+    "bad" one (0); the score is their product, the blend strength is the score, and
+    below ``min_strength`` it is 0 (the stage backs off: the input goes on unchanged).
+
+    Measured (``benchmarks/accept_dev.py``, offline rule search on its saved outputs):
+    Kodak kodim01-02 512-px crops x the 8 real kernels + 1 % noise, kodim01-04 256-px
+    crops x 5 kernels, and the 4 held-out GoPro pairs (512-px centre crops).
+    **Overshoot** (ringing) separated best: estimates that helped had 0.5-2.9 noise
+    sigmas (2.3-2.9 only with small gains, +0.4 / +2.2 dB), all that hurt (Kodak -1.6 to
+    -8.7 dB, GoPro -2.8 to -6.2 dB) 4.4-19. Ramp 2 -> 4 chosen on that data (1.5 -> 3
+    and 2 -> 3.5 also refused every loss, but kept less of the gains; in-sample, so
+    the 0.4-sigma margin below the smallest loss is thin). Partial strength beat
+    all-or-nothing where it applied (+2.2 -> +2.4 dB, +0.4 -> +1.1 dB). The re-blur
+    residual and its edge concentration overlap between good and bad on Kodak; they
+    are loose guards only (GoPro 0384: residual 9.6; 0477: edge residual 24).
+    Cross-region consistency is implemented but **off**: it refused correct kernels on
+    kodim02 (one half is a flat door: 0.42-0.47 while the kernel was right, +3 to +6
+    dB) and passed GoPro 0477 (0.88, -2.8 dB), so it cost more than it caught.
+    """
+
+    enabled: bool = True
+    # Estimator confidence: a step at FieldConfig.min_confidence's 0.15 (as before).
+    min_confidence: float = 0.15
+    full_confidence: float = 0.15
+    # Cross-region consistency (two extra estimates on the halves), off: see above.
+    use_consistency: bool = False
+    min_consistency: float = 0.5
+    full_consistency: float = 0.75
+    # Ringing: rms of the result outside [local min, local max] +- 2 sigma of the blurry
+    # input, in noise sigmas. Helped: <= 2.9; hurt: >= 4.4 (in between: blended).
+    ok_overshoot: float = 2.0
+    max_overshoot: float = 4.0
+    # Re-blur residual, noise sigmas: helped <= 1.34 on Kodak (a wrong kernel on a
+    # generated scene: 2.7-3.2; GoPro 0384: 9.6).
+    ok_residual: float = 2.0
+    max_residual: float = 4.0
+    # Edge residual ratio (mean squared residual on the 10 % strongest edges / rest):
+    # helped 2.3-3.9; GoPro 0477 (-2.8 dB): 24.
+    ok_edge_residual: float = 8.0
+    max_edge_residual: float = 16.0
+    # A deconvolution kept at under 20 % changes little and risks ghosting: skip it.
+    min_strength: float = 0.2

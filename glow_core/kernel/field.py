@@ -18,6 +18,9 @@ weights that sum to one over the overlaps, so there is no seam.
   no chance of blending artefacts).
 * **Back off**: if the global estimate itself is not trusted, the engine should skip
   deconvolution (``KernelField.backs_off``) rather than damage a sharp photo.
+* **Acceptance** (:mod:`glow_core.kernel.accept`): ``estimate_kernel_field`` attaches the
+  pre-deconvolution part, ``deconvolve_field`` checks the result for ringing / residual
+  and returns ``strength * deconvolved + (1 - strength) * image`` (the input when refused).
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .config import DeconvConfig, FieldConfig, KernelConfig
+from .accept import Acceptance, accept_field, blend, field_consistency
+from .config import AcceptConfig, DeconvConfig, FieldConfig, KernelConfig
 from .deconvolve import (
     DeconvCancelled,
     _join_alpha,
@@ -68,6 +72,11 @@ class KernelField:
     min_confidence: float = 0.15
     raw_confidences: np.ndarray | None = None
     info: dict = field(default_factory=dict)
+    # Acceptance test (glow_core.kernel.accept), set for blind fields only: before
+    # deconvolution from confidence and cross-region consistency; deconvolve_field
+    # completes it with the post-deconvolution checks and blends by its strength.
+    acceptance: Acceptance | None = None
+    accept_config: AcceptConfig | None = None
 
     @property
     def grid(self) -> tuple[int, int]:
@@ -75,8 +84,21 @@ class KernelField:
 
     @property
     def backs_off(self) -> bool:
-        """True when the estimate is not trusted and deconvolution should be skipped."""
-        return self.global_confidence < self.min_confidence
+        """True when the estimate is not trusted and deconvolution should be skipped.
+
+        Low global confidence, or (blind fields) the acceptance test refused it before
+        deconvolution (e.g. the halves of the photo disagree with the kernel).
+        """
+        if self.global_confidence < self.min_confidence:
+            return True
+        return self.acceptance is not None and self.acceptance.strength <= 0.0
+
+    @property
+    def strength(self) -> float:
+        """Share of the deconvolution in the stage's output (1: all, 0: the input)."""
+        if self.backs_off:
+            return 0.0
+        return 1.0 if self.acceptance is None else float(self.acceptance.strength)
 
     @classmethod
     def single(cls, kernel: np.ndarray, image_size: tuple[int, int],
@@ -274,7 +296,8 @@ def estimate_kernel_field(image: np.ndarray, config: FieldConfig | None = None, 
                           kernel_size: int | None = None,
                           estimator: Estimator | None = None,
                           progress: Callable[[float, str], None] | None = None,
-                          cancel: Callable[[], bool] | None = None) -> KernelField:
+                          cancel: Callable[[], bool] | None = None,
+                          accept_config: AcceptConfig | None = None) -> KernelField:
     """Estimate a kernel per overlapping region of ``image`` (H x W x C sRGB in [0, 1]).
 
     First a global estimate (which also fixes the kernel size), then one estimate per
@@ -282,8 +305,14 @@ def estimate_kernel_field(image: np.ndarray, config: FieldConfig | None = None, 
     defaults to :func:`glow_core.kernel.estimate.estimate_kernel`; any callable with its
     signature (``image, config, kernel_size=, region=``) returning an object with
     ``kernel`` and ``confidence`` works (tests pass the true kernels).
+
+    The acceptance test's first half runs here (``accept_config``, default
+    :class:`AcceptConfig`; ``AcceptConfig(enabled=False)`` skips it): the kernel is
+    re-estimated on the two halves of the photo and compared with the field there;
+    ``field.acceptance`` holds the result and ``backs_off`` / ``strength`` follow it.
     """
     config = config or FieldConfig()
+    acfg = accept_config or AcceptConfig()
     if estimator is None:
         from .estimate import estimate_kernel as estimator
     kcfg = kernel_config or KernelConfig()
@@ -307,7 +336,7 @@ def estimate_kernel_field(image: np.ndarray, config: FieldConfig | None = None, 
         f = KernelField.single(gk.astype(np.float32), (h, w), gconf)
         f.boxes = boxes[:1, :1] if gy * gx == 1 else np.array([[[0, 0, h, w]]])
         f.min_confidence = config.min_confidence
-        return f
+        return _with_acceptance(f, image, acfg, kcfg, estimator, cancel)
     kernels = np.zeros((gy, gx, size, size), dtype=np.float64)
     conf = np.zeros((gy, gx), dtype=np.float64)
     for i in range(gy):
@@ -323,10 +352,24 @@ def estimate_kernel_field(image: np.ndarray, config: FieldConfig | None = None, 
     sims = np.array([[_similarity(gk, reg[i, j]) for j in range(gx)] for i in range(gy)])
     trusted = conf >= config.min_confidence
     uniform = bool(np.all(sims[trusted] >= config.agree_similarity)) if trusted.any() else True
-    return KernelField(kernels=reg, confidences=own, boxes=boxes,
-                       global_kernel=gk.astype(np.float32), global_confidence=gconf,
-                       image_size=(h, w), uniform=uniform, min_confidence=config.min_confidence,
-                       raw_confidences=conf, info={"similarity_to_global": sims})
+    f = KernelField(kernels=reg, confidences=own, boxes=boxes,
+                    global_kernel=gk.astype(np.float32), global_confidence=gconf,
+                    image_size=(h, w), uniform=uniform, min_confidence=config.min_confidence,
+                    raw_confidences=conf, info={"similarity_to_global": sims})
+    return _with_acceptance(f, image, acfg, kcfg, estimator, cancel)
+
+
+def _with_acceptance(f: KernelField, image: np.ndarray, acfg: AcceptConfig,
+                     kcfg: KernelConfig, estimator: Estimator | None,
+                     cancel: Callable[[], bool] | None) -> KernelField:
+    """Attach the pre-deconvolution acceptance (confidence x consistency) to ``f``."""
+    if not acfg.enabled or f.global_confidence < f.min_confidence:
+        return f
+    f.accept_config = acfg
+    cons = field_consistency(image, f, kcfg, estimator=estimator, cancel=cancel) \
+        if acfg.use_consistency else None
+    f.acceptance = accept_field(f, cons, acfg)
+    return f
 
 
 # ----------------------------------------------------------------------------- deconvolution
@@ -364,8 +407,32 @@ def deconvolve_field(image: np.ndarray, kfield: KernelField,
     region is deconvolved as a window with context (so its own border effects stay
     outside) and the results are summed with raised-cosine weights normalised to a
     partition of unity. Data weight and clipping mask are computed once for the photo.
+
+    A blind field (``kfield.acceptance`` set by :func:`estimate_kernel_field`) gets the
+    acceptance test's second half: ringing / residual checks on the result, then the
+    output is ``strength * deconvolved + (1 - strength) * image`` (``kfield.acceptance``
+    is updated; strength 0 returns ``image`` itself). A field that backs off returns
+    ``image`` without deconvolving.
     """
     config = config or DeconvConfig()
+    if kfield.acceptance is not None and kfield.backs_off:
+        return image
+    out = _deconvolve_field(image, kfield, config, noise_sigma=noise_sigma, linear=linear,
+                            progress=progress, cancel=cancel)
+    if kfield.acceptance is None:
+        return out
+    b_s, o_s = (linear_to_srgb(image), linear_to_srgb(out)) if linear else (image, out)
+    acc = accept_field(kfield, None, kfield.accept_config or AcceptConfig(),
+                       blurry=b_s, deconvolved=o_s, noise_sigma=None if linear else noise_sigma,
+                       previous=kfield.acceptance)
+    kfield.acceptance = acc
+    return blend(image, out, acc.strength)
+
+
+def _deconvolve_field(image: np.ndarray, kfield: KernelField, config: DeconvConfig, *,
+                      noise_sigma: float | None, linear: bool,
+                      progress: Callable[[float], None] | None,
+                      cancel: Callable[[], bool] | None) -> np.ndarray:
     if kfield.uniform or kfield.grid == (1, 1):
         k = kfield.global_kernel if kfield.uniform else kfield.kernels[0, 0]
         return deconvolve(image, k, config, noise_sigma=noise_sigma, linear=linear,

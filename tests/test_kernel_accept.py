@@ -1,0 +1,157 @@
+"""Acceptance test of blind deconvolution (glow_core.kernel.accept): a confidently wrong
+estimate is refused or attenuated, a correct one is kept. Stand-in estimators keep the
+tests fast; the measured thresholds live in AcceptConfig."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from glow_core.kernel import (
+    AcceptConfig,
+    FieldConfig,
+    accept,
+    deconvolve,
+    deconvolve_field,
+    estimate_kernel_field,
+)
+from glow_core.kernel.accept import blend, deconvolution_checks
+from tests.test_kernel_deconvolve import blur_linear, dead_leaves, psnr
+from tests.test_kernel_field import SMALL, _oracle, line_kernel, two_halves
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _fixed(kernel: np.ndarray, conf: float = 0.9):
+    """A stand-in estimator that returns ``kernel`` for every region."""
+    def est(image, config, *, kernel_size=None, region=None, **_):
+        return SimpleNamespace(kernel=kernel, confidence=conf)
+    return est
+
+
+def _scene(size: int = 192, ksize: int = 13):
+    sharp = dead_leaves(size, seed=5, n=900)
+    k_true = line_kernel(ksize, 0.3)
+    k_wrong = line_kernel(ksize, 0.3 + np.pi / 2)  # the perpendicular shake
+    return sharp, blur_linear(sharp, k_true, seed=3), k_true, k_wrong
+
+
+def test_correct_estimate_is_accepted() -> None:
+    sharp, blurry, k_true, _ = _scene()
+    dec = deconvolve(blurry, k_true, noise_sigma=0.01)
+    est = SimpleNamespace(kernel=k_true, confidence=0.8)
+    acc = accept(blurry, dec, est, 0.01, CONSISTENT, estimator=_fixed(k_true))
+    assert acc.strength >= 0.9, acc.reasons
+    assert accept(blurry, dec, est, 0.01).strength >= 0.9  # default config
+    out = blend(blurry, dec, acc.strength)
+    assert psnr(out, sharp, 16) > psnr(blurry, sharp, 16) + 2
+
+
+CONSISTENT = AcceptConfig(use_consistency=True)
+
+
+def test_confidently_wrong_estimate_is_attenuated_by_default() -> None:
+    """The perpendicular shake claimed with confidence 0.9: the default checks (ringing,
+    residual) cut its share, and the blend is no worse than the input."""
+    sharp, blurry, _, k_wrong = _scene()
+    dec = deconvolve(blurry, k_wrong, noise_sigma=0.01)
+    assert psnr(dec, sharp, 16) < psnr(blurry, sharp, 16) - 1  # it would make it worse
+    acc = accept(blurry, dec, SimpleNamespace(kernel=k_wrong, confidence=0.9), 0.01)
+    assert acc.strength < 0.5, acc.features
+    assert any("residual" in r for r in acc.reasons)
+    assert psnr(blend(blurry, dec, acc.strength), sharp, 16) > psnr(blurry, sharp, 16) - 0.5
+
+
+def test_confidently_wrong_estimate_is_refused_by_consistency() -> None:
+    """Claimed with confidence 0.9, but the halves of the photo show another kernel."""
+    sharp, blurry, k_true, k_wrong = _scene()
+    dec = deconvolve(blurry, k_wrong, noise_sigma=0.01)
+    est = SimpleNamespace(kernel=k_wrong, confidence=0.9)
+    acc = accept(blurry, dec, est, 0.01, CONSISTENT, estimator=_fixed(k_true))
+    assert acc.backs_off and acc.strength == 0.0
+    assert any("consistency" in r for r in acc.reasons)
+    assert blend(blurry, dec, acc.strength) is blurry
+
+
+def test_post_checks_flag_a_wrong_kernel_without_consistency() -> None:
+    """Residual / ringing alone: the wrong kernel scores clearly worse than the true one."""
+    _, blurry, k_true, k_wrong = _scene()
+    good = deconvolution_checks(blurry, deconvolve(blurry, k_true, noise_sigma=0.01),
+                                k_true, 0.01)
+    bad = deconvolution_checks(blurry, deconvolve(blurry, k_wrong, noise_sigma=0.01),
+                               k_wrong, 0.01)
+    assert bad["residual"] > 1.5 * good["residual"]
+    assert bad["overshoot"] > 1.5 * good["overshoot"]
+    cfg = AcceptConfig(use_consistency=False)
+    est = SimpleNamespace(kernel=k_wrong, confidence=0.9)
+    acc = accept(blurry, deconvolve(blurry, k_wrong, noise_sigma=0.01), est, 0.01, cfg)
+    ok = accept(blurry, deconvolve(blurry, k_true, noise_sigma=0.01),
+                SimpleNamespace(kernel=k_true, confidence=0.9), 0.01, cfg)
+    assert acc.strength < ok.strength
+
+
+def test_field_backs_off_on_two_opposite_halves() -> None:
+    """One kernel claimed for a photo whose halves have perpendicular blurs: refused
+    inside estimate_kernel_field (backs_off) and deconvolve_field returns the input."""
+    _, blurry, _, _, k1, k2 = two_halves()
+    one_cell = FieldConfig(region_min=512)  # a single-kernel field
+
+    def est(image, config, *, kernel_size=None, region=None, **_):
+        if region is None:
+            return SimpleNamespace(kernel=k1, confidence=0.9)  # confidently one kernel
+        return _oracle(k1, k2, 384)(image, config, kernel_size=kernel_size, region=region)
+
+    f = estimate_kernel_field(blurry, one_cell, estimator=est, accept_config=CONSISTENT)
+    assert f.grid == (1, 1) and f.backs_off and f.strength == 0.0
+    assert deconvolve_field(blurry, f, noise_sigma=0.01) is blurry
+
+
+def test_field_following_a_varying_blur_is_accepted() -> None:
+    sharp, blurry, _, _, k1, k2 = two_halves()
+    f = estimate_kernel_field(blurry, SMALL, estimator=_oracle(k1, k2, 384),
+                              accept_config=CONSISTENT)
+    assert not f.backs_off and f.acceptance is not None
+    assert f.acceptance.features["consistency"] > 0.8
+    out = deconvolve_field(blurry, f, noise_sigma=0.01)
+    assert psnr(out, sharp, 8) > psnr(blurry, sharp, 8) + 4
+
+
+def test_field_attenuates_a_wrong_kernel_after_deconvolution() -> None:
+    """Default config inside the field API: the post checks run in deconvolve_field."""
+    sharp, blurry, _, k_wrong = _scene()
+    f = estimate_kernel_field(blurry, FieldConfig(region_min=512), estimator=_fixed(k_wrong))
+    assert f.acceptance is not None and not f.backs_off  # nothing to see before deconv
+    out = deconvolve_field(blurry, f, noise_sigma=0.01)
+    assert f.strength < 0.5
+    assert psnr(out, sharp, 16) > psnr(blurry, sharp, 16) - 0.5
+
+
+def test_acceptance_can_be_disabled_and_user_kernels_skip_it() -> None:
+    _, blurry, _, k_wrong = _scene(160, 9)
+    f = estimate_kernel_field(blurry, FieldConfig(region_min=512),
+                              estimator=_fixed(k_wrong), accept_config=AcceptConfig(enabled=False))
+    assert f.acceptance is None and not f.backs_off and f.strength == 1.0
+
+
+@pytest.mark.xfail(strict=True, reason="known gap: thin 11-px line kernels ring little; "
+                   "measured strength 0.90 (residual 2.2 sigma, overshoot 1.2) and -0.9 dB")
+def test_varying_field_with_swapped_kernels_is_attenuated() -> None:
+    """A 1 x 3 field whose halves got each other's kernel: the post checks of the
+    varying field (overshoot on the blend, median region residual) attenuate it and
+    the result is not clearly worse than the input."""
+    sharp, blurry, _, _, k1, k2 = two_halves()
+    swapped = _oracle(k2, k1, 384)
+    f = estimate_kernel_field(blurry, SMALL, estimator=swapped)
+    assert f.grid == (1, 3) and not f.uniform
+    out = deconvolve_field(blurry, f, noise_sigma=0.01)
+    assert f.strength < 1.0 and f.acceptance.reasons, f.acceptance.features
+    assert psnr(out, sharp, 8) > psnr(blurry, sharp, 8) - 0.5
