@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from app.panels.kernel import KernelPanel
 from app.views.kernel_region import RegionTool
+from glow_core.limits import MIN_REGION
 
 KERNEL_FILTER = "Blur kernels (*.png *.npy);;PNG image (*.png);;NumPy array (*.npy)"
 
@@ -69,6 +70,9 @@ class KernelTools(QObject):
         if region is None:
             mask_tool = getattr(self.window, "mask_tool", None)
             region = mask_tool.region() if mask_tool is not None else None
+            if region is not None and min(region[2] - region[0],
+                                          region[3] - region[1]) < MIN_REGION:
+                region = None  # too few edges in a small mask: estimate from the photo
         return region
 
     @staticmethod

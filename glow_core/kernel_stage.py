@@ -44,7 +44,9 @@ from glow_core.kernel import (
     estimate_kernel_field,
     kernel_spread,
 )
+from glow_core.kernel.field import attach_acceptance
 from glow_core.kernel.kernel_io import validate_kernel
+from glow_core.limits import MIN_REGION
 from glow_core.semantics import SemanticPriors, semantic_priors
 from glow_core.semantics.defocus import preserve_defocus
 
@@ -69,7 +71,6 @@ BLEND_WEIGHT = 0.5
 MEASURED_SPATIALLY_VARYING = False
 MIN_KERNEL = 3
 MAX_KERNEL = 151
-MIN_REGION = 64  # a smaller box holds too few edges to pin a kernel
 #: Below this side the photo holds too few edges for a blind estimate: the stage backs off.
 MIN_ESTIMATE_SIDE = 128
 #: An estimated kernel narrower than this (rms radius, px) is "no blur": deconvolving with
@@ -167,6 +168,9 @@ def estimate_field(pixels: np.ndarray, *, kernel_size: int | None = None,
         raise Cancelled("blur estimation cancelled") from None
     kf = KernelField.single(est.kernel, (h, w), confidence=float(est.confidence))
     kf.min_confidence = fcfg.min_confidence
+    # A blind kernel must pass the acceptance test (ringing / residual after deconvolving):
+    # a confidently wrong estimate is attenuated or refused instead of damaging the photo.
+    attach_acceptance(kf, pixels, kernel_config=kcfg, cancel=stop)
     kf.boxes = np.array([[list(est.region)]], dtype=np.int64)
     kf.info = {"region": tuple(int(v) for v in est.region), "seconds": est.seconds}
     return kf
@@ -245,7 +249,14 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
                                        cancel=cancel)
         if priors is not None and priors.bokeh > 0:  # a portrait's soft background stays
             deconvolved = preserve_defocus(pixels, deconvolved, kf, priors.bokeh)
+    acceptance = getattr(kf, "acceptance", None)
+    if acceptance is not None and deconvolved is not None and acceptance.strength <= 0.0:
+        backed_off, deconvolved = True, None  # refused after deconvolving: the photo as is
     info = field_info(kf, source, time.perf_counter() - start, backed_off)
+    if acceptance is not None:
+        info["acceptance"] = {"strength": round(float(acceptance.strength), 3),
+                              "score": round(float(acceptance.score), 3),
+                              "reasons": list(acceptance.reasons)}
     info["spread"] = round(float(spread), 3)
     if priors is not None:
         info["priors"] = {"weights": {k: round(v, 3) for k, v in priors.weights.items()},
@@ -253,6 +264,9 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
     if too_small:
         info["note"] = (f"no blur to undo: the estimated kernel is {spread:.1f} px wide "
                         f"(< {MIN_SPREAD_PX} px); no deconvolution, the network alone")
+    elif backed_off and acceptance is not None and acceptance.strength <= 0.0:
+        info["note"] = ("the deconvolution was refused by the acceptance test ("
+                        + "; ".join(acceptance.reasons or ["ringing"]) + "): the network alone")
     elif backed_off:
         info["note"] = (f"blur estimate not trusted (confidence {kf.global_confidence:.2f} < "
                         f"{kf.min_confidence:.2f}): no deconvolution, the network alone")

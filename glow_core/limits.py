@@ -40,3 +40,7 @@ MIN_TILE = 32
 
 #: Overlap between tiles in pixels (at least 0).
 DEFAULT_OVERLAP = 32
+
+#: Smallest side (px) of a region to estimate a blur kernel from: a smaller box holds too
+#: few edges to pin a kernel.
+MIN_REGION = 64

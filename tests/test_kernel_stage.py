@@ -57,7 +57,11 @@ def psnr(a: np.ndarray, b: np.ndarray, border: int = 12) -> float:
 
 
 def test_kernel_stage_beats_stage_off(engine: Engine, blurred) -> None:
-    sharp, _k, blurry = blurred
+    sharp, _k, clean = blurred
+    # 1 % noise, as a camera gives: the acceptance test measures ringing in noise sigmas,
+    # and a noise-free synthetic scene would make every faint halo count as ringing.
+    noise = np.random.default_rng(5).normal(0, 0.01, clean.shape).astype(np.float32)
+    blurry = np.clip(clean + noise, 0, 1)
     on = engine.restore(blurry, RestoreOptions(kernel_size=KSIZE, after_deconv="deconvolved"))
     off = engine.restore(blurry, RestoreOptions(kernel_stage=False))
     info = on.info["kernel"]
@@ -303,3 +307,26 @@ def test_deconv_input_checkpoint_runs_with_the_stage_off(tmp_path) -> None:
     photo = np.random.default_rng(0).random((64, 64, 3)).astype(np.float32)
     off = engine.restore(photo, RestoreOptions(kernel_stage=False))
     assert off.image.shape == photo.shape and np.isfinite(off.image).all()
+
+
+def test_a_confidently_wrong_estimate_is_refused(engine: Engine, blurred, monkeypatch) -> None:
+    """The acceptance test guards the engine's single-kernel path: a wrong kernel rings."""
+    sharp, k, clean = blurred
+    blurry = np.clip(clean + np.random.default_rng(6).normal(0, 0.01, clean.shape), 0, 1
+                     ).astype(np.float32)
+    wrong = np.zeros((21, 21), np.float32)
+    wrong[10, :] = 1.0 / 21  # a long horizontal streak: nothing like the true shake
+
+    def confident_but_wrong(image, config, **kw):
+        h, w = image.shape[:2]
+        return KernelEstimate(kernel=wrong, confidence=0.9, size=21, region=(0, 0, h, w),
+                              seconds=0.0, info={})
+
+    monkeypatch.setattr(kernel_stage, "estimate_kernel", confident_but_wrong)
+    result = engine.restore(blurry, RestoreOptions(after_deconv="deconvolved"))
+    acceptance = result.info["kernel"]["acceptance"]
+    assert acceptance["strength"] == 0.0 and result.info["kernel"]["backed_off"], acceptance
+    assert "acceptance test" in result.info["kernel"]["note"]
+    # refused: the photo goes to the network exactly as with the stage off
+    off = engine.restore(blurry, RestoreOptions(kernel_stage=False))
+    np.testing.assert_allclose(result.image, off.image, atol=1e-6)

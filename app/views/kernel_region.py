@@ -14,7 +14,9 @@ from typing import Any
 from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QPainter, QPen
 
-MIN_SIDE = 64  # the engine's smallest estimation box (glow_core.kernel_stage.MIN_REGION)
+from glow_core.limits import MIN_REGION
+
+MIN_SIDE = MIN_REGION  # the engine's smallest estimation box
 
 
 class RegionTool(QObject):

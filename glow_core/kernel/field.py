@@ -359,6 +359,17 @@ def estimate_kernel_field(image: np.ndarray, config: FieldConfig | None = None, 
     return _with_acceptance(f, image, acfg, kcfg, estimator, cancel)
 
 
+def attach_acceptance(f: KernelField, image: np.ndarray, *,
+                      kernel_config: KernelConfig | None = None,
+                      accept_config: AcceptConfig | None = None,
+                      cancel: Callable[[], bool] | None = None) -> KernelField:
+    """Give a blind field built elsewhere (e.g. one kernel from :func:`estimate_kernel`
+    wrapped by :meth:`KernelField.single`) the acceptance test, so
+    :func:`deconvolve_field` blends or refuses it as it does its own fields."""
+    return _with_acceptance(f, image, accept_config or AcceptConfig(),
+                            kernel_config or KernelConfig(), None, cancel)
+
+
 def _with_acceptance(f: KernelField, image: np.ndarray, acfg: AcceptConfig,
                      kcfg: KernelConfig, estimator: Estimator | None,
                      cancel: Callable[[], bool] | None) -> KernelField:
