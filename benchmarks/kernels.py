@@ -46,8 +46,7 @@ import torch  # noqa: E402
 
 from glow_core.kernel.config import DeconvConfig  # noqa: E402
 from glow_core.kernel.deconvolve import deconvolve, wiener  # noqa: E402
-from glow_core.kernel.fft import conv2_same  # noqa: E402
-from glow_core.kernel.linear import linear_to_srgb, srgb_to_linear  # noqa: E402
+from training.blur.protocol import blur_photo  # noqa: E402
 
 #: The real shake kernels of the protocol: folder/name under ``kernels/``.
 KERNELS: tuple[str, ...] = (
@@ -73,21 +72,6 @@ Restorer = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, float, np.ndarra
 # ----------------------------------------------------------------------------- synthesis
 
 
-def blur_photo(sharp: np.ndarray, kernel: np.ndarray, noise: float = 0.01, seed: int = 0
-               ) -> np.ndarray:
-    """The protocol's blur: linear light, valid convolution of a reflect-padded photo."""
-    lin = torch.from_numpy(srgb_to_linear(sharp)).permute(2, 0, 1).to(torch.float64)
-    kh, kw = kernel.shape
-    py, px = kh // 2, kw // 2
-    padded = torch.nn.functional.pad(lin[None], (px, kw - 1 - px, py, kh - 1 - py),
-                                     mode="reflect")[0]
-    same = conv2_same(padded, torch.from_numpy(kernel.astype(np.float64)))
-    # Valid part: valid[i] = same[i + kh - 1 - cy] with cy the kernel centre ((kh-1)//2).
-    oy, ox = kh - 1 - (kh - 1) // 2, kw - 1 - (kw - 1) // 2
-    out = same[:, oy:oy + sharp.shape[0], ox:ox + sharp.shape[1]]
-    srgb = linear_to_srgb(out.permute(1, 2, 0).numpy().astype(np.float32))
-    srgb = srgb + np.random.default_rng(seed).normal(0.0, noise, srgb.shape)
-    return (np.round(np.clip(srgb, 0.0, 1.0) * 255.0) / 255.0).astype(np.float32)
 
 
 # ----------------------------------------------------------------------------- metrics
