@@ -8,7 +8,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import torch
 
 from glow_core.kernel import (
     AcceptConfig,
@@ -22,13 +21,7 @@ from glow_core.kernel.accept import blend, deconvolution_checks
 from tests.test_kernel_deconvolve import blur_linear, dead_leaves, psnr
 from tests.test_kernel_field import SMALL, _oracle, line_kernel, two_halves
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def _fixed(kernel: np.ndarray, conf: float = 0.9):

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
+import pytest
 
 from benchmarks import kernels as bench
 from tests.test_kernel_deconvolve import dead_leaves, motion_kernel
@@ -17,8 +17,8 @@ def _oracle(blurry: np.ndarray, truth: np.ndarray):
     return bench.deconvolve(blurry, truth), 1.0, truth
 
 
+@pytest.mark.usefixtures("one_torch_thread")
 def test_protocol_table_and_ratios() -> None:
-    torch.set_num_threads(1)
     images = [(f"dl{i}", dead_leaves(72, seed=i)) for i in range(2)]
     kernels = [("gen/k_a", motion_kernel(9, seed=1)), ("gen/k_b", motion_kernel(11, seed=2))]
     methods = {"wiener_true": bench.true_kernel_wiener(),

@@ -62,13 +62,7 @@ def blur_linear(sharp: np.ndarray, k: np.ndarray, noise: float = 0.01, seed: int
     return (np.round(np.clip(srgb, 0, 1) * 255) / 255).astype(np.float32)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: these tiny solves only lose to thread start-up on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def psnr(a: np.ndarray, b: np.ndarray, border: int = 0) -> float:

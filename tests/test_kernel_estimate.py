@@ -87,13 +87,7 @@ def aligned(est: np.ndarray, true: np.ndarray) -> np.ndarray:
     return out / out.sum()
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: the test machines are shared and OpenMP spinning is slower there."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

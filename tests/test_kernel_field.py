@@ -6,7 +6,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import torch
 
 from glow_core.kernel.config import FieldConfig
 from glow_core.kernel.deconvolve import deconvolve
@@ -19,13 +18,7 @@ from glow_core.kernel.field import (
 )
 from tests.test_kernel_deconvolve import blur_linear, dead_leaves, psnr
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def line_kernel(size: int, angle: float) -> np.ndarray:
