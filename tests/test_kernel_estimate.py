@@ -9,6 +9,7 @@ import pytest
 import scipy.signal
 import torch
 
+from benchmarks.kernel_dev import align_to
 from glow_core.kernel import (
     KernelCancelled,
     KernelConfig,
@@ -75,18 +76,6 @@ def deconv(lin: np.ndarray, k: np.ndarray, lam: float = 1e-3) -> np.ndarray:
     return crop_back(x, crop).numpy()
 
 
-def aligned(est: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """Remove the shift ambiguity of a blind kernel: best integer shift onto ``true``."""
-    n = est.shape[0] + true.shape[0]
-    big = np.zeros((n, n))
-    o = (n - est.shape[0]) // 2
-    big[o : o + est.shape[0], o : o + est.shape[0]] = est
-    cc = np.fft.irfft2(np.fft.rfft2(big) * np.conj(np.fft.rfft2(true, s=(n, n))), s=(n, n))
-    dy, dx = np.unravel_index(int(np.argmax(cc)), cc.shape)
-    out = np.roll(big, (-dy, -dx), axis=(0, 1))[: true.shape[0], : true.shape[1]]
-    return out / out.sum()
-
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
@@ -106,7 +95,7 @@ def test_recovers_kernel_from_noise_free_blur(scene) -> None:
     gt = sharp[8:-8, 8:-8]
     b = 12  # score away from the borders, where both deconvolutions guess
     err_true = np.mean((deconv(blurry, k) - gt)[b:-b, b:-b] ** 2)
-    err_est = np.mean((deconv(blurry, aligned(est.kernel, k)) - gt)[b:-b, b:-b] ** 2)
+    err_est = np.mean((deconv(blurry, align_to(est.kernel, k)) - gt)[b:-b, b:-b] ** 2)
     assert err_est / err_true < 1.3
     assert est.confidence > 0.5
 
