@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.captions import true_captions  # noqa: E402
 from benchmarks.kernels import (  # noqa: E402
     KERNELS,
     best_shift,
@@ -106,16 +107,6 @@ def _resize(img: np.ndarray, side: int) -> np.ndarray:
     return np.asarray(pil.resize((side, side), Image.LANCZOS), dtype=np.float32) / 255.0
 
 
-def kodak_captions() -> dict[str, str]:
-    out = {}
-    path = ROOT / "training" / "captions" / "kodak24.jsonl"
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            e = json.loads(line)
-            out[Path(e["path"]).name] = e["caption"]
-    return out
-
-
 #: Levin's four shakes (25 px): the default, affordable on a CPU; ``--kernels all`` adds
 #: the large ones (55-70 px), whose context margins make each solve ~6x dearer.
 SMALL_KERNELS = KERNELS[:4]
@@ -126,7 +117,7 @@ def build(data: Path, subsets: list[str], per: int, crop: int,
     """Deterministic list of cases: subset, name, sharp, blurry, kernel, captions."""
     sharp = data / "sharp"
     items: list[dict] = []
-    kodak = kodak_captions()
+    kodak = true_captions()
     for sub in subsets:
         if sub == "text":
             files = sorted((sharp / "receipts_300dpi").glob("*"))[: max(1, per - 1)]
