@@ -24,7 +24,7 @@ from glow_core.cancel import Cancelled, CancelToken
 from glow_core.checkpoint import CheckpointInfo, load_checkpoint, manifest_entry
 from glow_core.config import GlowConfig
 from glow_core.errors import CheckpointError, EngineError, GlowError, MissingCheckpointError
-from glow_core.kernel import KernelConfig, KernelField
+from glow_core.kernel import KernelField
 from glow_core.kernel_stage import (
     AFTER_DECONV,
     MEASURED_SPATIALLY_VARYING,
@@ -34,7 +34,7 @@ from glow_core.kernel_stage import (
     motion_map,
     network_plan,
     run_kernel_stage,
-    scene_configs,
+    stage_configs,
     validate_kernel_options,
 )
 from glow_core.limits import (
@@ -512,14 +512,11 @@ class Engine:
                 progress(ProgressInfo(float(fraction), "estimating blur"))
 
         start = time.perf_counter()
-        device = self._kernel_device
-        priors = scene_configs(caption, pixels, device) if scene_priors else None
+        _priors, kcfg, _dcfg, fcfg = stage_configs(caption, pixels, self._kernel_device,
+                                                   scene_priors)
         kf = estimate_field(pixels, kernel_size=kernel_size, region=region,
                             spatially_varying=spatially_varying, progress=report,
-                            cancel=cancel,
-                            kernel_config=priors.kernel if priors else KernelConfig(
-                                device=device),
-                            field_config=priors.field if priors else None)
+                            cancel=cancel, kernel_config=kcfg, field_config=fcfg)
         kf.info["seconds"] = time.perf_counter() - start
         return kf
 

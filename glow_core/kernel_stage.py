@@ -212,15 +212,12 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
     """
     h, w = pixels.shape[:2]
     start = time.perf_counter()
-    priors = scene_configs(caption, pixels, device) if scene_priors else None
-    kcfg = priors.kernel if priors is not None else KernelConfig(device=device)
-    dcfg = priors.deconv if priors is not None else DeconvConfig(device=device)
-    fcfg = priors.field if priors is not None else None
-    if kernel is not None:
-        kf, source = user_field(kernel, h, w), "user"
-    elif min(h, w) < MIN_ESTIMATE_SIDE:
+    if kernel is None and min(h, w) < MIN_ESTIMATE_SIDE:
         return _backed_off(f"the photo is smaller than {MIN_ESTIMATE_SIDE} px: too few edges "
                            "to estimate the blur", start)
+    priors, kcfg, dcfg, fcfg = stage_configs(caption, pixels, device, scene_priors)
+    if kernel is not None:
+        kf, source = user_field(kernel, h, w), "user"
     else:
         report(0.0, "estimating blur")
         try:
@@ -271,6 +268,18 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
         info["note"] = (f"blur estimate not trusted (confidence {kf.global_confidence:.2f} < "
                         f"{kf.min_confidence:.2f}): no deconvolution, the network alone")
     return KernelStageResult(kf, deconvolved, info)
+
+
+def stage_configs(caption: str, pixels: np.ndarray, device: str | None,
+                  scene_priors: bool = True
+                  ) -> tuple[SemanticPriors | None, KernelConfig, DeconvConfig,
+                             FieldConfig | None]:
+    """(priors, kernel, deconvolution and field configs) the stage runs with on ``device``:
+    the scene's priors (:func:`scene_configs`), or the general defaults without them."""
+    priors = scene_configs(caption, pixels, device) if scene_priors else None
+    if priors is None:
+        return None, KernelConfig(device=device), DeconvConfig(device=device), None
+    return priors, priors.kernel, priors.deconv, priors.field
 
 
 def scene_configs(caption: str, pixels: np.ndarray, device: str | None
@@ -385,6 +394,8 @@ __all__ = [
     "motion_map",
     "network_plan",
     "run_kernel_stage",
+    "scene_configs",
+    "stage_configs",
     "takes_deconvolved",
     "user_field",
     "validate_kernel_options",
