@@ -129,3 +129,25 @@ def test_batch_pause_and_resume(qtbot, window, tmp_path: Path) -> None:
     dialog.runner.pool.waitForDone(10000)
     assert blocker.args[0] == "finished"
     assert len(list((tmp_path / "out").glob("*.png"))) == 4
+
+
+def test_batch_writes_the_caption_in_force(qtbot, window, tmp_path: Path) -> None:
+    """The batch dialog's outputs carry the caption in force, as the CLI's do."""
+    from glow_core.imageio import caption_of, read_image
+
+    win = window
+    caption = "a row of parked motorbikes on dry grass"
+    win.caption_panel.edit.setPlainText(caption)
+    src = make_folder(tmp_path)
+    out = tmp_path / "out"
+    dialog = win.open_batch()
+    dialog.recursive.setChecked(False)
+    dialog.set_input(src)
+    dialog.set_output(out)
+    with qtbot.waitSignal(dialog.batchFinished, timeout=60000):
+        assert dialog.start() is not None
+    dialog.runner.pool.waitForDone(10000)
+    written = sorted(out.glob("*.png"))
+    assert written
+    for path in written:
+        assert caption_of(read_image(path)) == caption

@@ -397,7 +397,7 @@ class BatchDialog(QDialog):
                 report(("start", str(image.source)))
                 result = engine.restore(image, options, cancel=token,
                                         progress=lambda info: report(("progress", info.fraction)))
-                return result.image
+                return result.image, options.caption  # the caption in force goes into EXIF
 
             return run_batch(plan, self.extras.wrap(restorer),
                              on_item=lambda item: report(("item", item)),
