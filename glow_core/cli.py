@@ -324,6 +324,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
     kernel = _load_kernel_option(args, plan)  # a bad kernel file fails before the model loads
     save_kernel_dir = _save_kernel_dir(args)
+    # Kernels are named after their photo's output (already free of name clashes, folder
+    # structure kept), so two IMG_0001.JPG never write one IMG_0001_kernel.
+    kernel_names = {str(i.source): Path(i.relative).with_suffix("").as_posix()
+                    for i in plan.items if i.relative}
 
     from glow_core.checkpoint import CheckpointError
     from glow_core.engine import Cancelled, CancelToken, EngineError, RestoreOptions
@@ -372,7 +376,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
                 _check_kernel_fits(kernel, args.kernel, image.pixels.shape[:2])
             result = engine.restore(image, opts, progress=progress, cancel=cancel)
             if save_kernel_dir is not None:
-                _save_result_kernel(result, save_kernel_dir, image.source)
+                _save_result_kernel(result, save_kernel_dir, image.source,
+                                    kernel_names.get(str(image.source)))
             # The caption in force goes into the output's metadata.
             return result.image, opts.caption
         return cli_roundtrip.wrap_restorer(args, restore)
@@ -478,16 +483,18 @@ def _save_kernel_dir(args: argparse.Namespace) -> Path | None:
     return folder
 
 
-def _save_result_kernel(result: Any, folder: Path, source: Any) -> None:
-    """Write ``<stem>_kernel.png`` and ``.npy`` (atomic) when the restore used a kernel."""
+def _save_result_kernel(result: Any, folder: Path, source: Any, name: str | None) -> None:
+    """Write ``<name>_kernel.png`` and ``.npy`` (atomic) when the restore used a kernel;
+    ``name`` is the photo's output path without extension (its stem when unknown)."""
     field = getattr(result, "kernel_field", None)
     if field is None:
         _note(f"{source}: no kernel to save (the blur estimate was not trusted)")
         return
     from glow_core.kernel import save_kernel
 
-    stem = Path(str(source or "photo")).stem
-    save_kernel(folder / f"{stem}_kernel", field.global_kernel)
+    target = folder / f"{name or Path(str(source or 'photo')).stem}_kernel"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    save_kernel(target, field.global_kernel)
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:

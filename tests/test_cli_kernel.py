@@ -67,6 +67,18 @@ def test_save_kernel_writes_png_and_npy(tmp_path: Path, recording) -> None:
     assert not [p for p in kdir.iterdir() if p.name.endswith(".tmp")]  # atomic, no leftovers
 
 
+def test_saved_kernels_of_same_named_photos_do_not_collide(tmp_path: Path, recording) -> None:
+    """Two cameras' IMG_0001: each kernel follows its photo's clash-free output name."""
+    _photo(tmp_path / "a" / "IMG_0001.png", 0)
+    _photo(tmp_path / "c" / "IMG_0001.png", 1)
+    kdir = tmp_path / "kernels"
+    assert cli.main(["restore", str(tmp_path / "a"), str(tmp_path / "c"), "-o",
+                     str(tmp_path / "o"), "--save-kernel", str(kdir)]) == 0
+    outputs = sorted(p.stem for p in (tmp_path / "o").glob("*.png"))
+    assert len(outputs) == 2
+    assert sorted(p.name for p in kdir.glob("*.npy")) == [f"{s}_kernel.npy" for s in outputs]
+
+
 @pytest.mark.parametrize("fmt", ["npy", "png"])
 def test_kernel_file_is_used_end_to_end(tmp_path: Path, fmt: str) -> None:
     ckpt = make_tiny_checkpoint(tmp_path / "tiny.safetensors")
