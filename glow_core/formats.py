@@ -95,6 +95,10 @@ WRITABLE_EXTENSIONS: dict[str, str] = {
 IMAGE_EXTENSIONS: dict[str, str] = {
     **WRITABLE_EXTENSIONS, **{ext: "RAW" for ext in RAW_EXTENSIONS}}
 
+#: The readable formats as a person reads them, for error messages: "JPEG, PNG, ... or
+#: camera RAW" (derived from the table so a message never lists a stale set).
+READABLE_LABELS: str = ", ".join(f.label for f in FORMATS.values()) + " or camera RAW"
+
 _ALIASES: dict[str, str] = {
     **{f.name: f.name for f in FORMATS.values()},
     **{ext.lstrip(".").upper(): f.name for f in FORMATS.values() for ext in f.extensions},

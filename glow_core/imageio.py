@@ -52,6 +52,7 @@ from glow_core.formats import (
     FORMATS,
     IMAGE_EXTENSIONS,
     RAW_EXTENSIONS,
+    READABLE_LABELS,
     format_for_path,
     normalize_format,
 )
@@ -229,7 +230,7 @@ def _open_pil(path: Path, max_pixels: int):
         except UnidentifiedImageError as exc:
             raise _Unidentified(
                 f"{name}: not an image file in a supported format "
-                "(JPEG, PNG, TIFF, WebP or BMP)") from exc
+                f"({READABLE_LABELS})") from exc
         except Image.DecompressionBombError as exc:
             raise ImageReadError(f"{name}: image is too large ({exc})") from exc
         finally:
