@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from glow_core.models.motion import kernel_covariance
+from glow_core.models.motion import motion_from_covariance as _motion_from_covariance
+
 __all__ = [
     "constant_field",
     "field_to_rgb",
@@ -27,30 +30,13 @@ __all__ = [
 ]
 
 
-def kernel_covariance(k: np.ndarray) -> np.ndarray:
-    """2 x 2 covariance ``[[Cxx, Cxy], [Cxy, Cyy]]`` of a kernel in ``(x, y)`` pixels."""
-    k = np.asarray(k, np.float64)
-    k = k / k.sum()
-    h, w = k.shape
-    ys, xs = np.mgrid[:h, :w]
-    mx, my = (k * xs).sum(), (k * ys).sum()
-    dx, dy = xs - mx, ys - my
-    cxx, cyy, cxy = (k * dx * dx).sum(), (k * dy * dy).sum(), (k * dx * dy).sum()
-    return np.array([[cxx, cxy], [cxy, cyy]])
-
-
 def motion_from_covariance(cov: np.ndarray) -> np.ndarray:
-    """Covariances ``(..., 2, 2)`` to fields ``(..., 3)`` float32 (see module docstring)."""
-    cov = np.asarray(cov, np.float64)
-    a, b, c = cov[..., 0, 0], cov[..., 0, 1], cov[..., 1, 1]
-    diff = a - c
-    aniso = np.sqrt(diff * diff + 4.0 * b * b)  # λ_max - λ_min
-    lam_min = np.maximum(0.5 * (a + c - aniso), 0.0)
-    extent = np.sqrt(12.0 * aniso)
-    safe = np.where(aniso > 1e-12, aniso, 1.0)
-    cos2 = np.where(aniso > 1e-12, diff / safe, 0.0)
-    sin2 = np.where(aniso > 1e-12, 2.0 * b / safe, 0.0)
-    return np.stack([extent * cos2, extent * sin2, 2.0 * np.sqrt(lam_min)], -1).astype(np.float32)
+    """Covariances ``(..., 2, 2)`` to fields ``(..., 3)`` float32 (see module docstring).
+
+    The decomposition is the engine's (:mod:`glow_core.models.motion`), so what the
+    estimator is trained on and the kernel field the engine hands the DiT agree exactly.
+    """
+    return _motion_from_covariance(cov).astype(np.float32)
 
 
 def motion_from_kernel(k: np.ndarray) -> np.ndarray:
