@@ -98,6 +98,9 @@ def test_weights_blend_the_configs():
     # gated: a little text weight does not switch the two-tone prior on
     k, d, _ = configs_for({"text": 0.2, "general": 0.8})
     assert k.intensity_l0 == 0
+    # a scene with some writing in it (kodim02's door: text 0.37 of the caption) is general
+    assert configs_for({"text": 0.37, "night": 0.13, "general": 0.47, "face": 0.03}) == (
+        KernelConfig(), DeconvConfig(), FieldConfig())
     _, half, _ = configs_for({"text": 0.5, "general": 0.5})  # geometric blend
     full = configs_for({"text": 1.0})[1].noise_gain
     assert half.noise_gain == pytest.approx((full * DeconvConfig().noise_gain) ** 0.5)
