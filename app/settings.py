@@ -61,6 +61,12 @@ class Settings:
     device: str = "auto"
     precision: str = "auto"
     checkpoint: str = ""  # empty: the engine's bundled default
+    # Blur kernel panel
+    kernel_stage: bool = True
+    kernel_size_auto: bool = True
+    kernel_size: int = 31
+    # Camera RAW ("srgb" | "adobe-rgb", glow_core.presets.COLOUR_SPACES)
+    raw_colour_space: str = "srgb"
     # View
     compare_mode: str = "split"  # "split" | "side"
     show_motion: bool = False
@@ -75,6 +81,7 @@ class Settings:
     batch_recursive: bool = True
     batch_pattern: str = "{stem}_deblurred"
     batch_skip_existing: bool = True
+    batch_background: str = "white"  # flattening colour for formats without alpha
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

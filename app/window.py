@@ -232,6 +232,7 @@ class MainWindow(QMainWindow):
     def _restore_settings(self) -> None:
         s = self.store.values
         self.controls.apply_settings(s)
+        self.kernel.panel.apply_settings(s)
         self.set_compare_mode(s.compare_mode)
         self.act_motion.setChecked(s.show_motion)
         self.act_loupe.setChecked(s.loupe)
@@ -242,6 +243,7 @@ class MainWindow(QMainWindow):
 
     def save_settings(self) -> None:
         self.controls.store_settings(self.store)
+        self.kernel.panel.store_settings(self.store)
         self.store.set("compare_mode", self.view.mode)
         self.store.set("show_motion", self.act_motion.isChecked())
         self.store.set("loupe", self.act_loupe.isChecked())

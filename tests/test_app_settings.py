@@ -66,6 +66,42 @@ def test_window_state_persists(qtbot, window, app_config_dir: Path) -> None:
     assert values.window_geometry
 
 
+def test_kernel_raw_and_batch_choices_persist(qtbot, window, app_config_dir: Path,
+                                              tiny_checkpoint: Path) -> None:
+    """The Blur kernel panel, the RAW colour space and the batch background survive a
+    restart (each used to come back at its default)."""
+    from app.settings import SettingsStore
+    from app.window import MainWindow
+    from glow_core import rawio
+
+    panel = window.kernel.panel
+    panel.stage.setChecked(False)
+    panel.size_auto.setChecked(False)
+    panel.size.setValue(45)
+    colour = window.roundtrip.presets_panel.colour
+    colour.setCurrentIndex(colour.findData("adobe-rgb"))
+    batch = window.open_batch()
+    batch.background.setCurrentIndex(batch.background.findData("black"))
+    batch._store_settings()
+    batch.close()
+    window.close()
+    try:
+        values = SettingsStore().values
+        assert (values.kernel_stage, values.kernel_size_auto, values.kernel_size) == (
+            False, False, 45)
+        assert (values.raw_colour_space, values.batch_background) == ("adobe-rgb", "black")
+        rawio.set_colour_space("srgb")  # a new session starts from the saved file alone
+        again = MainWindow(SettingsStore(), checkpoint=tiny_checkpoint, load_engine=False)
+        qtbot.addWidget(again)
+        assert again.kernel.panel.values() == {"kernel_stage": False, "kernel_size": 45}
+        assert rawio.current_colour_space() == "adobe-rgb"
+        assert again.roundtrip.presets_panel.colour.currentData() == "adobe-rgb"
+        assert again.open_batch().background.currentData() == "black"
+        again.batch_dialog.close()
+    finally:
+        rawio.set_colour_space("srgb")
+
+
 def test_entry_point_dispatch(monkeypatch: pytest.MonkeyPatch) -> None:
     from app import main as entry
 

@@ -215,6 +215,7 @@ class BatchDialog(QDialog):
         self.recursive.setChecked(s.batch_recursive)
         self.pattern.setText(s.batch_pattern or DEFAULT_PATTERN)
         self.skip_existing.setChecked(s.batch_skip_existing)
+        self.background.setCurrentIndex(max(self.background.findData(s.batch_background), 0))
         self._on_format()
         if s.batch_input and s.batch_output:
             self.scan()
@@ -225,6 +226,7 @@ class BatchDialog(QDialog):
         self.store.set("batch_recursive", self.recursive.isChecked())
         self.store.set("batch_pattern", self.pattern.text())
         self.store.set("batch_skip_existing", self.skip_existing.isChecked())
+        self.store.set("batch_background", self.background.currentData())
 
     # ------------------------------------------------------------------ inputs
     def _browse(self, edit: QLineEdit, title: str) -> None:

@@ -98,6 +98,18 @@ class KernelPanel(QWidget):
         for signal in (self.stage.toggled, self.size_auto.toggled, self.size.valueChanged):
             signal.connect(self.changed)
 
+    def apply_settings(self, s: Any) -> None:
+        """Show the saved switches (an :class:`app.settings.Settings`)."""
+        self.stage.setChecked(bool(s.kernel_stage))
+        self.size_auto.setChecked(bool(s.kernel_size_auto))
+        size = int(s.kernel_size)
+        self.size.setValue(size if size % 2 else size + 1)  # clamped to the range by Qt
+
+    def store_settings(self, store: Any) -> None:
+        store.set("kernel_stage", self.stage.isChecked())
+        store.set("kernel_size_auto", self.size_auto.isChecked())
+        store.set("kernel_size", self.size.value())
+
     def values(self) -> dict[str, Any]:
         """``kernel_stage`` and ``kernel_size`` as RestoreOptions takes them."""
         return {"kernel_stage": self.stage.isChecked(),

@@ -70,6 +70,9 @@ class PresetsPanel(QGroupBox):
             buttons.addWidget(b)
         layout.addLayout(buttons)
         form = QFormLayout()
+        saved = window.store.values.raw_colour_space
+        if saved in COLOUR_SPACES:  # the last session's choice (a bad value: the default)
+            rawio.set_colour_space(saved)
         self.colour = QComboBox()
         for key in COLOUR_SPACES:
             self.colour.addItem(COLOUR_LABELS[key], key)
@@ -169,6 +172,7 @@ class PresetsPanel(QGroupBox):
 
     def _on_colour(self) -> None:
         rawio.set_colour_space(self.colour.currentData())
+        self.window_.store.set("raw_colour_space", self.colour.currentData())
         win = self.window_
         # A RAW that is open is developed again in the new colour space.
         if win.path is not None and win.path.suffix.lower() in RAW_EXTENSIONS:
