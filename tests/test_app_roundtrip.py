@@ -100,6 +100,47 @@ def test_mask_tool_protects_region_and_is_saved_beside_photo(qtbot, window, tmp_
     assert "other.png.glowmask.png" in win.banner.text() and "64 x 48" in win.banner.text()
 
 
+def test_mask_undo_and_redo_step_by_stroke(qtbot, window, tmp_path: Path) -> None:
+    """Each stroke, shape, clear and invert is one undo step; Ctrl+Z takes it back."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QKeySequence
+
+    win = window
+    open_photo(qtbot, win, _png(tmp_path / "scene.png"))
+    tool, panel = win.mask_tool, win.roundtrip.mask_panel
+    assert not panel.undo_button.isEnabled() and not panel.redo_button.isEnabled()
+    tool.tool = "rect"
+    tool.press(QPointF(0, 0))
+    tool.release(QPointF(32, 48))
+    after_rect = tool.soft().copy()
+    tool.tool, tool.brush_size = "eraser", 6
+    tool.press(QPointF(10, 10))
+    for x in range(11, 20):  # one stroke of many moves
+        tool.move(QPointF(x, 10))
+    tool.release(QPointF(20, 10))
+    after_stroke = tool.soft().copy()
+    assert after_stroke[10, 15] == 0 and after_rect[10, 15] > 0
+    tool.invert()
+    assert panel.undo_button.isEnabled()
+    tool.undo()
+    assert np.array_equal(tool.soft(), after_stroke)
+    tool.undo()  # the whole stroke at once
+    assert np.array_equal(tool.soft(), after_rect)
+    assert panel.redo_button.isEnabled()
+    tool.redo()
+    assert np.array_equal(tool.soft(), after_stroke)
+    tool.clear()
+    assert not tool.has_mask()
+    # the keyboard: Ctrl+Z in the window brings the cleared mask back
+    qtbot.keySequence(win, QKeySequence(QKeySequence.StandardKey.Undo))
+    assert tool.has_mask() and np.array_equal(tool.soft(), after_stroke)
+    tool.undo()
+    tool.undo()
+    assert not tool.has_mask() and not panel.undo_button.isEnabled()
+    tool.undo()  # nothing left: no error, no change
+    assert not tool.has_mask()
+
+
 def test_batch_dialog_preset_and_saved_masks(qtbot, window, tmp_path: Path) -> None:
     win = window
     src = tmp_path / "in"

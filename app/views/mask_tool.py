@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPen, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -42,6 +42,8 @@ from glow_core import mask as maskmod
 TOOLS = ("brush", "eraser", "rect", "ellipse")
 TOOL_LABELS = {"brush": "Brush", "eraser": "Eraser", "rect": "Rectangle", "ellipse": "Ellipse"}
 RESTORE, PROTECT = 255, 0
+#: Undo steps kept. Each is the hard mask bit-packed (1 bit per pixel: 3 MB for 24 MP).
+MAX_UNDO = 30
 
 
 class MaskLayer:
@@ -51,6 +53,44 @@ class MaskLayer:
         self.hard = np.zeros((height, width), np.uint8)
         self.feather = int(feather)
         self.empty = True  # nothing painted: the whole photo is restored
+        self._undo: list[tuple[np.ndarray, bool]] = []
+        self._redo: list[tuple[np.ndarray, bool]] = []
+
+    # ----- history: one step per stroke, shape, clear or invert ---------------------------
+    def _snapshot(self) -> tuple[np.ndarray, bool]:
+        return np.packbits(self.hard >= 128), self.empty
+
+    def _apply(self, snap: tuple[np.ndarray, bool]) -> None:
+        bits, empty = snap
+        flat = np.unpackbits(bits, count=self.hard.size).astype(bool)
+        self.hard = np.where(flat, RESTORE, PROTECT).astype(np.uint8).reshape(self.hard.shape)
+        self.empty = empty
+
+    def checkpoint(self) -> None:
+        """Remember the mask as it is, before an edit (clears what could be redone)."""
+        self._undo.append(self._snapshot())
+        del self._undo[:-MAX_UNDO]
+        self._redo.clear()
+
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def undo(self) -> bool:
+        if not self._undo:
+            return False
+        self._redo.append(self._snapshot())
+        self._apply(self._undo.pop())
+        return True
+
+    def redo(self) -> bool:
+        if not self._redo:
+            return False
+        self._undo.append(self._snapshot())
+        self._apply(self._redo.pop())
+        return True
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -190,14 +230,31 @@ class MaskTool(QObject):
                 self._changed()
 
     def clear(self) -> None:
-        if self.layer is not None:
+        if self.layer is not None and not self.layer.empty:
+            self.layer.checkpoint()
             self.layer.clear()
             self._changed()
 
     def invert(self) -> None:
         if self.layer is not None:
+            self.layer.checkpoint()
             self.layer.invert()
             self._changed()
+
+    def undo(self) -> None:
+        """Take back the last stroke, shape, clear or invert."""
+        if self.layer is not None and self.layer.undo():
+            self._changed()
+
+    def redo(self) -> None:
+        if self.layer is not None and self.layer.redo():
+            self._changed()
+
+    def can_undo(self) -> bool:
+        return self.layer is not None and self.layer.can_undo()
+
+    def can_redo(self) -> bool:
+        return self.layer is not None and self.layer.can_redo()
 
     def load(self, path: Path, shape: tuple[int, ...]) -> None:
         """Take the mask saved at ``path`` (raises MaskError for a wrong size)."""
@@ -262,6 +319,7 @@ class MaskTool(QObject):
         if self.layer is None:
             return
         if self.tool in ("brush", "eraser"):
+            self.layer.checkpoint()  # the whole stroke is one undo step
             self._points = [(p.x(), p.y())]
             self.layer.stroke(self._points, self.brush_size / 2, self.value())
             self._changed()
@@ -287,6 +345,7 @@ class MaskTool(QObject):
             a, b = self._start, QPointF(p)
             paint = self.layer.rect if self.tool == "rect" else self.layer.ellipse
             if abs(a.x() - b.x()) >= 1 and abs(a.y() - b.y()) >= 1:
+                self.layer.checkpoint()
                 paint(a.x(), a.y(), b.x(), b.y(), self.value())
             self._start = self._end = None
             self._changed()
@@ -368,6 +427,24 @@ class MaskPanel(QGroupBox):
         self.feather.valueChanged.connect(tool.set_feather)
         form.addRow("Feather", self.feather)
         layout.addLayout(form)
+        history = QHBoxLayout()
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setToolTip(f"Take back the last stroke or shape "
+                                    f"({QKeySequence(QKeySequence.StandardKey.Undo).toString()})")
+        self.redo_button = QPushButton("Redo")
+        self.redo_button.setToolTip(
+            f"Redo ({QKeySequence(QKeySequence.StandardKey.Redo).toString()})")
+        self.undo_button.clicked.connect(tool.undo)
+        self.redo_button.clicked.connect(tool.redo)
+        for b in (self.undo_button, self.redo_button):
+            history.addWidget(b)
+        layout.addLayout(history)
+        # Ctrl+Z / Ctrl+Shift+Z anywhere in the window while a mask exists.
+        for key, slot in ((QKeySequence.StandardKey.Undo, tool.undo),
+                          (QKeySequence.StandardKey.Redo, tool.redo)):
+            shortcut = QShortcut(QKeySequence(key), tool.view)
+            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+            shortcut.activated.connect(slot)
         buttons = QHBoxLayout()
         self.clear_button = QPushButton("Clear")
         self.invert_button = QPushButton("Invert")
@@ -385,12 +462,15 @@ class MaskPanel(QGroupBox):
         self.note.setWordWrap(True)
         layout.addWidget(self.note)
         tool.changed.connect(self._update_note)
+        self._update_note()
 
     def _on_tool(self, button: QToolButton, checked: bool) -> None:
         if checked:
             self.tool.tool = button.property("tool")
 
     def _update_note(self) -> None:
+        self.undo_button.setEnabled(self.tool.can_undo())
+        self.redo_button.setEnabled(self.tool.can_redo())
         region = self.tool.region()
         if not self.tool.has_mask():
             self.note.setText("No mask: the whole photo is restored.")
