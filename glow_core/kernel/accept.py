@@ -65,7 +65,8 @@ def _maxpool(x: torch.Tensor, r: int) -> torch.Tensor:
 
 
 def deconvolution_checks(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np.ndarray,
-                         noise_sigma: float) -> dict:
+                         noise_sigma: float, *, residual_floor: float = 0.002,
+                         overshoot_floor: float = 0.01) -> dict:
     """Residual and ringing features of a deconvolution (blurry/deconvolved: sRGB [0, 1]).
 
     * ``residual``: rms of ``y - srgb(k * lin(x))`` over the interior, in noise sigmas;
@@ -74,11 +75,17 @@ def deconvolution_checks(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np
     * ``overshoot``: rms of the part of ``x`` outside [local min - 2 sigma, local max +
       2 sigma] of ``y`` (window of the kernel's size), in noise sigmas (ringing halos);
     * ``sharpen``: gradient energy of ``x`` over that of ``y``.
+
+    The two sigmas have different floors (:class:`AcceptConfig`): a residual is judged
+    against the photo's own noise (down to 8-bit quantisation), ringing against at least
+    1 % noise, the level its thresholds were measured at, since a halo is seen in absolute
+    terms.
     """
     y = torch.from_numpy(_grey(blurry).astype(np.float64))
     x = torch.from_numpy(_grey(deconvolved).astype(np.float64))
     k = torch.from_numpy(np.asarray(kernel, dtype=np.float64))
-    sigma = max(float(noise_sigma), 0.002)
+    sigma = max(float(noise_sigma), residual_floor)
+    sigma_ov = max(float(noise_sigma), overshoot_floor)
     reblur = torch.from_numpy(linear_to_srgb(conv2_same(
         torch.from_numpy(srgb_to_linear(x.numpy())), k).numpy()))
     b = max(k.shape) + 2
@@ -98,8 +105,8 @@ def deconvolution_checks(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np
     e_edge = float(r2[edge].mean()) if edge.any() else 0.0
     e_rest = float(r2[~edge].mean()) if (~edge).any() else 1e-12
     rad = max(1, max(k.shape) // 2)
-    hi = _maxpool(y, rad) + 2 * sigma
-    lo = -_maxpool(-y, rad) - 2 * sigma
+    hi = _maxpool(y, rad) + 2 * sigma_ov
+    lo = -_maxpool(-y, rad) - 2 * sigma_ov
     ov = (x - torch.minimum(torch.maximum(x, lo), hi))[sl]
     gxo = torch.zeros_like(x)
     gyo = torch.zeros_like(x)
@@ -110,7 +117,7 @@ def deconvolution_checks(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np
     return {
         "residual": float(torch.sqrt(r2.mean())) / sigma,
         "edge_residual": e_edge / max(e_rest, 1e-12),
-        "overshoot": float(torch.sqrt((ov * ov).mean())) / sigma,
+        "overshoot": float(torch.sqrt((ov * ov).mean())) / sigma_ov,
         "sharpen": sharp_out / max(sharp_in, 1e-12),
     }
 
@@ -230,13 +237,18 @@ def _finish(parts: dict, feats: dict, config: AcceptConfig) -> Acceptance:
                       features=dict(feats, parts=dict(parts)))
 
 
+def _floors(config: AcceptConfig) -> dict:
+    return {"residual_floor": config.residual_sigma_floor,
+            "overshoot_floor": config.overshoot_sigma_floor}
+
+
 def _post(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np.ndarray,
           noise_sigma: float | None, parts: dict, feats: dict, config: AcceptConfig) -> None:
     if noise_sigma is None:
         from .noise import estimate_noise
 
         noise_sigma = float(estimate_noise(np.asarray(blurry, np.float32)[..., :3]))
-    post = deconvolution_checks(blurry, deconvolved, kernel, noise_sigma)
+    post = deconvolution_checks(blurry, deconvolved, kernel, noise_sigma, **_floors(config))
     feats.update(post)
     parts.update(_post_parts(post, config))
 
@@ -274,14 +286,15 @@ def _post_regions(blurry: np.ndarray, deconvolved: np.ndarray, kfield: object,
         from .noise import estimate_noise
 
         noise_sigma = float(estimate_noise(np.asarray(blurry, np.float32)[..., :3]))
-    whole = deconvolution_checks(blurry, deconvolved, kfield.global_kernel, noise_sigma)
+    whole = deconvolution_checks(blurry, deconvolved, kfield.global_kernel, noise_sigma,
+                                 **_floors(config))
     per: dict = {"residual": [], "edge_residual": []}
     gy, gx = kfield.grid
     for i in range(gy):
         for j in range(gx):
             y0, x0, y1, x1 = (int(v) for v in kfield.boxes[i, j])
             f = deconvolution_checks(blurry[y0:y1, x0:x1], deconvolved[y0:y1, x0:x1],
-                                     kfield.kernels[i, j], noise_sigma)
+                                     kfield.kernels[i, j], noise_sigma, **_floors(config))
             for name in per:
                 per[name].append(f[name])
     found = dict(whole, **{name: float(np.median(v)) for name, v in per.items()})
