@@ -14,7 +14,8 @@ memory bandwidth, so what costs is their *number*:
 * gradients and their adjoint are slice differences, not ``roll`` copies;
 * the z / u update of the data split works in place on the interior (the margin's z is
   just ``k * x + u``, and its u is 0);
-* all channels go through each FFT together (one batched ``rfft2``).
+* all channels go through each FFT together (one batched ``rfft2``), on even 2-3-5
+  sizes (:func:`fft.fast_size`: odd ones are up to 1.5x slower in MKL).
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def solve(y: torch.Tensor, sat: torch.Tensor | None, kernel: torch.Tensor, lam: 
     prior (used when ``config.intensity_l0 > 0``). ``step`` is called per iteration.
     """
     c, h, w = y.shape
-    yp, (top, left, _, _) = extend_periodic(y, margin)
+    yp, (top, left, _, _) = extend_periodic(y, margin, even=True)
     hp, wp = yp.shape[-2:]
     dev = y.device
     kotf = psf2otf(kernel, (hp, wp))
