@@ -295,9 +295,10 @@ def deconvolve(image: np.ndarray, kernel: np.ndarray | torch.Tensor,
     config = config or DeconvConfig()
     rgb, alpha, squeeze = _split_alpha(image)
     lin = rgb if linear else srgb_to_linear(rgb)
-    srgb = linear_to_srgb(rgb) if linear else np.clip(rgb, 0.0, 1.0)
     lam = data_weight(lin, config, noise_sigma, linear_sigma=linear)
-    sat = _saturation_mask(srgb, config)
+    # The clipped mask compares with a level below 1, so the sRGB input needs no clipped
+    # copy (one photo-sized array less at 12 MP).
+    sat = _saturation_mask(linear_to_srgb(rgb) if linear else rgb, config)
     h, w = lin.shape[:2]
     boxes = tile_boxes(h, w, config.tile)
     # Per-window total inner iterations, for progress.
@@ -321,10 +322,9 @@ def deconvolve(image: np.ndarray, kernel: np.ndarray | torch.Tensor,
                                               config=config, step=step, tones=tones)
     if progress is not None:
         progress(1.0)
-    res = out if linear else linear_to_srgb(out)
-    if not linear:
-        res = np.clip(res, 0.0, 1.0)
-    return _join_alpha(res.astype(np.float32), alpha, squeeze)
+    del lin_t, lin
+    res = out if linear else np.clip(linear_to_srgb(out), 0.0, 1.0, out=out)
+    return _join_alpha(res.astype(np.float32, copy=False), alpha, squeeze)
 
 
 def wiener(image: np.ndarray, kernel: np.ndarray | torch.Tensor, nsr: float = 1e-3, *,
