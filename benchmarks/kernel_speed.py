@@ -18,14 +18,16 @@ is its own; "working" is that peak minus the resident size just before the timed
 (photo and blurry copy in memory). Times are the median of ``--repeats`` runs in that
 process, wall and CPU (process time, all threads). **The machine may be shared**: wall
 times then vary by 2x and more between runs; CPU seconds vary less. ``--reference``
-swaps in the solver as first written (``glow_core.kernel._deconv_reference``) and its
-odd FFT sizes, for a before / after on the same machine.
+swaps in the solver as first written (``glow_core.kernel._deconv_reference``), its odd
+FFT sizes, 1024 px tiles and 8 continuation levels: the deconvolution before the speed-up,
+for a before / after on the same machine (deconv part only).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import statistics
@@ -68,7 +70,12 @@ def child(args: argparse.Namespace) -> None:
     from training.blur.protocol import blur_photo
 
     torch.set_num_threads(args.threads)
+    before = None
     if args.reference:
+        from glow_core.kernel.config import DeconvConfig
+
+        # The defaults before the speed-up: 1024 px tiles, 8 levels (1 x 2 sqrt 2).
+        before = DeconvConfig(tile=1024, beta_start=1.0, beta_rate=2.0 * math.sqrt(2.0))
         import importlib
 
         from glow_core.kernel import _deconv_reference, fft
@@ -92,7 +99,7 @@ def child(args: argparse.Namespace) -> None:
     for _ in range(args.repeats):
         t, c = time.perf_counter(), time.process_time()
         if args.part == "deconv":
-            out = deconvolve(blurry, kernel)
+            out = deconvolve(blurry, kernel, before)
         else:
             res = run_kernel_stage(blurry, kernel=None, kernel_size=None, region=None,
                                    spatially_varying=False, report=lambda f, s: None,
