@@ -60,8 +60,13 @@ def _grey(img: np.ndarray) -> np.ndarray:
 
 
 def _maxpool(x: torch.Tensor, r: int) -> torch.Tensor:
+    """Local max over (2r+1)^2, edge-replicated; separable (rows, then columns): the same
+    max for (2r+1) x 2 instead of (2r+1)^2 comparisons per pixel (r is half the kernel:
+    a 27 x 27 window over a 12 MP photo was seconds)."""
+    n = 2 * r + 1
     t = F.pad(x[None, None], (r, r, r, r), mode="replicate")
-    return F.max_pool2d(t, 2 * r + 1, stride=1)[0, 0]
+    t = F.max_pool2d(t, (1, n), stride=1)
+    return F.max_pool2d(t, (n, 1), stride=1)[0, 0]
 
 
 def deconvolution_checks(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np.ndarray,
