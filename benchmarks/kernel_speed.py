@@ -11,7 +11,8 @@ stays native, not upsampled), blurred in linear light with the measured Levin ke
 * **deconv**: :func:`glow_core.kernel.deconvolve` given the true kernel (what the stage
   does with a user's kernel), sRGB in and out, noise estimated;
 * **stage**: :func:`glow_core.kernel_stage.run_kernel_stage` blind (kernel estimation,
-  acceptance, deconvolution of the photo), as the engine runs it.
+  acceptance, deconvolution of the photo), as the engine runs it (scene priors from the
+  photo itself, no caption).
 
 Each (size, part) runs in a fresh subprocess, so its peak resident memory (``ru_maxrss``)
 is its own; "working" is that peak minus the resident size just before the timed calls
@@ -103,10 +104,11 @@ def child(args: argparse.Namespace) -> None:
         else:
             res = run_kernel_stage(blurry, kernel=None, kernel_size=None, region=None,
                                    spatially_varying=False, report=lambda f, s: None,
-                                   cancel=None, scene_priors=False)
+                                   cancel=None)
             out = res.deconvolved
             info = {"backed_off": res.backed_off, "size": res.info.get("size"),
-                    "strength": res.info.get("acceptance", {}).get("strength")}
+                    "strength": res.info.get("acceptance", {}).get("strength"),
+                    "priors": res.info.get("priors", {}).get("notes")}
         walls.append(time.perf_counter() - t)
         cpus.append(time.process_time() - c)
         del out
