@@ -106,7 +106,7 @@ def child(args: argparse.Namespace) -> None:
                                    spatially_varying=False, report=lambda f, s: None,
                                    cancel=None)
             out = res.deconvolved
-            info = {"backed_off": res.backed_off, "size": res.info.get("size"),
+            info = {"backed_off": res.backed_off, "kernel_px": res.info.get("size"),
                     "strength": res.info.get("acceptance", {}).get("strength"),
                     "priors": res.info.get("priors", {}).get("notes")}
         walls.append(time.perf_counter() - t)
@@ -128,7 +128,7 @@ def table(rows: list[dict]) -> str:
              "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         extra = "" if r["part"] == "deconv" else (
-            f" (kernel {r.get('size')} px, strength {r.get('strength')})")
+            f" (kernel {r.get('kernel_px')} px, strength {r.get('strength')})")
         lines.append(f"| {r['part']}{extra} | {r['size']} | {r['mp']:.1f} | {r['wall_s']:.1f} | "
                      f"{r['wall_s_per_mp']:.2f} | {r['cpu_s_per_mp']:.2f} | {r['peak_mb']:.0f} | "
                      f"{r['working_mb']:.0f} | {', '.join(str(v) for v in r['walls'])} |")
