@@ -98,7 +98,7 @@ class DeconvConfig:
     # Krishnan & Fergus stop at 256; with the free boundary and large kernels 2048 gains
     # ~0.4 dB (measured on Kodak crops). 6 levels (2, 8, ..., 2048) instead of the former
     # 8 (1 x 2 sqrt 2): 25 % less time. Measured with the true kernel on Kodak 01-04 x the
-    # 8 real kernels: 28.80 -> 28.72 dB, -0.01 to -0.07 per kernel except kair_large k2
+    # 8 real kernels: 28.80 -> 28.72 dB, +0.02 to -0.07 per kernel except kair_large k2
     # (70 px): 24.60 -> 24.20. 6 levels from 11.3 at x 2 sqrt 2 kept k2 at 24.52 (28.77
     # overall) but rang more next to clipped lights and moved tile seams past the tests'
     # bounds (tests/test_kernel_deconvolve.py); 2 x 4 passes them.
