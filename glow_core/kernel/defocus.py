@@ -112,8 +112,10 @@ def estimate_defocus(image: np.ndarray, config: DefocusConfig | None = None, *,
         a = a[:, :, :3].mean(axis=2) if a.shape[2] >= 3 else a[:, :, 0]
     lin = a if linear else srgb_to_linear(a)
     lin = _crop(lin, config.crop)
+    # The continuation the radius search was measured with (1 x 2 sqrt 2), kept when the
+    # final deconvolution's default became 2 x 4 (fewer levels, for speed).
     dcfg = DeconvConfig(beta_max=config.beta_max, inner_iters=config.inner_iters,
-                        saturation=1.0)
+                        beta_start=1.0, beta_rate=2.0 * math.sqrt(2.0), saturation=1.0)
     lam = data_weight(lin[:, :, None], dcfg, noise_sigma, linear_sigma=linear)
     y = torch.from_numpy(np.ascontiguousarray(lin))[None]
     border = int(math.ceil(config.max_radius)) + 2

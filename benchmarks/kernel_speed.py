@@ -1,0 +1,178 @@
+"""Seconds per megapixel and peak memory of the deconvolution and of the whole kernel stage.
+
+    python -m benchmarks.kernel_speed [--data ../shared/data] [--sizes 1 4 12]
+                                      [--parts deconv stage] [--repeats 3] [--threads 2]
+                                      [--reference] [--markdown FILE]
+
+The photo: DIV2K 0803 (``sharp/div2k_valid6``), mirror-tiled to the size (so the detail
+stays native, not upsampled), blurred in linear light with the measured Levin kernel
+``usrnet12_k10`` (25 px) + 1 % noise, 8-bit (the protocol of ``benchmarks/kernels.py``).
+
+* **deconv**: :func:`glow_core.kernel.deconvolve` given the true kernel (what the stage
+  does with a user's kernel), sRGB in and out, noise estimated;
+* **stage**: :func:`glow_core.kernel_stage.run_kernel_stage` blind (kernel estimation,
+  acceptance, deconvolution of the photo), as the engine runs it (scene priors from the
+  photo itself, no caption).
+
+Each (size, part) runs in a fresh subprocess, so its peak resident memory (``ru_maxrss``)
+is its own; "working" is that peak minus the resident size just before the timed calls
+(photo and blurry copy in memory). Times are the median of ``--repeats`` runs in that
+process, wall and CPU (process time, all threads). **The machine may be shared**: wall
+times then vary by 2x and more between runs; CPU seconds vary less. ``--reference``
+swaps in the solver as first written (``glow_core.kernel._deconv_reference``), its odd
+FFT sizes, 1024 px tiles and 8 continuation levels: the deconvolution before the speed-up,
+for a before / after on the same machine (deconv part only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PHOTO = "sharp/div2k_valid6/0803.png"
+KERNEL = "kernels/usrnet12/usrnet12_k10.npy"
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def photo_of_size(sharp, megapixels: float):
+    """``sharp`` mirror-tiled to about ``megapixels`` at 4:3 (reflect, no seams)."""
+    import numpy as np
+
+    w = int(round((megapixels * 1e6 * 4 / 3) ** 0.5))
+    h = int(round(w * 3 / 4))
+    reps = (-(-h // sharp.shape[0]), -(-w // sharp.shape[1]))
+    rows = [np.concatenate([sharp if j % 2 == 0 else sharp[:, ::-1] for j in range(reps[1])],
+                           axis=1) for _ in range(reps[0])]
+    tiles = [r if i % 2 == 0 else r[::-1] for i, r in enumerate(rows)]
+    return np.ascontiguousarray(np.concatenate(tiles, axis=0)[:h, :w])
+
+
+def child(args: argparse.Namespace) -> None:
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from training.blur.protocol import blur_photo
+
+    torch.set_num_threads(args.threads)
+    before = None
+    if args.reference:
+        from glow_core.kernel.config import DeconvConfig
+
+        # The defaults before the speed-up: 1024 px tiles, 8 levels (1 x 2 sqrt 2).
+        before = DeconvConfig(tile=1024, beta_start=1.0, beta_rate=2.0 * math.sqrt(2.0))
+        import importlib
+
+        from glow_core.kernel import _deconv_reference, fft
+
+        dmod = importlib.import_module("glow_core.kernel.deconvolve")
+        dmod._solve = _deconv_reference.solve_reference
+        plain = fft.fast_size
+        fft.fast_size = lambda n, even=False: plain(n)
+    from glow_core.kernel import deconvolve
+    from glow_core.kernel_stage import run_kernel_stage
+
+    with Image.open(args.data / PHOTO) as im:
+        sharp = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+    sharp = photo_of_size(sharp, args.mp)
+    kernel = np.load(args.data / KERNEL)
+    blurry = blur_photo(sharp, kernel, 0.01, seed=0)
+    del sharp
+    h, w = blurry.shape[:2]
+    baseline = _rss_bytes()
+    walls, cpus, info = [], [], {}
+    for _ in range(args.repeats):
+        t, c = time.perf_counter(), time.process_time()
+        if args.part == "deconv":
+            out = deconvolve(blurry, kernel, before)
+        else:
+            res = run_kernel_stage(blurry, kernel=None, kernel_size=None, region=None,
+                                   spatially_varying=False, report=lambda f, s: None,
+                                   cancel=None)
+            out = res.deconvolved
+            info = {"backed_off": res.backed_off, "kernel_px": res.info.get("size"),
+                    "strength": res.info.get("acceptance", {}).get("strength"),
+                    "priors": res.info.get("priors", {}).get("notes")}
+        walls.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
+        del out
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    mp = h * w / 1e6
+    print(json.dumps({
+        "part": args.part, "mp": mp, "size": f"{w}x{h}", "threads": args.threads,
+        "wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus),
+        "walls": [round(v, 2) for v in walls], "wall_s_per_mp": statistics.median(walls) / mp,
+        "cpu_s_per_mp": statistics.median(cpus) / mp, "peak_mb": peak / 2**20,
+        "working_mb": max(0, peak - baseline) / 2**20, **info}))
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| part | photo | MP | wall (s, median) | wall s/MP | CPU s/MP | peak RSS (MB) "
+             "| working (MB) | runs (wall s) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        extra = "" if r["part"] == "deconv" else (
+            f" (kernel {r.get('kernel_px')} px, strength {r.get('strength')})")
+        lines.append(f"| {r['part']}{extra} | {r['size']} | {r['mp']:.1f} | {r['wall_s']:.1f} | "
+                     f"{r['wall_s_per_mp']:.2f} | {r['cpu_s_per_mp']:.2f} | {r['peak_mb']:.0f} | "
+                     f"{r['working_mb']:.0f} | {', '.join(str(v) for v in r['walls'])} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--sizes", type=float, nargs="+", default=[1.0, 4.0, 12.0])
+    ap.add_argument("--parts", nargs="+", choices=("deconv", "stage"),
+                    default=["deconv", "stage"])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--reference", action="store_true",
+                    help="the solver as first written (before the speed-up)")
+    ap.add_argument("--markdown", type=Path, default=None)
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--mp", type=float, default=1.0, help=argparse.SUPPRESS)
+    ap.add_argument("--part", default="deconv", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        child(args)
+        return 0
+    rows = []
+    for mp in args.sizes:
+        for part in args.parts:
+            cmd = [sys.executable, "-m", "benchmarks.kernel_speed", "--child", "--mp", str(mp),
+                   "--part", part, "--repeats", str(args.repeats), "--threads",
+                   str(args.threads), "--data", str(args.data)]
+            if args.reference:
+                cmd.append("--reference")
+            proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+            if proc.returncode != 0:
+                print(proc.stderr[-2000:], file=sys.stderr)
+                return proc.returncode
+            rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            print(json.dumps(rows[-1]), flush=True)
+    md = table(rows)
+    print(md)
+    if args.markdown:
+        args.markdown.write_text(md + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
