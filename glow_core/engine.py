@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from glow_core.cancel import Cancelled, CancelToken
 from glow_core.checkpoint import CheckpointInfo, load_checkpoint, manifest_entry
 from glow_core.config import GlowConfig
+from glow_core.devices import available_devices, pick_device, pick_precision
 from glow_core.errors import CheckpointError, EngineError, GlowError, MissingCheckpointError
 from glow_core.kernel import KernelField
 from glow_core.kernel_stage import (
@@ -35,6 +36,7 @@ from glow_core.kernel_stage import (
     network_plan,
     run_kernel_stage,
     stage_configs,
+    stage_info,
     validate_kernel_options,
 )
 from glow_core.limits import (
@@ -185,44 +187,6 @@ class _Restore:
             yield
         finally:
             self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - start
-
-
-# ----------------------------------------------------------------------- devices
-def available_devices() -> list[str]:
-    """Every device this machine can run on, best first."""
-    devices = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        devices.append("mps")
-    devices.append("cpu")
-    return devices
-
-
-def pick_device(device: str | torch.device = "auto") -> torch.device:
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
-        return torch.device(available_devices()[0])
-    if device == "cuda":
-        device = "cuda:0"
-    if device not in available_devices():
-        raise EngineError(f"device {device!r} is not available here; choose one of "
-                          f"{available_devices()} or 'auto'")
-    return torch.device(device)
-
-
-def pick_precision(precision: str, device: torch.device) -> str:
-    if precision not in PRECISIONS:
-        raise EngineError(f"precision must be one of {PRECISIONS}")
-    if precision != "auto":
-        if device.type == "cpu" and precision == "fp16":
-            raise EngineError("fp16 is not supported on the CPU; use fp32 or bf16")
-        return precision
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    if device.type == "mps":
-        return "fp16"
-    return "fp32"
 
 
 # ------------------------------------------------------------------- checkpoints
@@ -444,7 +408,7 @@ class Engine:
                 "precision": run.precision,
                 "configured_precision": self.precision,
                 "mode": options.mode,
-                **_stage_info(stage, plan),
+                **stage_info(stage, plan),
             },
             kernel_field=stage.field if stage is not None else None,
         )
@@ -631,21 +595,6 @@ class Engine:
                                              options.steps, options.sampler, callback=on_step)
                 rgb = model.finish(latent, fast.rgb)
             return rgb.float(), fast.motion.float()
-
-
-def _stage_info(stage: KernelStageResult | None, plan: NetworkPlan) -> dict[str, Any]:
-    """``info["kernel"]`` and ``info["network"]`` for the result (empty with the stage off)."""
-    if stage is None:
-        return {}
-    if plan.skip:
-        network = "skipped"
-    elif plan.weight != 1.0:
-        network = f"blended {plan.weight:g} with deconvolved"
-    elif plan.pass_deconvolved:
-        network = "with deconvolved"
-    else:
-        network = "on deconvolved" if plan.input == "deconvolved" else "on blurry"
-    return {"kernel": dict(stage.info), "network": network}
 
 
 __all__ = [

@@ -396,7 +396,23 @@ __all__ = [
     "run_kernel_stage",
     "scene_configs",
     "stage_configs",
+    "stage_info",
     "takes_deconvolved",
     "user_field",
     "validate_kernel_options",
 ]
+
+
+def stage_info(stage: KernelStageResult | None, plan: NetworkPlan) -> dict[str, Any]:
+    """``info["kernel"]`` and ``info["network"]`` for the result (empty with the stage off)."""
+    if stage is None:
+        return {}
+    if plan.skip:
+        network = "skipped"
+    elif plan.weight != 1.0:
+        network = f"blended {plan.weight:g} with deconvolved"
+    elif plan.pass_deconvolved:
+        network = "with deconvolved"
+    else:
+        network = "on deconvolved" if plan.input == "deconvolved" else "on blurry"
+    return {"kernel": dict(stage.info), "network": network}
