@@ -24,6 +24,11 @@ class KernelConfig:
     # on 9 Kodak cases); larger shakes: pass kernel_size (the app's size control)
     auto_kernel_min: int = 15  # smaller windows lose the tails of moderate shakes
     auto_margin: float = 1.4  # next level's window = support x margin: room to grow, less noise
+    solve_max: int = 999  # finest solve at most this size: larger kernels at lower resolution
+    large_below: float = 0.3  # auto size: an estimate trusted less than this -> large search
+    large_fraction: float = 0.15  # its window: 15 % of the region side (75 px on 500 px)
+    large_solve: int = 37  # solved at <= 37 px and upsampled
+    large_tikhonov: float = 0.3
     coarsest_kernel: int = 5  # 3-5 px at the coarsest level: a blob that cannot be wrong yet
     level_scale: float = math.sqrt(2.0)  # sqrt(2) per level (Cho & Lee, Pan): stable hand-over
 
@@ -47,7 +52,7 @@ class KernelConfig:
     # --- kernel solve in the gradient domain ------------------------------------------------
     kernel_tikhonov: float = 0.1  # x edge-map energy; measured 0.01/0.1/0.3: 0.1 best (Pan's
     # absolute weight 2 is of this order)
-    kernel_smooth: float = 0.0  # optional gradient penalty on the kernel
+    support_dilate: float = 0.0  # kernel solve restricted to the support x this of the window
     cg_iters: int = 25  # CG on the k x k support converges in ~20 iterations here
     kernel_threshold: float = 0.05  # values below 5 % of the peak are noise (Cho & Lee, Pan)
     speck_mass: float = 0.1  # components under 10 % of the mass are specks (Pan et al.'s rule)

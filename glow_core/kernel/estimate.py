@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -153,6 +153,18 @@ def support_radius(k: torch.Tensor, mass: float = 0.97) -> int:
     return int(np.searchsorted(cum, mass - 1e-9))
 
 
+def support_mask(k: torch.Tensor, radius: float) -> torch.Tensor:
+    """Where the kernel may be in the next solve: its support grown by ``radius`` px.
+
+    The coarse levels find the shape of a large trail; without this the finer levels
+    (more unknowns per edge) fill the window with speckle (measured on the 67-70 px
+    kair_large kernels: the 0.35 level's trail dissolved into noise by the finest one).
+    """
+    r = max(1, int(round(radius)))
+    m = (k > 0).to(k.dtype)[None, None]
+    return F.max_pool2d(m, 2 * r + 1, stride=1, padding=r)[0, 0]
+
+
 def kernel_spread(k: np.ndarray) -> float:
     """Root-mean-square distance of the kernel's mass from its centre of mass (pixels)."""
     h, w = k.shape
@@ -200,6 +212,41 @@ def estimate_kernel(
     ``progress(fraction, message)`` is called between iterations; ``cancel()`` is polled
     there too and :class:`KernelCancelled` raised when it returns True.
     """
+    t0 = time.perf_counter()
+    est = _estimate_single(image, config, kernel_size, region, linear, progress, cancel, device)
+    if kernel_size is None and est.confidence < config.large_below:
+        y0, x0, y1, x1 = est.region
+        big = _odd(config.large_fraction * min(y1 - y0, x1 - x0))
+        if big > config.auto_kernel_max:
+            # Not trusted at the usual sizes: maybe a large shake (67-70 px kair_large
+            # kernels gave confidence 0-0.15 there). Look again with a larger window,
+            # solved at a coarser scale; keep whichever estimate is more confident.
+            cfg = replace(config, solve_max=config.large_solve,
+                          kernel_tikhonov=config.large_tikhonov)
+            alt = _estimate_single(image, cfg, big, est.region, linear, None, cancel, device)
+            r = support_radius(torch.from_numpy(alt.kernel))
+            alt.kernel = _as_kernel(rescale_kernel(torch.from_numpy(alt.kernel), 1.0,
+                                                   min(big, 2 * (r + 2) + 1)))
+            alt.size = int(alt.kernel.shape[0])
+            alt.info["large_search"] = True
+            est.info["large_search"] = False
+            if alt.confidence > est.confidence:
+                est = alt
+    est.seconds = time.perf_counter() - t0
+    return est
+
+
+def _estimate_single(
+    image: np.ndarray | torch.Tensor,
+    config: KernelConfig,
+    kernel_size: int | None,
+    region: Region | None,
+    linear: bool,
+    progress: Callable[[float, str], None] | None,
+    cancel: Callable[[], bool] | None,
+    device: str | None,
+) -> KernelEstimate:
+    """One coarse-to-fine estimate (the method of the module docstring)."""
     t0 = time.perf_counter()
     if config.threads:
         torch.set_num_threads(int(config.threads))
@@ -269,6 +316,10 @@ def estimate_kernel(
                 adapt = _odd((2 * r + 1) * config.level_scale * config.auto_margin + 2)
                 lo = min(target, _odd(config.auto_kernel_min * s))
                 target = int(min(target, max(adapt, lo)))
+            if target > config.solve_max:
+                # A large kernel is solved at this coarser scale and upsampled below: its
+                # finer levels (more unknowns than the edges pin) dissolve into speckle.
+                break
             prev_level_kernel = k
             k = rescale_kernel(k, scales[li] / scales[li - 1], target)
         ksz = k.shape[-1]
@@ -313,8 +364,11 @@ def estimate_kernel(
             if gotf is not None:
                 px = torch.fft.irfft2(torch.fft.rfft2(px) * gotf, s=shape)
                 py = torch.fft.irfft2(torch.fft.rfft2(py) * gotf, s=shape)
+            support = None
+            if config.support_dilate > 0 and li > 0:
+                support = support_mask(k, config.support_dilate * ksz)
             k_raw, resid = solve_kernel(
-                px, py, bx, by, ksz, k, config.kernel_tikhonov, config.cg_iters
+                px, py, bx, by, ksz, k, config.kernel_tikhonov, config.cg_iters, support
             )
             k = clean_kernel(k_raw, config.kernel_threshold, config.speck_mass)
             lam = max(lam * config.latent_lambda_decay, lam_min)
@@ -337,16 +391,19 @@ def estimate_kernel(
         )
 
     # Output: the requested size, or the support plus a small margin when automatic.
+    solved = [lv["scale"] for lv in level_info]
+    finest = solved[-1]
     fill = 0.0
     if auto:
         r = support_radius(k)
         out = min(ksz, 2 * (r + 2) + 1)
         k = rescale_kernel(k, 1.0, out)
-        fill = (2 * r + 1) / k_final
-    kern = k.detach().to("cpu", torch.float32).numpy()
-    kern = np.clip(kern, 0, None)
-    kern /= max(float(kern.sum()), 1e-12)
-    confidence, parts = _confidence(kern, prev_level_kernel, scales, level_info, fill, config)
+        fill = (2 * r + 1) / max(nominal[len(solved) - 1], 1)
+    kern = _as_kernel(k)
+    confidence, parts = _confidence(kern, prev_level_kernel, solved, level_info, fill, config)
+    if finest < 1:  # back to the photo's resolution
+        size = k_final if not auto else min(k_final, _odd((kern.shape[0] + 1) / finest))
+        kern = _as_kernel(rescale_kernel(k, 1 / finest, size))
     return KernelEstimate(
         kernel=kern.astype(np.float32),
         confidence=confidence,
@@ -361,6 +418,11 @@ def estimate_kernel(
             "device": str(dev),
         },
     )
+
+
+def _as_kernel(k: torch.Tensor) -> np.ndarray:
+    kern = np.clip(k.detach().to("cpu", torch.float32).numpy(), 0, None)
+    return kern / max(float(kern.sum()), 1e-12)
 
 
 def _confidence(
