@@ -31,13 +31,11 @@ def solve_kernel(
     k0: torch.Tensor,
     tikhonov: float,
     iters: int,
-    support: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, float]:
     """Least-squares kernel (scipy orientation, centred) from edge maps ``P`` and blurry gradients.
 
     Edge maps must be zero within ``ksize`` of the canvas border so the circular
-    correlations equal linear ones. ``support`` (k x k, 0/1) restricts the unknowns to
-    where the kernel may be (projected CG). Returns the raw kernel and the relative residual.
+    correlations equal linear ones. Returns the raw kernel and the relative residual.
     """
     shape = px.shape[-2:]
     fpx, fpy = torch.fft.rfft2(px), torch.fft.rfft2(py)
@@ -55,13 +53,9 @@ def solve_kernel(
 
     def apply(k: torch.Tensor) -> torch.Tensor:
         full = torch.fft.irfft2(fr * torch.fft.rfft2(k, s=(n, n)), s=(n, n))
-        out = full[ksize - 1 : 2 * ksize - 1, ksize - 1 : 2 * ksize - 1] + gamma * k
-        return out if support is None else out * support
+        return full[ksize - 1 : 2 * ksize - 1, ksize - 1 : 2 * ksize - 1] + gamma * k
 
     x = k0.clone()
-    if support is not None:
-        rhs = rhs * support
-        x = x * support
     res = rhs - apply(x)
     p = res.clone()
     rs = torch.sum(res * res)

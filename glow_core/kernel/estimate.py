@@ -14,7 +14,12 @@ Pipeline (issue 10, item 1):
    matrix from one FFT autocorrelation) -> threshold, speck pruning (connected
    components), renormalisation and re-centring by the centre of mass;
 4. automatic size: the window is 51 px at most; from level to level it shrinks to the
-   support holding 97 % of the mass times a margin, and the output is cropped to it;
+   support holding 97 % of the mass times a margin, and the output is cropped to it.
+   When that estimate is not trusted (a large shake fills or escapes the window), a
+   **large search** looks again with a window of 15 % of the region side (75 px on a
+   500 px photo), solved only up to the pyramid level where the kernel is ~37 px and
+   upsampled: the finer levels of a 67-70 px trail dissolve into speckle. The more
+   confident of the two estimates is returned;
 5. borders extended smoothly periodic before every FFT; edges are only taken from the
    interior (eroded by half a kernel), so the wrap never enters the kernel solve;
 6. under noise (Immerkaer-style estimate on the display grey) the image is pre-smoothed
@@ -151,18 +156,6 @@ def support_radius(k: torch.Tensor, mass: float = 0.97) -> int:
     per_ring = np.bincount(ring.ravel(), weights=arr.ravel())
     cum = np.cumsum(per_ring) / total
     return int(np.searchsorted(cum, mass - 1e-9))
-
-
-def support_mask(k: torch.Tensor, radius: float) -> torch.Tensor:
-    """Where the kernel may be in the next solve: its support grown by ``radius`` px.
-
-    The coarse levels find the shape of a large trail; without this the finer levels
-    (more unknowns per edge) fill the window with speckle (measured on the 67-70 px
-    kair_large kernels: the 0.35 level's trail dissolved into noise by the finest one).
-    """
-    r = max(1, int(round(radius)))
-    m = (k > 0).to(k.dtype)[None, None]
-    return F.max_pool2d(m, 2 * r + 1, stride=1, padding=r)[0, 0]
 
 
 def kernel_spread(k: np.ndarray) -> float:
@@ -318,7 +311,9 @@ def _estimate_single(
                 target = int(min(target, max(adapt, lo)))
             if target > config.solve_max:
                 # A large kernel is solved at this coarser scale and upsampled below: its
-                # finer levels (more unknowns than the edges pin) dissolve into speckle.
+                # finer levels (more unknowns than the edges pin) dissolve into speckle
+                # (refining them near the support found so far, 1-2 px around it, made
+                # the kair_large kernels worse: similarity 0.69 -> 0.46).
                 break
             prev_level_kernel = k
             k = rescale_kernel(k, scales[li] / scales[li - 1], target)
@@ -364,11 +359,8 @@ def _estimate_single(
             if gotf is not None:
                 px = torch.fft.irfft2(torch.fft.rfft2(px) * gotf, s=shape)
                 py = torch.fft.irfft2(torch.fft.rfft2(py) * gotf, s=shape)
-            support = None
-            if config.support_dilate > 0 and li > 0:
-                support = support_mask(k, config.support_dilate * ksz)
             k_raw, resid = solve_kernel(
-                px, py, bx, by, ksz, k, config.kernel_tikhonov, config.cg_iters, support
+                px, py, bx, by, ksz, k, config.kernel_tikhonov, config.cg_iters
             )
             k = clean_kernel(k_raw, config.kernel_threshold, config.speck_mass)
             lam = max(lam * config.latent_lambda_decay, lam_min)
