@@ -207,7 +207,8 @@ def estimate_kernel(
     """
     t0 = time.perf_counter()
     est = _estimate_single(image, config, kernel_size, region, linear, progress, cancel, device)
-    if kernel_size is None and est.confidence < config.large_below:
+    truncated = est.info["confidence_parts"]["contained"] < 1.0  # fills its window
+    if kernel_size is None and (est.confidence < config.large_below or truncated):
         y0, x0, y1, x1 = est.region
         big = _odd(config.large_fraction * min(y1 - y0, x1 - x0))
         if big > config.auto_kernel_max:
