@@ -14,7 +14,12 @@ Pipeline (issue 10, item 1):
    matrix from one FFT autocorrelation) -> threshold, speck pruning (connected
    components), renormalisation and re-centring by the centre of mass;
 4. automatic size: the window is 51 px at most; from level to level it shrinks to the
-   support holding 97 % of the mass times a margin, and the output is cropped to it;
+   support holding 97 % of the mass times a margin, and the output is cropped to it.
+   When that estimate is not trusted (a large shake fills or escapes the window), a
+   **large search** looks again with a window of 15 % of the region side (75 px on a
+   500 px photo), solved only up to the pyramid level where the kernel is ~37 px and
+   upsampled: the finer levels of a 67-70 px trail dissolve into speckle. The more
+   confident of the two estimates is returned;
 5. borders extended smoothly periodic before every FFT; edges are only taken from the
    interior (eroded by half a kernel), so the wrap never enters the kernel solve;
 6. under noise (Immerkaer-style estimate on the display grey) the image is pre-smoothed
@@ -29,7 +34,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -201,6 +206,42 @@ def estimate_kernel(
     there too and :class:`KernelCancelled` raised when it returns True.
     """
     t0 = time.perf_counter()
+    est = _estimate_single(image, config, kernel_size, region, linear, progress, cancel, device)
+    truncated = est.info["confidence_parts"]["contained"] < 1.0  # fills its window
+    if kernel_size is None and (est.confidence < config.large_below or truncated):
+        y0, x0, y1, x1 = est.region
+        big = _odd(config.large_fraction * min(y1 - y0, x1 - x0))
+        if big > config.auto_kernel_max:
+            # Not trusted at the usual sizes: maybe a large shake (67-70 px kair_large
+            # kernels gave confidence 0-0.15 there). Look again with a larger window,
+            # solved at a coarser scale; keep whichever estimate is more confident.
+            cfg = replace(config, solve_max=config.large_solve,
+                          kernel_tikhonov=config.large_tikhonov)
+            alt = _estimate_single(image, cfg, big, est.region, linear, None, cancel, device)
+            r = support_radius(torch.from_numpy(alt.kernel))
+            alt.kernel = _as_kernel(rescale_kernel(torch.from_numpy(alt.kernel), 1.0,
+                                                   min(big, 2 * (r + 2) + 1)))
+            alt.size = int(alt.kernel.shape[0])
+            alt.info["large_search"] = True
+            est.info["large_search"] = False
+            if alt.confidence > est.confidence:
+                est = alt
+    est.seconds = time.perf_counter() - t0
+    return est
+
+
+def _estimate_single(
+    image: np.ndarray | torch.Tensor,
+    config: KernelConfig,
+    kernel_size: int | None,
+    region: Region | None,
+    linear: bool,
+    progress: Callable[[float, str], None] | None,
+    cancel: Callable[[], bool] | None,
+    device: str | None,
+) -> KernelEstimate:
+    """One coarse-to-fine estimate (the method of the module docstring)."""
+    t0 = time.perf_counter()
     if config.threads:
         torch.set_num_threads(int(config.threads))
     dev = _pick_device(image, config, device)
@@ -269,6 +310,12 @@ def estimate_kernel(
                 adapt = _odd((2 * r + 1) * config.level_scale * config.auto_margin + 2)
                 lo = min(target, _odd(config.auto_kernel_min * s))
                 target = int(min(target, max(adapt, lo)))
+            if target > config.solve_max:
+                # A large kernel is solved at this coarser scale and upsampled below: its
+                # finer levels (more unknowns than the edges pin) dissolve into speckle
+                # (refining them near the support found so far, 1-2 px around it, made
+                # the kair_large kernels worse: similarity 0.69 -> 0.46).
+                break
             prev_level_kernel = k
             k = rescale_kernel(k, scales[li] / scales[li - 1], target)
         ksz = k.shape[-1]
@@ -337,16 +384,19 @@ def estimate_kernel(
         )
 
     # Output: the requested size, or the support plus a small margin when automatic.
+    solved = [lv["scale"] for lv in level_info]
+    finest = solved[-1]
     fill = 0.0
     if auto:
         r = support_radius(k)
         out = min(ksz, 2 * (r + 2) + 1)
         k = rescale_kernel(k, 1.0, out)
-        fill = (2 * r + 1) / k_final
-    kern = k.detach().to("cpu", torch.float32).numpy()
-    kern = np.clip(kern, 0, None)
-    kern /= max(float(kern.sum()), 1e-12)
-    confidence, parts = _confidence(kern, prev_level_kernel, scales, level_info, fill, config)
+        fill = (2 * r + 1) / max(nominal[len(solved) - 1], 1)
+    kern = _as_kernel(k)
+    confidence, parts = _confidence(kern, prev_level_kernel, solved, level_info, fill, config)
+    if finest < 1:  # back to the photo's resolution
+        size = k_final if not auto else min(k_final, _odd((kern.shape[0] + 1) / finest))
+        kern = _as_kernel(rescale_kernel(k, 1 / finest, size))
     return KernelEstimate(
         kernel=kern.astype(np.float32),
         confidence=confidence,
@@ -361,6 +411,11 @@ def estimate_kernel(
             "device": str(dev),
         },
     )
+
+
+def _as_kernel(k: torch.Tensor) -> np.ndarray:
+    kern = np.clip(k.detach().to("cpu", torch.float32).numpy(), 0, None)
+    return kern / max(float(kern.sum()), 1e-12)
 
 
 def _confidence(
