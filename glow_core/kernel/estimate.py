@@ -64,9 +64,9 @@ class KernelEstimate:
     (the engine may then skip deconvolution). ``region`` = (y0, x0, y1, x1) used.
     ``info``: ``noise_sigma`` (display units), ``prefilter_sigma``, ``levels`` (per level:
     scale, kernel size, image size, edges kept per orientation bin, the kernel) and
-    ``confidence_parts``. On Kodak x 8 real kernels at 1 % noise (48 cases; in-sample,
-    the containment limit was set on them) the share of error ratios <= 2 was 81 % at
-    confidence >= 0.4 and 36 % below.
+    ``confidence_parts``. How far the confidence can be trusted is measured by
+    ``benchmarks/kernels.py`` (README, "Blind kernel benchmark"), not quoted here: its
+    figures move with every estimator change.
     """
 
     kernel: np.ndarray
