@@ -150,8 +150,13 @@ def test_large_kernel_found_by_the_large_search() -> None:
     sharp = dead_leaves(420 + 64, seed=1, n=1500)
     blurry = blur(sharp, k)
     blurry = blurry + np.random.default_rng(0).normal(0, 0.002, blurry.shape).astype(np.float32)
-    est = estimate_kernel(blurry, linear=True)
+    seen: list[tuple[float, str]] = []
+    est = estimate_kernel(blurry, linear=True, progress=lambda f, m: seen.append((f, m)))
     assert est.info.get("large_search") is True
+    # the bar keeps moving through the second search and ends full
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert any(m.startswith("large shake search") and 0.7 < f < 1 for f, m in seen)
     assert est.size > 51 and est.confidence > 0.5
     assert kernel_similarity(est.kernel, k) > 0.8
     gt = sharp[32:-32, 32:-32]

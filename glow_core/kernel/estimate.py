@@ -206,7 +206,10 @@ def estimate_kernel(
     there too and :class:`KernelCancelled` raised when it returns True.
     """
     t0 = time.perf_counter()
-    est = _estimate_single(image, config, kernel_size, region, linear, progress, cancel, device)
+    # The usual estimate is the first 70 % of the bar; a large search, when it runs, the
+    # rest (the bar must not sit at 100 % while it works).
+    first = None if progress is None else (lambda f, m: progress(0.7 * f, m))
+    est = _estimate_single(image, config, kernel_size, region, linear, first, cancel, device)
     truncated = est.info["confidence_parts"]["contained"] < 1.0  # fills its window
     if kernel_size is None and (est.confidence < config.large_below or truncated):
         y0, x0, y1, x1 = est.region
@@ -217,7 +220,9 @@ def estimate_kernel(
             # solved at a coarser scale; keep whichever estimate is more confident.
             cfg = replace(config, solve_max=config.large_solve,
                           kernel_tikhonov=config.large_tikhonov)
-            alt = _estimate_single(image, cfg, big, est.region, linear, None, cancel, device)
+            second = None if progress is None else (
+                lambda f, m: progress(0.7 + 0.3 * f, f"large shake search: {m}"))
+            alt = _estimate_single(image, cfg, big, est.region, linear, second, cancel, device)
             r = support_radius(torch.from_numpy(alt.kernel))
             alt.kernel = _as_kernel(rescale_kernel(torch.from_numpy(alt.kernel), 1.0,
                                                    min(big, 2 * (r + 2) + 1)))
@@ -227,6 +232,8 @@ def estimate_kernel(
             if alt.confidence > est.confidence:
                 est = alt
     est.seconds = time.perf_counter() - t0
+    if progress is not None:
+        progress(1.0, "kernel estimated")
     return est
 
 
