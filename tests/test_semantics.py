@@ -117,9 +117,15 @@ def test_semantic_priors_from_a_caption(monkeypatch):
 
     monkeypatch.setattr(sem, "caption_weights",
                         lambda text: {"text": 0.9, "night": 0.05, "face": 0.0, "general": 0.05})
-    pri = sem.semantic_priors("a receipt", _photo())
+    pri = sem.semantic_priors("a receipt", _text_image())
     assert pri.source == "caption" and pri.case == "text"
     assert pri.kernel.intensity_l0 > 0 and pri.notes
+    # The words say text but the pixels are a photo (a street sign, a shop front): the
+    # two-tone prior stays off, the text case's data weight stays on.
+    photo = sem.semantic_priors("a street sign", _photo())
+    assert photo.case == "text" and photo.kernel.intensity_l0 == 0
+    assert photo.deconv == pri.deconv
+    assert any("does not look like print" in n for n in photo.notes)
 
 
 # ----------------------------------------------------------------------------- text prior

@@ -12,6 +12,7 @@ Public entry point: :func:`semantic_priors` (caption, image) -> :class:`Semantic
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +24,9 @@ from .cases import CASES, DESCRIPTIONS, LABELS
 from .defocus import defocus_keep_map, preserve_defocus
 from .image_classifier import image_weights
 from .priors import OVERRIDES, configs_for
+
+#: The image's own text weight below which a text caption's two-tone prior stays off.
+PRINT_CHECK = 0.2
 
 __all__ = [
     "CASES",
@@ -87,6 +91,14 @@ def semantic_priors(caption: str, image: np.ndarray | None, *,
     k, d, f = configs_for(weights, kernel, deconv, field)
     case, w = dominant(weights)
     notes = [f"{LABELS[case]} ({w:.0%}, from the {source})"]
+    if k.intensity_l0 > 0 and source == "caption" and image is not None \
+            and image_weights(image)["text"] < PRINT_CHECK:
+        # Pan et al.'s two-tone prior is right for print, not for a photo that has words
+        # in it: a street sign captioned "a street sign with white letters" lost 8 dB to
+        # the general prior with it (blind, 384 px, usrnet12_k11). The words say text; the
+        # pixels must agree that it is ink on paper before the estimate assumes two tones.
+        k = dataclasses.replace(k, intensity_l0=0.0)
+        notes.append("two-tone text prior off: the photo does not look like print")
     if k.intensity_l0 > 0:
         notes.append("text prior (L0 on intensity and gradient) on")
     if d.saturation < (deconv or DeconvConfig()).saturation:
