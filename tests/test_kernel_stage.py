@@ -18,7 +18,7 @@ from glow_core.engine import (
     ProgressInfo,
     RestoreOptions,
 )
-from glow_core.kernel import KernelEstimate, KernelField, linear_to_srgb
+from glow_core.kernel import KernelEstimate, KernelField, linear_to_srgb, srgb_to_linear
 from tests.conftest import make_tiny_checkpoint
 from tests.test_kernel_estimate import dead_leaves, motion_kernel
 
@@ -270,7 +270,13 @@ def test_a_near_delta_estimate_backs_off(engine: Engine, blurred, monkeypatch) -
 
 
 def test_caption_chooses_the_stage_priors(engine: Engine, blurred) -> None:
-    _sharp, k, blurry = blurred
+    from tests.test_semantics import _text_image
+
+    _sharp, k, photo = blurred
+    # Print, shaken: the text priors apply only where the pixels look like print.
+    lin = srgb_to_linear(_text_image(192 + KSIZE, seed=1))
+    blurry = linear_to_srgb(np.stack([scipy.signal.convolve(lin[..., c], k, mode="valid")
+                                      for c in range(3)], 2)).astype(np.float32)
     text = engine.restore(blurry, RestoreOptions(
         kernel=k, after_deconv="deconvolved",
         caption="a receipt with small printed black text and a barcode"))
@@ -282,6 +288,10 @@ def test_caption_chooses_the_stage_priors(engine: Engine, blurred) -> None:
     assert "priors" not in plain.info["kernel"]
     # The words reach the pixels: the text prior changes the deconvolution visibly.
     assert float(np.abs(text.image - plain.image).mean()) * 255 > 0.5
+    # ... but not on a photo, which does not look like print (the note says so).
+    sign = engine.restore(photo, RestoreOptions(
+        kernel=k, after_deconv="deconvolved", caption="a street sign with white letters"))
+    assert any("does not look like print" in n for n in sign.info["kernel"]["priors"]["notes"])
 
 
 def test_empty_caption_lets_the_photo_decide(engine: Engine, blurred) -> None:

@@ -182,11 +182,12 @@ def test_sigkill_between_writing_and_logging(tmp_path: Path, tiny_checkpoint: Pa
 
 
 def test_cli_sigint_prints_a_clean_summary(tmp_path: Path, tiny_checkpoint: Path) -> None:
-    src = _photos(tmp_path / "in", n=4)
+    _photos(tmp_path / "in", n=4)
     out = tmp_path / "out"
     proc = _start(_cli(tiny_checkpoint, tmp_path / "in", out),
                   _env(tmp_path, GLOW_TEST_PAUSE_AFTER_WRITE="1.5"))
-    _wait_for(proc, lambda: _cli_name(src[0]) in _outputs(out), "the first output")
+    # Any first output (the batch's order is its own), with three photos still to go.
+    _wait_for(proc, lambda: bool(_outputs(out)), "the first output")
     code, stdout, stderr = _kill(proc, signal.SIGINT)
     assert code == 130, (stdout, stderr)
     assert "restored" in stdout and "interrupted" in stderr and "--skip-existing" in stderr

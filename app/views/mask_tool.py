@@ -78,19 +78,19 @@ class MaskLayer:
     def can_redo(self) -> bool:
         return bool(self._redo)
 
-    def undo(self) -> bool:
-        if not self._undo:
+    def _step(self, back: list, forth: list) -> bool:
+        """Restore the last state of ``back``, keeping the current one on ``forth``."""
+        if not back:
             return False
-        self._redo.append(self._snapshot())
-        self._apply(self._undo.pop())
+        forth.append(self._snapshot())
+        self._apply(back.pop())
         return True
 
+    def undo(self) -> bool:
+        return self._step(self._undo, self._redo)
+
     def redo(self) -> bool:
-        if not self._redo:
-            return False
-        self._undo.append(self._snapshot())
-        self._apply(self._redo.pop())
-        return True
+        return self._step(self._redo, self._undo)
 
     @property
     def shape(self) -> tuple[int, int]:
