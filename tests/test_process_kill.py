@@ -71,9 +71,17 @@ def _app(checkpoint: Path, src: Path, out: Path) -> list[str]:
             str(out)]
 
 
+def _sigint_as_in_a_terminal() -> None:
+    """A pytest run from a background job (``cmd &``) inherits SIGINT ignored, and a
+    Python child then never turns Ctrl-C into KeyboardInterrupt: start each child as a
+    terminal would."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(argv: list[str], env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_sigint_as_in_a_terminal)
 
 
 def _outputs(out: Path) -> dict[str, tuple[int, int]]:
