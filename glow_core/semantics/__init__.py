@@ -12,7 +12,6 @@ Public entry point: :func:`semantic_priors` (caption, image) -> :class:`Semantic
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +24,7 @@ from .defocus import defocus_keep_map, preserve_defocus
 from .image_classifier import image_weights
 from .priors import OVERRIDES, configs_for
 
-#: The image's own text weight below which a text caption's two-tone prior stays off.
+#: The image's own text weight below which a text caption's text priors stay off.
 PRINT_CHECK = 0.2
 
 __all__ = [
@@ -98,9 +97,10 @@ def semantic_priors(caption: str, image: np.ndarray | None, *,
         # letters" lost 8.2 dB to the general prior with both and 4.8 dB with the data
         # weight alone (blind kernel stage, 384 px, usrnet12_k11). The words say text; the
         # pixels must agree that it is ink on paper.
-        base_k, base_d, _ = configs_for({"general": 1.0}, kernel, deconv, field)
-        k = dataclasses.replace(k, intensity_l0=base_k.intensity_l0)
-        d = dataclasses.replace(d, noise_gain=base_d.noise_gain)
+        # The configs are blended as if the text weight were the general case's (the
+        # reported weights stay the caption's, so the panel still shows what was asked).
+        as_photo = dict(weights, text=0.0, general=weights["general"] + weights["text"])
+        k, d, f = configs_for(as_photo, kernel, deconv, field)
         notes.append("text priors off: the photo does not look like print")
     if k.intensity_l0 > 0:
         notes.append("text prior (L0 on intensity and gradient) on")
