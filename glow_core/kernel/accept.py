@@ -245,6 +245,15 @@ def _finish(parts: dict, feats: dict, config: AcceptConfig) -> Acceptance:
                       features=dict(feats, parts=dict(parts)))
 
 
+def _noise(blurry: np.ndarray, noise_sigma: float | None) -> float:
+    """The given noise sigma, or the photo's estimated one."""
+    if noise_sigma is not None:
+        return float(noise_sigma)
+    from .noise import estimate_noise
+
+    return float(estimate_noise(np.asarray(blurry, np.float32)[..., :3]))
+
+
 def _floors(config: AcceptConfig) -> dict:
     return {"residual_floor": config.residual_sigma_floor,
             "overshoot_floor": config.overshoot_sigma_floor}
@@ -252,10 +261,7 @@ def _floors(config: AcceptConfig) -> dict:
 
 def _post(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np.ndarray,
           noise_sigma: float | None, parts: dict, feats: dict, config: AcceptConfig) -> None:
-    if noise_sigma is None:
-        from .noise import estimate_noise
-
-        noise_sigma = float(estimate_noise(np.asarray(blurry, np.float32)[..., :3]))
+    noise_sigma = _noise(blurry, noise_sigma)
     post = deconvolution_checks(blurry, deconvolved, kernel, noise_sigma, **_floors(config))
     feats.update(post)
     parts.update(_post_parts(post, config))
@@ -290,10 +296,7 @@ def _post_regions(blurry: np.ndarray, deconvolved: np.ndarray, kfield: object,
     size: it is measured on the whole blended result. The residuals need one kernel:
     per region with its own, the median region counts (a region straddling two blurs
     fits neither, but the residual-aware blend does not use it there)."""
-    if noise_sigma is None:
-        from .noise import estimate_noise
-
-        noise_sigma = float(estimate_noise(np.asarray(blurry, np.float32)[..., :3]))
+    noise_sigma = _noise(blurry, noise_sigma)
     whole = deconvolution_checks(blurry, deconvolved, kfield.global_kernel, noise_sigma,
                                  **_floors(config))
     per: dict = {"residual": [], "edge_residual": []}
