@@ -411,6 +411,9 @@ def stage_info(stage: KernelStageResult | None, plan: NetworkPlan) -> dict[str, 
         network = "skipped"
     elif plan.weight != 1.0:
         network = f"blended {plan.weight:g} with deconvolved"
+    elif plan.pass_deconvolved and stage.backed_off:
+        # The checkpoint's second input got the photo itself: nothing was deconvolved.
+        network = "on blurry"
     elif plan.pass_deconvolved:
         network = "with deconvolved"
     else:

@@ -267,6 +267,11 @@ def test_a_near_delta_estimate_backs_off(engine: Engine, blurred, monkeypatch) -
     info = res.info["kernel"]
     assert info["backed_off"] and info["spread"] < kernel_stage.MIN_SPREAD_PX
     assert "no blur to undo" in info["note"] and res.info["network"] == "on blurry"
+    # A checkpoint that takes a deconvolution beside the photo gets the photo twice: the
+    # info must not claim a deconvolution reached it.
+    monkeypatch.setattr(kernel_stage, "takes_deconvolved", lambda model: True)
+    res = engine.restore(blurry, RestoreOptions())
+    assert res.info["kernel"]["backed_off"] and res.info["network"] == "on blurry"
 
 
 def test_caption_chooses_the_stage_priors(engine: Engine, blurred) -> None:
