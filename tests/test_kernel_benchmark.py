@@ -71,3 +71,22 @@ def test_cli_writes_json(tmp_path: Path) -> None:
     payload = json.loads(out.read_text())
     assert "usrnet12/usrnet12_k09" in payload["result"]["kernels"]
     assert payload["table"].startswith("| kernel |")
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_shards_reproduce_the_whole_run() -> None:
+    """``--jobs``: photos split over processes, each seeded by its protocol index, give
+    exactly the cases and scores of one run (here the shards run in this process)."""
+    images = [(f"dl{i}", dead_leaves(64, seed=i)) for i in range(3)]
+    kernels = [("gen/k_a", motion_kernel(9, seed=1))]
+    methods = {"wiener_true": bench.true_kernel_wiener()}
+    whole = bench.summarise(bench.collect_rows(images, kernels, methods))
+    parts = [bench.rows_to_json(bench.collect_rows(images[:1], kernels, methods)),
+             bench.rows_to_json(bench.collect_rows(images[1:], kernels, methods,
+                                                   first_index=1))]
+    merged = bench.summarise(bench.merge_rows(json.loads(json.dumps(parts))))
+    for m in ("floor", "wiener_true"):
+        for key in ("psnr", "ssim", "n"):
+            assert merged["overall"][m][key] == pytest.approx(whole["overall"][m][key])
+    assert bench._without(["--limit", "4", "--jobs=2", "--crop", "128"],
+                          ("--limit", "--jobs")) == ["--crop", "128"]

@@ -156,7 +156,7 @@ def test_large_kernel_found_by_the_large_search() -> None:
     # the bar keeps moving through the second search and ends full
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
-    assert any(m.startswith("large shake search") and 0.7 < f < 1 for f, m in seen)
+    assert any(m.startswith("large shake search") and 0.6 < f < 0.85 for f, m in seen)
     assert est.size > 51 and est.confidence > 0.5
     assert kernel_similarity(est.kernel, k) > 0.8
     gt = sharp[32:-32, 32:-32]
@@ -167,3 +167,35 @@ def test_large_kernel_found_by_the_large_search() -> None:
     # A large kernel must be nearly exact to deconvolve well (measured: 0.64 x the input's
     # error, 2.6 x the true kernel's, with this crude Tikhonov deconvolution).
     assert err_est < 0.75 * err_in and err_est / err_true < 3.5
+
+
+def test_polish_recovers_a_faint_stroke_the_estimate_cut() -> None:
+    """A trail whose second stroke is faint (what the 7.5 % threshold of the coarse-to-fine
+    search drops on Levin's kernels): polished against deconvolutions of the region, the
+    kernel gets the stroke back and deconvolves closer to the truth."""
+    from glow_core.kernel._polish import polish_kernel
+
+    k = np.zeros((17, 17), np.float32)
+    k[3:14, 8] = 1.0  # the strong stroke
+    k[13, 9:16] = 0.25  # the faint one, an L: ~20 % of the mass at a quarter of the peak
+    k[8:13, 15] = 0.25
+    k /= k.sum()
+    cut = np.where(k > 0.3 * k.max(), k, 0).astype(np.float32)
+    cut /= cut.sum()
+    sharp = dead_leaves(256 + 18, seed=7, n=1500)
+    blurry = blur(sharp, k) + np.random.default_rng(1).normal(0, 0.003, (256, 256)).astype(
+        np.float32)
+    config = KernelConfig(polish_rounds=3)
+    polished = polish_kernel(torch.from_numpy(blurry), cut, config, noise=0.005, grow=0)
+    assert polished.shape == (17, 17) and abs(float(polished.sum()) - 1) < 1e-4
+    assert kernel_similarity(polished, k) > kernel_similarity(cut, k) + 0.02  # 0.968 -> 0.995
+    faint = (k > 0) & (cut == 0)
+    # the faint stroke is back (the kernel is re-centred on its new centre of mass)
+    assert align_to(polished, k)[faint].sum() > 0.5 * k[faint].sum()
+    gt = sharp[9:-9, 9:-9]
+    b = 16
+
+    def error(kernel: np.ndarray) -> float:
+        return float(np.mean((deconv(blurry, align_to(kernel, k)) - gt)[b:-b, b:-b] ** 2))
+
+    assert error(polished) < 0.8 * error(cut)

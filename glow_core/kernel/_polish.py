@@ -1,0 +1,76 @@
+"""The kernel's last polish: re-solved against a deconvolution of its region.
+
+The coarse-to-fine estimate solves the kernel against a cartoon latent (the L0 prior
+keeps only salient edges) and thresholds it at 7.5 % of its peak: both are what makes
+the search robust, and both cost detail. A real shake trail is thin and much of its
+mass lies in faint stretches (a Levin kernel's second stroke, the far side of a loop);
+the estimate drops them, and deconvolving with a kernel that misses a quarter of its
+mass loses 2-4 dB even at a kernel similarity of 0.9.
+
+Once the kernel is close, a non-blind deconvolution with it is a far better latent than
+the cartoon: every gradient is usable, not just the strongest edges. So the polish
+alternates a few times: deconvolve the region (grey, linear light, the same solver as
+the photo), solve the kernel by least squares against *all* its gradients on a support a
+little larger than the estimate's, and clean it with a much lower threshold (the solve
+is far less noisy now). Measured on Kodak 05-12 x two Levin kernels (16 cases, 1 %
+noise, out of the sample the estimator was tuned on): blind 24.16 -> 25.03 dB against a
+25.54 dB true-kernel Wiener filter, error ratio <= 2 on 62 -> 81 % (4 rounds, 1.5 %
+threshold; 2 rounds gave 24.89, a 0.5 % threshold let noise back in: 23.12).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from ._kernel_solve import clean_kernel, solve_kernel
+from .config import DeconvConfig, KernelConfig
+from .fft import extend_periodic, gradients
+
+
+def polish_kernel(region: torch.Tensor, kernel: np.ndarray, config: KernelConfig,
+                  noise: float, *, grow: int,
+                  check: Callable[[], None] | None = None,
+                  progress: Callable[[float], None] | None = None) -> np.ndarray:
+    """``config.polish_rounds`` alternations on ``region`` (H x W, grey linear light).
+
+    ``kernel``: the estimate (odd square); ``noise``: the region's noise sigma in display
+    (sRGB) units, as the photo's deconvolution takes it; ``grow``: pixels added to the
+    support (0 keeps a size the user chose). ``check`` runs between rounds (it raises to
+    cancel). Returns the polished kernel, ``kernel.shape[0] + grow`` square, centred and
+    normalised.
+    """
+    from .deconvolve import data_weight, deconvolve  # the solver of the photo itself
+
+    size = kernel.shape[0] + grow
+    k = torch.from_numpy(np.pad(kernel.astype(np.float32), grow // 2))
+    b = region.to("cpu", torch.float32)
+    h, w = b.shape
+    margin = size + 4
+    bp, (top, left, _, _) = extend_periodic(b, margin)
+    bx, by = gradients(bp)
+    # Only gradients whose whole blur footprint lies inside the region are data.
+    valid = torch.zeros_like(bp)
+    e = size // 2 + 1
+    valid[top + e:top + h - e, left + e:left + w - e] = 1.0
+    lin = b.numpy()
+    deconv = DeconvConfig()
+    deconv = replace(deconv, weight=data_weight(lin[..., None], deconv, noise))
+    for r in range(config.polish_rounds):
+        if check is not None:
+            check()
+        latent = deconvolve(lin, k.numpy(), deconv, linear=True)
+        xp, _ = extend_periodic(torch.from_numpy(np.ascontiguousarray(latent)), margin)
+        px, py = gradients(xp)
+        raw, _ = solve_kernel(px * valid, py * valid, bx, by, size, k,
+                              config.kernel_tikhonov, config.cg_iters)
+        k = clean_kernel(raw, config.polish_threshold, config.speck_mass)
+        if progress is not None:
+            progress((r + 1) / config.polish_rounds)
+    return k.numpy().astype(np.float32)
+
+
+__all__ = ["polish_kernel"]
