@@ -12,10 +12,15 @@ the cartoon: every gradient is usable, not just the strongest edges. So the poli
 alternates a few times: deconvolve the region (grey, linear light, the same solver as
 the photo), solve the kernel by least squares against *all* its gradients on a support a
 little larger than the estimate's, and clean it with a much lower threshold (the solve
-is far less noisy now). Measured on Kodak 05-12 x two Levin kernels (16 cases, 1 %
-noise, out of the sample the estimator was tuned on): blind 24.16 -> 25.03 dB against a
-25.54 dB true-kernel Wiener filter, error ratio <= 2 on 62 -> 81 % (4 rounds, 1.5 %
-threshold; 2 rounds gave 24.89, a 0.5 % threshold let noise back in: 23.12).
+is far less noisy now).
+
+Measured (Kodak 05-12, 1 % noise, out of the sample the estimator was tuned on): on the
+two Levin kernels with faint strokes (k09, k10; 16 cases) blind 24.16 -> 25.03 dB against
+a 25.54 dB true-kernel Wiener filter, error ratio <= 2 on 62 -> 81 % (4 rounds, 1.5 %
+threshold; 2 rounds 24.89; a 0.5 % threshold let noise back in: 23.12). But on compact
+kernels the low threshold adds a halo: k11 -0.45 dB (2 rounds) / -0.78 (4), k12 and the
+INFWIDE kernels -0.25 (4), so over the 48 cases it is a wash and it is off by default
+(``KernelConfig.polish_rounds = 0``) until it can tell the two apart.
 """
 
 from __future__ import annotations

@@ -77,12 +77,14 @@ class KernelConfig:
     refine_iters: int = 0  # extra finest-scale iterations with a detailed latent (refine_lambda)
     refine_lambda: float = 3e-4  # given a near-true kernel, 3e-4 vs 1.5e-3 raised similarity
     # --- the polish (glow_core.kernel._polish): re-solve against a deconvolved region -------
-    # Kodak 05-12 x Levin k09/k10 (out of sample), blind dB / error ratio <= 2: none 24.16 /
-    # 62 %; 2 rounds 24.89; 4 rounds 25.03 / 81 % (true-kernel Wiener 25.54)
-    polish_rounds: int = 4
+    # Off: it trades kernels. Kodak 05-12 (out of sample), blind dB against no polish, per
+    # kernel, 8 photos each: Levin k09 +0.41 (2 rounds) / k09-k10 +0.73 (2) +0.87 (4), but
+    # k11 -0.45 (2) / -0.78 (4) and k12 + the two INFWIDE kernels -0.25 (4); all 48: ~0.
+    polish_rounds: int = 0
     polish_threshold: float = 0.015  # the deconvolved latent makes a clean solve: 1.5 % keeps
     # the faint strokes 7.5 % cut; 1 % / 0.5 % let noise back in (24.59 / 23.12 dB, 3 rounds)
     polish_grow: int = 4  # support margin (px) a stroke the estimate cut short can grow into
+    polish_min_similarity: float = 0.85  # below it the polish changed the shape: kept unpolished
 
     # --- noise ---------------------------------------------------------------------------------
     noise_prefilter: float = 1.0  # Gaussian sigma (px) per 0.01 of estimated sRGB noise
