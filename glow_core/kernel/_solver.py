@@ -40,11 +40,7 @@ from ._shrink import all_shrunk, shrink, shrink_table
 from .config import DeconvConfig
 from .fft import extend_periodic, psf2otf
 
-__all__ = ["PERIODIC_ITERS", "diff_t", "diffs", "gradient_power", "solve"]
-
-#: Iterations per continuation level without the data split (inner tiles, see
-#: :mod:`._tiles`): each is one FFT solve.
-PERIODIC_ITERS = 2
+__all__ = ["diff_t", "diffs", "gradient_power", "solve"]
 
 
 def diffs(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -87,20 +83,13 @@ def _levels(config: DeconvConfig) -> list[float]:
 
 def solve(y: torch.Tensor, sat: torch.Tensor | None, kernel: torch.Tensor, lam: float,
           config: DeconvConfig, margin: int, step: Callable[[], None] | None = None,
-          tones: torch.Tensor | None = None, unsplit_iters: int = 1,
-          impute_clipped: bool = False) -> torch.Tensor:
+          tones: torch.Tensor | None = None) -> torch.Tensor:
     """Deconvolve linear channels ``y`` (C, H, W); returns (C, H, W).
 
     ``sat`` (C, H, W) bool marks clipped blurry pixels (one-sided data term); ``margin``:
     the periodic extension (and, with ``config.free_boundary``, the band of unknown
     latent pixels) on each side. ``tones`` (2, C, 1, 1): ink / paper levels of the text
     prior (used when ``config.intensity_l0 > 0``). ``step`` is called per iteration.
-
-    ``impute_clipped`` (without the free boundary): clipped pixels keep the unsplit solve;
-    at each level their target becomes ``max(y, k * x)`` (majorise-minimise of the
-    one-sided term: the quadratic with that target touches it at the current x and lies
-    above it elsewhere), two FFTs per level instead of the split's four per iteration.
-    ``unsplit_iters``: iterations per level of the unsplit solve.
     """
     c, h, w = y.shape
     yp, (top, left, _, _) = extend_periodic(y, margin, even=True)
@@ -115,8 +104,7 @@ def solve(y: torch.Tensor, sat: torch.Tensor | None, kernel: torch.Tensor, lam: 
     rho = lam * config.rho_ratio
     has_sat = sat is not None and bool(sat.any())
     free = config.free_boundary and margin > 0
-    impute = impute_clipped and has_sat and not free
-    use_split = free or (has_sat and not impute)
+    use_split = free or has_sat
     table = shrink_table(config.alpha, dev) if config.alpha < 1.0 else None
     x = yp
     if use_split:
@@ -135,24 +123,17 @@ def solve(y: torch.Tensor, sat: torch.Tensor | None, kernel: torch.Tensor, lam: 
         u = torch.zeros_like(yp)
         zmu = z  # z - u
     else:
-        lk = kotf.conj() * lam
-        lky = torch.fft.rfft2(yp).mul_(lk)
-        sat_p = torch.nn.functional.pad(sat, (left, wp - w - left, top, hp - h - top)) \
-            if impute else None
-    spec = None
+        lky = torch.fft.rfft2(yp).mul_(kotf.conj() * lam)
     for beta in _levels(config):
         tau = 1.0 / beta
         if use_split:
             inv_den = (kk * rho).add_(dd, alpha=beta).reciprocal_()
             a_t = rk * inv_den
         else:
-            if sat_p is not None and spec is not None:
-                kx = torch.fft.irfft2(spec * kotf, s=(hp, wp))
-                lky = torch.fft.rfft2(torch.where(sat_p, torch.maximum(yp, kx), yp)).mul_(lk)
             inv_den = (kk * lam).add_(dd, alpha=beta).reciprocal_()
             data = lky * inv_den
         b_p = inv_den.mul_(beta)
-        for _ in range(config.inner_iters if use_split else unsplit_iters):
+        for _ in range(config.inner_iters if use_split else 1):
             r = _prior(x, tau, config, table)
             if text:
                 snap = snap_two_tone(x, (tones[0], tones[1]), 2.0 * config.intensity_l0 / beta)

@@ -43,8 +43,8 @@ from dataclasses import replace as dc_replace
 import numpy as np
 import torch
 
-from ._solver import PERIODIC_ITERS
 from ._solver import solve as _solve
+from ._spectral import solve_periodic
 from ._tiles import inner_weight, ring_layout, tile_boxes
 from .config import DeconvConfig
 from .fft import conv2_same, extend_periodic, psf2otf
@@ -179,9 +179,7 @@ def deconvolve_window(lin: np.ndarray | torch.Tensor, kernel: np.ndarray | torch
         s = st[cy0:cy1, cx0:cx1].to(dev).permute(2, 0, 1).contiguous()
         if not bool(s.any()):
             s = None
-    iters = 1
-    if periodic:
-        config, iters = dc_replace(config, free_boundary=False), PERIODIC_ITERS
+    solver = solve_periodic if periodic else _solve
     # Inner windows (context from the photo) still need a margin for the FFT wrap; the
     # free boundary makes the photo's real border and the window's cut alike unknown.
     pad = max(k.shape) + 8
@@ -190,10 +188,9 @@ def deconvolve_window(lin: np.ndarray | torch.Tensor, kernel: np.ndarray | torch
         tt = torch.as_tensor(text_tones(win.permute(1, 2, 0).cpu().numpy()) if tones is None
                              else np.asarray(tones), dtype=torch.float32, device=dev)
         tt = tt.reshape(2, -1, 1, 1)
-    out = _solve(win, s, k, lam, config, pad, step, tt, unsplit_iters=iters,
-                 impute_clipped=periodic)
+    out = solver(win, s, k, lam, config, pad, step, tt)
     if config.ringing_boost > 0:
-        out = _suppress_ringing(out, win, s, k, lam, config, pad, tt, iters, periodic)
+        out = _suppress_ringing(out, win, s, k, lam, config, pad, tt, solver)
     core = out[:, y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
     core_np = core.permute(1, 2, 0).cpu().numpy()
     if not residual:
@@ -224,7 +221,7 @@ def _box(x: torch.Tensor, radius: int) -> torch.Tensor:
 def _suppress_ringing(out: torch.Tensor, win: torch.Tensor, sat: torch.Tensor | None,
                       k: torch.Tensor, lam: float, config: DeconvConfig,
                       pad: int, tones: torch.Tensor | None = None,
-                      unsplit_iters: int = 1, periodic: bool = False) -> torch.Tensor:
+                      solver: Callable[..., torch.Tensor] = _solve) -> torch.Tensor:
     """Blend towards a more regularised solution where the model fails to fit the data.
 
     With the right kernel the re-blur residual ``k * x - y`` is at the noise level
@@ -247,12 +244,9 @@ def _suppress_ringing(out: torch.Tensor, win: torch.Tensor, sat: torch.Tensor | 
     if float(mask.max()) < 0.05:
         return out
     # The same sparse solver with half the inner iterations: the blend only needs a
-    # calmer image (a closed-form Gaussian-prior solve instead lost 0.2-0.3 dB). Without
-    # the split (inner tiles) that is one iteration per level: measured on the 3 MP
-    # benchmark photo, the same PSNR as two (37.410 / 37.409 dB).
+    # calmer image (a closed-form Gaussian-prior solve instead lost 0.2-0.3 dB).
     light = dc_replace(config, inner_iters=max(1, config.inner_iters // 2))
-    smooth = _solve(win, sat, k, lam / config.ringing_boost, light, pad, tones=tones,
-                    unsplit_iters=max(1, unsplit_iters // 2), impute_clipped=periodic)
+    smooth = solver(win, sat, k, lam / config.ringing_boost, light, pad, tones=tones)
     return out + mask * (smooth - out)
 
 
@@ -319,9 +313,7 @@ def deconvolve(image: np.ndarray, kernel: np.ndarray | torch.Tensor,
     margin = _margin_for(np.shape(kernel), config)
     layout = ring_layout(h, w, margin, config.tile)
     ring, inner = layout if layout is not None else (tile_boxes(h, w, config.tile), [])
-    # Steps (solver iterations) per window, for progress: inner tiles may take fewer.
-    n_levels = _levels(config)
-    total = max(1, n_levels * (config.inner_iters * len(ring) + PERIODIC_ITERS * len(inner)))
+    total = max(1, _levels(config) * config.inner_iters * (len(ring) + len(inner)))
     done = [0]
 
     def step() -> None:
@@ -331,7 +323,9 @@ def deconvolve(image: np.ndarray, kernel: np.ndarray | torch.Tensor,
         if progress is not None:
             progress(min(1.0, done[0] / total))
 
-    out = np.empty_like(lin)
+    # Zeros, not empty: an inner box's blend is ``out + a (core - out)``, and where a = 1
+    # off the ring, garbage there would cancel badly (or be NaN).
+    out = np.zeros_like(lin)
     lin_t = torch.from_numpy(np.ascontiguousarray(lin))
     tones = text_tones(lin) if config.intensity_l0 > 0 else None
     # The ring first: inner tiles fade in over it (_tiles.inner_weight).
