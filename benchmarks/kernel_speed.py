@@ -3,7 +3,6 @@
     python -m benchmarks.kernel_speed [--data ../shared/data] [--sizes 1 4 12]
                                       [--parts deconv stage] [--repeats 3] [--threads 2]
                                       [--reference] [--markdown FILE]
-    python -m benchmarks.kernel_speed --quality [--data ../shared/data] [--limit 4]
 
 The photo: DIV2K 0803 (``sharp/div2k_valid6``), mirror-tiled to the size (so the detail
 stays native, not upsampled), blurred in linear light with the measured Levin kernel
@@ -23,13 +22,6 @@ times then vary by 2x and more between runs; CPU seconds vary less. ``--referenc
 swaps in the solver as first written (``glow_core.kernel._deconv_reference``), its odd
 FFT sizes, 1024 px tiles and 8 continuation levels: the deconvolution before the speed-up,
 for a before / after on the same machine (deconv part only).
-
-``--quality`` checks the big-photo layout (a free-boundary ring plus inner tiles solved
-without the data split, :mod:`glow_core.kernel._tiles`) where PSNR can be measured: the
-true-kernel ceiling of ``benchmarks/kernels.py`` (Kodak x the 8 real kernels, 1 % noise)
-with ``tile=256``, so each 768 x 512 photo is cut into a ring and inner tiles (kernels
-whose ring would leave no middle keep plain tiles). Compare with that benchmark's
-"ours (true k)" column (one window per photo).
 """
 
 from __future__ import annotations
@@ -130,31 +122,6 @@ def child(args: argparse.Namespace) -> None:
         "working_mb": max(0, peak - baseline) / 2**20, **info}))
 
 
-def quality(args: argparse.Namespace) -> int:
-    """The true-kernel ceiling with the photo cut into a ring and inner tiles."""
-    import torch
-
-    from benchmarks.kernels import KERNELS, read_rgb, run_protocol, true_kernel_ceiling
-    from glow_core.kernel.config import DeconvConfig
-
-    torch.set_num_threads(args.threads)
-    files = sorted((args.data / "sharp" / "kodak24").glob("*.png"))[: args.limit]
-    images = [(f.stem, read_rgb(f)) for f in files]
-    import numpy as np
-
-    kernels = [(k, np.load(args.data / "kernels" / f"{k}.npy").astype(np.float32))
-               for k in KERNELS]
-    res = run_protocol(images, kernels, {"ring": true_kernel_ceiling(DeconvConfig(tile=256))},
-                       log=lambda s: print(s, file=sys.stderr, flush=True))
-    print("| kernel | ring + inner tiles (tile 256), true k: PSNR / SSIM |\n|---|---|")
-    for name, entry in res["kernels"].items():
-        r = entry["ring"]
-        print(f"| {name.split('/')[-1]} | {r['psnr']:.2f} / {r['ssim']:.3f} |")
-    o = res["overall"]["ring"]
-    print(f"| **all ({len(images) * len(kernels)})** | {o['psnr']:.2f} / {o['ssim']:.3f} |")
-    return 0
-
-
 def table(rows: list[dict]) -> str:
     lines = ["| part | photo | MP | wall (s, median) | wall s/MP | CPU s/MP | peak RSS (MB) "
              "| working (MB) | runs (wall s) |",
@@ -179,9 +146,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reference", action="store_true",
                     help="the solver as first written (before the speed-up)")
     ap.add_argument("--markdown", type=Path, default=None)
-    ap.add_argument("--quality", action="store_true",
-                    help="true-kernel PSNR with the ring + inner tiles layout (Kodak)")
-    ap.add_argument("--limit", type=int, default=4, help="--quality: first N Kodak photos")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--mp", type=float, default=1.0, help=argparse.SUPPRESS)
     ap.add_argument("--part", default="deconv", help=argparse.SUPPRESS)
@@ -189,8 +153,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         child(args)
         return 0
-    if args.quality:
-        return quality(args)
     rows = []
     for mp in args.sizes:
         for part in args.parts:

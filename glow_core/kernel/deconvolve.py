@@ -44,8 +44,6 @@ import numpy as np
 import torch
 
 from ._solver import solve as _solve
-from ._spectral import solve_periodic
-from ._tiles import inner_weight, ring_layout, tile_boxes
 from .config import DeconvConfig
 from .fft import conv2_same, extend_periodic, psf2otf
 from .linear import linear_to_srgb, srgb_to_linear
@@ -150,7 +148,6 @@ def deconvolve_window(lin: np.ndarray | torch.Tensor, kernel: np.ndarray | torch
                       step: Callable[[], None] | None = None,
                       residual: bool = False,
                       tones: np.ndarray | None = None,
-                      periodic: bool = False,
                       ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Deconvolve the window ``box = (y0, x0, y1, x1)`` of a linear H x W x C image.
 
@@ -158,10 +155,7 @@ def deconvolve_window(lin: np.ndarray | torch.Tensor, kernel: np.ndarray | torch
     (clipped to the photo), solves there, and returns only the box (y1-y0, x1-x0, C):
     the window's own borders stay in the margin. Where the margin reaches the photo's
     edge, the free-boundary extension of :func:`_solve` takes over. ``lam`` is the data
-    weight, computed once for the whole photo so tiles agree. ``periodic``: the caller
-    has made sure the margin lies inside the photo on every side (an inner tile,
-    :mod:`._tiles`); without a clipped pixel in the window it is then solved without the
-    data split, on a periodic extension (the wrong boundary's error stays in the margin).
+    weight, computed once for the whole photo so tiles agree.
     """
     config = config or DeconvConfig()
     dev = torch.device(config.device or "cpu")
@@ -177,9 +171,6 @@ def deconvolve_window(lin: np.ndarray | torch.Tensor, kernel: np.ndarray | torch
     if sat is not None:
         st = sat if isinstance(sat, torch.Tensor) else torch.from_numpy(np.asarray(sat))
         s = st[cy0:cy1, cx0:cx1].to(dev).permute(2, 0, 1).contiguous()
-        if not bool(s.any()):
-            s = None
-    solver = solve_periodic if periodic else _solve
     # Inner windows (context from the photo) still need a margin for the FFT wrap; the
     # free boundary makes the photo's real border and the window's cut alike unknown.
     pad = max(k.shape) + 8
@@ -188,9 +179,9 @@ def deconvolve_window(lin: np.ndarray | torch.Tensor, kernel: np.ndarray | torch
         tt = torch.as_tensor(text_tones(win.permute(1, 2, 0).cpu().numpy()) if tones is None
                              else np.asarray(tones), dtype=torch.float32, device=dev)
         tt = tt.reshape(2, -1, 1, 1)
-    out = solver(win, s, k, lam, config, pad, step, tt)
+    out = _solve(win, s, k, lam, config, pad, step, tt)
     if config.ringing_boost > 0:
-        out = _suppress_ringing(out, win, s, k, lam, config, pad, tt, solver)
+        out = _suppress_ringing(out, win, s, k, lam, config, pad, tt)
     core = out[:, y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
     core_np = core.permute(1, 2, 0).cpu().numpy()
     if not residual:
@@ -220,8 +211,7 @@ def _box(x: torch.Tensor, radius: int) -> torch.Tensor:
 
 def _suppress_ringing(out: torch.Tensor, win: torch.Tensor, sat: torch.Tensor | None,
                       k: torch.Tensor, lam: float, config: DeconvConfig,
-                      pad: int, tones: torch.Tensor | None = None,
-                      solver: Callable[..., torch.Tensor] = _solve) -> torch.Tensor:
+                      pad: int, tones: torch.Tensor | None = None) -> torch.Tensor:
     """Blend towards a more regularised solution where the model fails to fit the data.
 
     With the right kernel the re-blur residual ``k * x - y`` is at the noise level
@@ -246,7 +236,7 @@ def _suppress_ringing(out: torch.Tensor, win: torch.Tensor, sat: torch.Tensor | 
     # The same sparse solver with half the inner iterations: the blend only needs a
     # calmer image (a closed-form Gaussian-prior solve instead lost 0.2-0.3 dB).
     light = dc_replace(config, inner_iters=max(1, config.inner_iters // 2))
-    smooth = solver(win, sat, k, lam / config.ringing_boost, light, pad, tones=tones)
+    smooth = _solve(win, sat, k, lam / config.ringing_boost, light, pad, tones=tones)
     return out + mask * (smooth - out)
 
 
@@ -290,6 +280,15 @@ def data_weight(lin: np.ndarray, config: DeconvConfig,
     return config.noise_gain / sigma ** 2
 
 
+def tile_boxes(h: int, w: int, tile: int) -> list[tuple[int, int, int, int]]:
+    """Boxes (y0, x0, y1, x1) covering H x W with cores of at most ``tile`` (no overlap)."""
+    ny, nx = max(1, math.ceil(h / tile)), max(1, math.ceil(w / tile))
+    ys = np.linspace(0, h, ny + 1).round().astype(int)
+    xs = np.linspace(0, w, nx + 1).round().astype(int)
+    return [(int(ys[i]), int(xs[j]), int(ys[i + 1]), int(xs[j + 1]))
+            for i in range(ny) for j in range(nx)]
+
+
 def deconvolve(image: np.ndarray, kernel: np.ndarray | torch.Tensor,
                config: DeconvConfig | None = None, *, noise_sigma: float | None = None,
                linear: bool = False, progress: ProgressFn | None = None,
@@ -310,10 +309,10 @@ def deconvolve(image: np.ndarray, kernel: np.ndarray | torch.Tensor,
     # copy (one photo-sized array less at 12 MP).
     sat = _saturation_mask(linear_to_srgb(rgb) if linear else rgb, config)
     h, w = lin.shape[:2]
-    margin = _margin_for(np.shape(kernel), config)
-    layout = ring_layout(h, w, margin, config.tile)
-    ring, inner = layout if layout is not None else (tile_boxes(h, w, config.tile), [])
-    total = max(1, _levels(config) * config.inner_iters * (len(ring) + len(inner)))
+    boxes = tile_boxes(h, w, config.tile)
+    # Per-window total inner iterations, for progress.
+    per = _levels(config) * config.inner_iters
+    total = max(1, per * len(boxes))
     done = [0]
 
     def step() -> None:
@@ -323,26 +322,13 @@ def deconvolve(image: np.ndarray, kernel: np.ndarray | torch.Tensor,
         if progress is not None:
             progress(min(1.0, done[0] / total))
 
-    # Zeros, not empty: an inner box's blend is ``out + a (core - out)``, and where a = 1
-    # off the ring, garbage there would cancel badly (or be NaN).
-    out = np.zeros_like(lin)
+    out = np.empty_like(lin)
     lin_t = torch.from_numpy(np.ascontiguousarray(lin))
     tones = text_tones(lin) if config.intensity_l0 > 0 else None
-    # The ring first: inner tiles fade in over it (_tiles.inner_weight).
-    for box in ring:
+    for box in boxes:
         y0, x0, y1, x1 = box
         out[y0:y1, x0:x1] = deconvolve_window(lin_t, kernel, box, lam=lam, sat=sat,
                                               config=config, step=step, tones=tones)
-    for box in inner:
-        y0, x0, y1, x1 = box
-        core = deconvolve_window(lin_t, kernel, box, lam=lam, sat=sat, config=config,
-                                 step=step, tones=tones, periodic=True)
-        a = inner_weight(h, w, margin, box)
-        if a is None:
-            out[y0:y1, x0:x1] = core
-        else:
-            part = out[y0:y1, x0:x1]
-            part += a * (core - part)
     if progress is not None:
         progress(1.0)
     del lin_t, lin
