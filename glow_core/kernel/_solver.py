@@ -36,7 +36,7 @@ from collections.abc import Callable
 import torch
 
 from ._latent import snap_two_tone
-from ._shrink import all_shrunk, shrink, shrink_table
+from ._shrink import all_shrunk, peak, shrink, shrink_table
 from .config import DeconvConfig
 from .fft import extend_periodic, psf2otf
 
@@ -115,6 +115,7 @@ def solve(y: torch.Tensor, sat: torch.Tensor | None, kernel: torch.Tensor, lam: 
         a_y = lam / (lam + rho)
         a_v = rho / (lam + rho)
         ly = yp[inner] * a_y
+        nly, ly2 = -ly, 2.0 * ly  # for the 2-pass update below
         sat_in = sat if (has_sat and free) else (
             torch.nn.functional.pad(sat, (left, wp - w - left, top, hp - h - top))
             if has_sat else None)
@@ -148,14 +149,22 @@ def solve(y: torch.Tensor, sat: torch.Tensor | None, kernel: torch.Tensor, lam: 
             x = torch.fft.irfft2(spec, s=(hp, wp))
             if use_split:
                 v = torch.fft.irfft2(spec.mul_(kotf), s=(hp, wp)).add_(u)
-                z = v.clone()
-                zi, vi = z[inner], v[inner]
-                zi.mul_(a_v).add_(ly)
-                if sat_in is not None:
+                if sat_in is None:
+                    # z = a_v v + a_y y on the measured pixels, so u = v - z = a_y v - a_y y
+                    # and z - u = (a_v - a_y) v + 2 a_y y: two passes, in place in v
+                    # (z = v, u = 0 on the margin: u stays 0 there, z - u is v).
+                    vi = v[inner]
+                    torch.add(nly, vi, alpha=a_y, out=u[inner])
+                    torch.add(ly2, vi, alpha=a_v - a_y, out=vi)
+                    zmu = v
+                else:
+                    z = v.clone()
+                    zi, vi = z[inner], v[inner]
+                    zi.mul_(a_v).add_(ly)
                     # One-sided: a clipped pixel only binds when k * x falls below it.
                     zi.copy_(torch.where(sat_in, torch.maximum(vi, zi), zi))
-                torch.sub(v, z, out=u)
-                zmu = z.sub_(u)
+                    torch.sub(v, z, out=u)
+                    zmu = z.sub_(u)
             if step is not None:
                 step()
     return x[:, top:top + h, left:left + w]
@@ -165,7 +174,8 @@ def _prior(x: torch.Tensor, tau: float, config: DeconvConfig, table: torch.Tenso
            ) -> torch.Tensor | None:
     """``D^T w`` with ``w`` the shrunk gradients of ``x``; None when all of it is 0."""
     gx, gy = diffs(x)
-    if all_shrunk(gx, tau, config.alpha) and all_shrunk(gy, tau, config.alpha):
+    mx, my = peak(gx), peak(gy)
+    if all_shrunk(mx, tau, config.alpha) and all_shrunk(my, tau, config.alpha):
         return None
-    return diff_t(shrink(gx, tau, config.alpha, table, checked=True),
-                  shrink(gy, tau, config.alpha, table, checked=True))
+    return diff_t(shrink(gx, tau, config.alpha, table, vmax=mx),
+                  shrink(gy, tau, config.alpha, table, vmax=my))
