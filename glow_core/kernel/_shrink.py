@@ -12,7 +12,10 @@ the table is exact to float32 and needs no per-tau rebuild thanks to the scaling
 (substitute w = c w', v = c v': the problem becomes the tau = 1 one), so one table of
 the *shrinkage amount* ``d(u) = u - g(u)`` per alpha serves every beta. Looking it up
 is 9 passes: min / max (all within the threshold at low beta: zeros at once), |v|,
-scale, clamp, index, gather, x c, sign, subtract.
+scale, clamp, index, gather, x c, sign, subtract. The fast path (:func:`shrink`, for
+values within the table's range: always for images) looks up the shrunk value ``g``
+itself in a signed table, scaled by ``c`` per call: 5 passes (min / max, scale-and-offset,
+clamp, index, gather); measured on the Kodak ceiling: the same PSNR to 0.01 dB.
 
 * ``d`` is tabulated at bin centres with step ``1 / STEPS_PER_UNIT`` up to ``U_MAX``;
   truncating the index then picks the nearest centre. The error of the value is at most

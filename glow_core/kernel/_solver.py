@@ -6,26 +6,40 @@ written for speed. Profiled on the CPU (1 MP window, 3 channels, 2 threads) ever
 is an elementwise pass over a few MB of floats or an FFT, and such passes are bound by
 memory bandwidth, so what costs is their *number*:
 
-* the generalised shrinkage is a table lookup (:mod:`._shrink`): 9 passes instead of
-  ~18 with three ``pow``, and none at the low betas where everything is shrunk to 0;
+* the generalised shrinkage is a table lookup (:mod:`._shrink`): 4 passes (a table of
+  shrunk values: scale-and-offset, clamp, int32, gather) instead of ~18 with three
+  ``pow``; at a level where every gradient is shrunk to 0 (beta = 2) the prior term is
+  skipped, and with it one FFT;
 * everything that depends only on the level (``1 / (rho |K|^2 + beta |D|^2)``, the data
   numerator of the unsplit solve) is computed once per level, not per iteration, and the
   x update is one multiply-add in the spectrum;
 * gradients and their adjoint are slice differences, not ``roll`` copies;
-* the z / u update of the data split works in place on the interior (the margin's z is
-  just ``k * x + u``, and its u is 0);
+* the z / u update of the data split is two passes, in place (without clipped pixels:
+  ``u = a_y (v - y)``, ``z - u = (a_v - a_y) v + 2 a_y y`` on the measured pixels; the
+  margin's z is ``k * x + u`` and its u stays 0);
 * all channels go through each FFT together (one batched ``rfft2``), on even 2-3-5
   sizes (:func:`fft.fast_size`: odd ones are up to 1.5x slower in MKL).
 
-Measured (torch profiler, 1 MP DIV2K crop, 25 px kernel, one thread): the whole
-deconvolution 17.8 -> 7.6 CPU s (8 -> 6 levels included), PSNR 36.15 -> 36.16 dB. What
-still costs, per iteration: 4 batched FFTs (~50 % with the copy torch's inverse real FFT
-makes of its input), the two table lookups (~10 %), the rest elementwise. Not done yet,
-the next levers: windows that touch neither the photo's border nor a clipped pixel need
-no data split (one FFT solve per level instead of four inner ADMM iterations of four
-FFTs: with the tiling reorganised as a border ring plus inner tiles, several x on a 12
-MP photo), and the ringing blend's second solve (a third of the iterations; with the
-true kernel its mask covers 35-60 % of a window, so a sub-window would not save much).
+Where the time goes (torch profiler, one thread, 1 MP window of the benchmark photo):
+per split iteration 4 batched FFTs are ~40 % (the inverse real FFT copies its input
+first: ~a third of its time), the elementwise passes of the prior (differences, two
+lookups, adjoint) most of the rest. Measured with ``benchmarks/kernel_speed.py`` (see
+the commit log for the figures): the 4-pass lookup, the 2-pass z / u update and the
+skipped all-zero prior took the deconvolution from 8.4 to 7.3 CPU s/MP at 1 MP (the
+photos of ``benchmarks/kernels.py``: the same PSNR to 0.01 dB on all 32).
+
+Tried and dropped (measured, 12 MP and Kodak): windows away from the photo's border
+without the free boundary. (1) The split done in the spectrum (z and u are linear and
+shift-invariant without a mask: the same iterates, 2 FFTs per iteration instead of 4)
+is only ~20 % cheaper per iteration; a free-boundary ring along the border (~3 MP of
+split windows at 12 MP) eats that; and a periodic window needs ~3.5 kernels of context
+(not 2.5) for its cut to fade as much as a free-boundary one's. (2) The unsplit
+half-quadratic solve (one FFT solve per level, ~4x cheaper) converges to a different
+image: -0.7 dB (kodim04, smooth) to +0.3 dB (DIV2K 0803, textured) against the split,
+and no lower data weight matches both. (3) Imputing the free margin once per level
+instead of the split: -1.6 dB at kodim04's border. The ringing blend's second solve
+(a third of the iterations) stays: with the true kernel its mask covers 35-60 % of a
+window.
 """
 
 from __future__ import annotations
