@@ -14,8 +14,8 @@ the *shrinkage amount* ``d(u) = u - g(u)`` per alpha serves every beta. Looking 
 is 9 passes: min / max (all within the threshold at low beta: zeros at once), |v|,
 scale, clamp, index, gather, x c, sign, subtract. The fast path (:func:`shrink`, for
 values within the table's range: always for images) looks up the shrunk value ``g``
-itself in a signed table, scaled by ``c`` per call: 5 passes (min / max, scale-and-offset,
-clamp, index, gather); measured on the Kodak ceiling: the same PSNR to 0.01 dB.
+itself in a signed table, scaled by ``c`` per call: 4 passes (min / max, scale-and-offset,
+index, gather); measured on the Kodak ceiling: the same PSNR to 0.01 dB.
 
 * ``d`` is tabulated at bin centres with step ``1 / STEPS_PER_UNIT`` up to ``U_MAX``;
   truncating the index then picks the nearest centre. The error of the value is at most
@@ -116,8 +116,8 @@ def shrink(v: torch.Tensor, tau: float, alpha: float,
 
     When every ``|v| / c`` lies within the table (always, but for gradients far beyond
     linear light at the highest beta), the *shrunk value* is looked up in a signed
-    table (:func:`_signed_table`): scale-and-offset, clamp, int32, gather, 4 passes
-    instead of 8 (|v|, scale, clamp, int, gather, x c, sign, subtract). The error is
+    table (:func:`_signed_table`): scale-and-offset, int32, gather, 3 passes instead of
+    8 (|v|, scale, clamp, int, gather, x c, sign, subtract). The error is
     half a bin of ``SIGNED_STEPS`` times the slope of the shrunk value (up to ~1.6 next
     to the threshold), within the unsigned table's half bin of ``STEPS_PER_UNIT``; the
     offset is added in float32, where a value within 1/64 bin of a bin edge may round
@@ -135,7 +135,8 @@ def shrink(v: torch.Tensor, tau: float, alpha: float,
     n = int(U_MAX * SIGNED_STEPS) + 1  # entries of each half of the signed table
     if vmax * SIGNED_STEPS / c < n - 2:
         signed = _signed_table(float(alpha), str(v.device)) * c
-        pos = torch.add(v.new_tensor(float(n)), v, alpha=SIGNED_STEPS / c).clamp_(0.0, 2 * n - 1)
+        # In range by the check above (|v| < vmax): no clamp pass.
+        pos = torch.add(v.new_tensor(float(n)), v, alpha=SIGNED_STEPS / c)
         return signed.index_select(0, pos.to(torch.int32).view(-1)).view_as(v)
     scale = STEPS_PER_UNIT / c
     if table is None:

@@ -6,8 +6,9 @@ written for speed. Profiled on the CPU (1 MP window, 3 channels, 2 threads) ever
 is an elementwise pass over a few MB of floats or an FFT, and such passes are bound by
 memory bandwidth, so what costs is their *number*:
 
-* the generalised shrinkage is a table lookup (:mod:`._shrink`): 4 passes (a table of
-  shrunk values: scale-and-offset, clamp, int32, gather) instead of ~18 with three
+* the generalised shrinkage is a table lookup (:mod:`._shrink`): 3 passes (a table of
+  shrunk values: scale-and-offset, int32, gather; the range is known from the min / max
+  pass that also spots an all-zero level) instead of ~18 with three
   ``pow``; at a level where every gradient is shrunk to 0 (beta = 2) the prior term is
   skipped, and with it one FFT;
 * everything that depends only on the level (``1 / (rho |K|^2 + beta |D|^2)``, the data
@@ -24,7 +25,7 @@ Where the time goes (torch profiler, one thread, 1 MP window of the benchmark ph
 per split iteration 4 batched FFTs are ~40 % (the inverse real FFT copies its input
 first: ~a third of its time), the elementwise passes of the prior (differences, two
 lookups, adjoint) most of the rest. Measured with ``benchmarks/kernel_speed.py`` (see
-the commit log for the figures): the 4-pass lookup, the 2-pass z / u update and the
+the commit log for the figures): the 3-pass lookup, the 2-pass z / u update and the
 skipped all-zero prior took the deconvolution from 8.4 to 7.3 CPU s/MP at 1 MP (the
 photos of ``benchmarks/kernels.py``: the same PSNR to 0.01 dB on all 32).
 
