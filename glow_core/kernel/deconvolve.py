@@ -43,6 +43,7 @@ from dataclasses import replace as dc_replace
 import numpy as np
 import torch
 
+from ._memory import keep_freed_blocks
 from ._solver import solve as _solve
 from .config import DeconvConfig
 from .fft import conv2_same, extend_periodic, psf2otf
@@ -165,6 +166,7 @@ def deconvolve_window(lin: np.ndarray | torch.Tensor, kernel: np.ndarray | torch
     weight, computed once for the whole photo so tiles agree.
     """
     config = config or DeconvConfig()
+    keep_freed_blocks()  # the solver's temporaries: no page faults per iteration
     dev = torch.device(config.device or "cpu")
     k = _to_kernel(kernel, dev)
     a = lin if isinstance(lin, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(lin))
