@@ -8,9 +8,9 @@ memory bandwidth, so what costs is their *number*:
 
 * the generalised shrinkage is a table lookup (:mod:`._shrink`): 3 passes (a table of
   shrunk values: scale-and-offset, int32, gather; the range is known from the min / max
-  pass that also spots an all-zero level) instead of ~18 with three
-  ``pow``; at a level where every gradient is shrunk to 0 (beta = 2) the prior term is
-  skipped, and with it one FFT;
+  pass that also spots an all-zero level) instead of ~18 with three ``pow``; at a level
+  where every gradient is shrunk to 0 (beta = 2) the prior term is skipped, and with it
+  one FFT;
 * everything that depends only on the level (``1 / (rho |K|^2 + beta |D|^2)``, the data
   numerator of the unsplit solve) is computed once per level, not per iteration, and the
   x update is one multiply-add in the spectrum;
@@ -24,10 +24,13 @@ memory bandwidth, so what costs is their *number*:
 Where the time goes (torch profiler, one thread, 1 MP window of the benchmark photo):
 per split iteration 4 batched FFTs are ~40 % (the inverse real FFT copies its input
 first: ~a third of its time), the elementwise passes of the prior (differences, two
-lookups, adjoint) most of the rest. Measured with ``benchmarks/kernel_speed.py`` (see
-the commit log for the figures): the 3-pass lookup, the 2-pass z / u update and the
-skipped all-zero prior took the deconvolution from 8.4 to 7.3 CPU s/MP at 1 MP (the
-photos of ``benchmarks/kernels.py``: the same PSNR to 0.01 dB on all 32).
+lookups, adjoint) most of the rest. Fresh temporaries cost page faults too: glibc
+unmapped every freed ~30 MB block, so each iteration re-faulted and re-zeroed its
+temporaries (1.1 s of system time per 1.5k-px solve); :mod:`._memory` keeps them.
+Measured with ``benchmarks/kernel_speed.py`` (one thread, CPU seconds, a shared machine)
+on the 12 MP benchmark photo: deconvolution 8.42 -> 6.10 CPU s/MP, the whole blind
+stage 9.54 -> 6.85 (114 -> 82 CPU s), peak 2.1 GB unchanged; the Kodak ceiling of
+``benchmarks/kernels.py`` the same to 0.01 dB on all 32 photo x kernel pairs.
 
 Tried and dropped (measured, 12 MP and Kodak): windows away from the photo's border
 without the free boundary. (1) The split done in the spectrum (z and u are linear and
@@ -35,12 +38,13 @@ shift-invariant without a mask: the same iterates, 2 FFTs per iteration instead 
 is only ~20 % cheaper per iteration; a free-boundary ring along the border (~3 MP of
 split windows at 12 MP) eats that; and a periodic window needs ~3.5 kernels of context
 (not 2.5) for its cut to fade as much as a free-boundary one's. (2) The unsplit
-half-quadratic solve (one FFT solve per level, ~4x cheaper) converges to a different
-image: -0.7 dB (kodim04, smooth) to +0.3 dB (DIV2K 0803, textured) against the split,
-and no lower data weight matches both. (3) Imputing the free margin once per level
-instead of the split: -1.6 dB at kodim04's border. The ringing blend's second solve
-(a third of the iterations) stays: with the true kernel its mask covers 35-60 % of a
-window.
+half-quadratic solve (one FFT solve per level, ~4x cheaper) reaches a different image:
+with two iterations per level -0.7 dB (kodim04, smooth) to +0.3 dB (DIV2K 0803,
+textured) against the split, with one -1.8 / -0.3 dB, and no lower data weight suits
+both kinds (x 0.3-0.5: +0.5 dB on kodim04, -0.6 to -1.8 dB on kodim01 / 03). (3)
+Imputing the free margin once per level instead of the split: -1.6 dB at kodim04's
+border. The ringing blend's second solve (a third of the iterations) stays: with the
+true kernel its mask covers 35-60 % of a window.
 """
 
 from __future__ import annotations
