@@ -44,6 +44,7 @@ from glow_core.kernel import (
     estimate_kernel_field,
     kernel_spread,
 )
+from glow_core.kernel._memory import keep_freed_blocks
 from glow_core.kernel.field import attach_acceptance
 from glow_core.kernel.kernel_io import validate_kernel
 from glow_core.limits import MIN_REGION
@@ -212,6 +213,7 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
     """
     h, w = pixels.shape[:2]
     start = time.perf_counter()
+    keep_freed_blocks()  # estimation and deconvolution reuse their big temporaries
     if kernel is None and min(h, w) < MIN_ESTIMATE_SIDE:
         return _backed_off(f"the photo is smaller than {MIN_ESTIMATE_SIDE} px: too few edges "
                            "to estimate the blur", start)

@@ -167,6 +167,18 @@ def test_tiles_match_whole_and_have_no_seam() -> None:
     assert abs(psnr(whole, sharp) - psnr(tiled, sharp)) < 0.1
 
 
+@pytest.mark.parametrize("radius", [0, 1, 2, 3])
+def test_clipped_mask_dilation_is_a_max_filter(radius: int) -> None:
+    from glow_core.kernel.deconvolve import _dilate
+
+    mask = np.random.default_rng(radius).random((37, 41, 3)) > 0.98
+    mask[0, 0, 0] = mask[-1, -1, 2] = True  # corners: the square is clipped, not wrapped
+    t = torch.from_numpy(mask).permute(2, 0, 1).float().unsqueeze(1)
+    n = 2 * radius + 1
+    ref = torch.nn.functional.max_pool2d(t, n, stride=1, padding=radius)
+    assert np.array_equal(_dilate(mask, radius), (ref[:, 0] > 0.5).permute(1, 2, 0).numpy())
+
+
 def test_progress_and_cancel() -> None:
     sharp = dead_leaves(64, seed=9)
     k = motion_kernel(9, seed=6)

@@ -41,6 +41,30 @@ def test_table_shrinkage_tv_and_huge_values() -> None:
     assert 4999.0 < float(out[-1]) < 5000.0 and float(out[0]) < -2.9
 
 
+@pytest.mark.parametrize("beta", [8.0, 512.0])
+def test_signed_table_agrees_with_the_shrinkage_table(beta: float) -> None:
+    # The fast path (a table of shrunk values) and the fallback for values beyond its
+    # range (shrinkage amounts, as first written) give the same map to within a bin.
+    torch.manual_seed(1)
+    v = torch.randn(100_000) * 0.2
+    tau, alpha = 1.0 / beta, 0.8
+    c = tau ** (1.0 / (2.0 - alpha))
+    fast = shrink(v, tau, alpha)
+    fallback = shrink(v, tau, alpha, vmax=1e9)  # claims values beyond the table
+    exact = shrink_exact(v, tau, alpha)
+    # Off the jump at the threshold (where either may pick 0 or the smallest value; the
+    # fallback's zeros are within half a bin of 0):
+    def zero(x: torch.Tensor) -> torch.Tensor:
+        return x.abs() < 0.6 * c / STEPS_PER_UNIT
+
+    jump = (zero(fast) != zero(exact)) | (zero(fallback) != zero(exact))
+    assert int(jump.sum()) <= 0.001 * v.numel()
+    assert float((fast - fallback)[~jump].abs().max()) <= 1.2 * c / STEPS_PER_UNIT
+    # Half a bin of 512 per unit times the slope of the shrunk value (~1): on average a
+    # tenth of a bin of the shrinkage table, i.e. far below a grey level at any beta.
+    assert float((fast - exact)[~jump].abs().mean()) <= 0.2 * c / STEPS_PER_UNIT
+
+
 def test_slice_differences_match_roll_gradients() -> None:
     x = torch.randn(3, 17, 23)
     dx, dy = diffs(x)

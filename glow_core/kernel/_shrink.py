@@ -11,8 +11,11 @@ the table is exact to float32 and needs no per-tau rebuild thanks to the scaling
 
 (substitute w = c w', v = c v': the problem becomes the tau = 1 one), so one table of
 the *shrinkage amount* ``d(u) = u - g(u)`` per alpha serves every beta. Looking it up
-is 9 passes: |v|, max (all below the threshold at low beta: zeros at once),
-scale, clamp, index, gather, x c, sign, subtract.
+is 9 passes: min / max (all within the threshold at low beta: zeros at once), |v|,
+scale, clamp, index, gather, x c, sign, subtract. The fast path (:func:`shrink`, for
+values within the table's range: always for images) looks up the shrunk value ``g``
+itself in a signed table, scaled by ``c`` per call: 4 passes (min / max, scale-and-offset,
+index, gather); measured on the Kodak ceiling: the same PSNR to 0.01 dB.
 
 * ``d`` is tabulated at bin centres with step ``1 / STEPS_PER_UNIT`` up to ``U_MAX``;
   truncating the index then picks the nearest centre. The error of the value is at most
@@ -32,11 +35,15 @@ import torch
 
 #: Table resolution: 256 bins per unit of u = |v| / c (error c / 512, see above).
 STEPS_PER_UNIT = 256
+#: Resolution of the signed table of shrunk values (:func:`shrink`'s fast path): twice
+#: the above, since the shrunk value varies with slope ~1 where the shrinkage amount
+#: varies slowly; 4 MB, still served from cache for images, whose gradients are coherent.
+SIGNED_STEPS = 512
 #: Table range in u: at beta = 2048 (c = 1.7e-3) it covers gradients up to 1.8 (all of
 #: linear light); the table is 1 MB, read from cache.
 U_MAX = 1024.0
 
-__all__ = ["shrink", "shrink_exact", "shrink_table"]
+__all__ = ["all_shrunk", "peak", "shrink", "shrink_exact", "shrink_table"]
 
 
 def _threshold(tau: float, alpha: float) -> float:
@@ -46,19 +53,24 @@ def _threshold(tau: float, alpha: float) -> float:
 
 
 @functools.lru_cache(maxsize=8)
-def _table_cpu(alpha: float) -> torch.Tensor:
-    n = int(U_MAX * STEPS_PER_UNIT) + 1
-    u = (torch.arange(n, dtype=torch.float64) + 0.5) / STEPS_PER_UNIT
+def _table_cpu(alpha: float, steps: int = STEPS_PER_UNIT) -> torch.Tensor:
+    n = int(U_MAX * steps) + 1
+    u = (torch.arange(n, dtype=torch.float64) + 0.5) / steps
     # The non-zero stationary branch s + alpha s^(alpha-1) = u by Newton in float64,
     # started above it and kept on it (s >= s_min, where the branch turns).
     s_min = (alpha * (1.0 - alpha)) ** (1.0 / (2.0 - alpha))
     s = u.clamp_min(1.0)
-    for _ in range(60):
+    zeroed = u <= _threshold(1.0, alpha)
+    for _ in range(60):  # until converged where there is a root (a one-off per process)
         f = s + alpha * s ** (alpha - 1.0) - u
         fp = 1.0 + alpha * (alpha - 1.0) * s ** (alpha - 2.0)
-        s = (s - f / fp).clamp_min(s_min)
+        s_new = (s - f / fp).clamp_min(s_min)
+        done = float((s_new - s).abs().masked_fill_(zeroed, 0.0).max()) < 1e-13
+        s = s_new
+        if done:
+            break
     d = u - s
-    d[u <= _threshold(1.0, alpha)] = u[u <= _threshold(1.0, alpha)]  # zeroed: d = u
+    d[zeroed] = u[zeroed]  # zeroed: d = u
     return d.float()
 
 
@@ -68,23 +80,69 @@ def shrink_table(alpha: float, device: torch.device | str = "cpu") -> torch.Tens
     return tab if torch.device(device).type == "cpu" else tab.to(device)
 
 
+@functools.lru_cache(maxsize=8)
+def _signed_cpu(alpha: float) -> torch.Tensor:
+    d = _table_cpu(alpha, SIGNED_STEPS).double()
+    g = ((torch.arange(d.numel(), dtype=torch.float64) + 0.5) / SIGNED_STEPS - d).float()
+    return torch.cat([-g.flip(0), g])
+
+
+@functools.lru_cache(maxsize=8)
+def _signed_table(alpha: float, device: str) -> torch.Tensor:
+    """The shrunk value ``g(t) = sign(t) (|t| - d(|t|))`` at the signed bin centres
+    ``(j + 0.5) / SIGNED_STEPS``, ``j`` from ``-N`` to ``N - 1``, at index ``N + j``."""
+    tab = _signed_cpu(alpha)
+    return tab if torch.device(device).type == "cpu" else tab.to(device)
+
+
+def peak(v: torch.Tensor) -> float:
+    """``max |v|`` in one read pass (min and max together)."""
+    lo, hi = torch.aminmax(v)
+    return max(-float(lo), float(hi))
+
+
+def all_shrunk(vmax: float, tau: float, alpha: float) -> bool:
+    """True when values up to ``vmax`` in magnitude all shrink to 0 (low beta)."""
+    return vmax <= (tau if alpha >= 1.0 else _threshold(tau, alpha))
+
+
 def shrink(v: torch.Tensor, tau: float, alpha: float,
-           table: torch.Tensor | None = None) -> torch.Tensor:
+           table: torch.Tensor | None = None, *, vmax: float | None = None) -> torch.Tensor:
     """Generalised soft thresholding of ``v`` (float32, any device) by the table.
 
     ``alpha >= 1`` is plain soft thresholding (TV). ``table``: :func:`shrink_table`
-    on ``v``'s device, to skip the cache lookup and transfer in a loop.
+    on ``v``'s device, to skip the cache lookup and transfer in a loop. ``vmax``:
+    :func:`peak` of ``v`` when the caller has it.
+
+    When every ``|v| / c`` lies within the table (always, but for gradients far beyond
+    linear light at the highest beta), the *shrunk value* is looked up in a signed
+    table (:func:`_signed_table`): scale-and-offset, int32, gather, 3 passes instead of
+    8 (|v|, scale, clamp, int, gather, x c, sign, subtract). The error is
+    half a bin of ``SIGNED_STEPS`` times the slope of the shrunk value (up to ~1.6 next
+    to the threshold), within the unsigned table's half bin of ``STEPS_PER_UNIT``; the
+    offset is added in float32, where a value within 1/64 bin of a bin edge may round
+    to the next bin. Scaled by ``c`` once per call (4 MB, not a pass over the image).
+    The index is int32 and looked up by ``index_select``: int64 (which ``take`` needs)
+    writes twice the bytes.
     """
     if alpha >= 1.0:
         return torch.sign(v) * torch.clamp(v.abs() - tau, min=0.0)
+    if vmax is None:
+        vmax = peak(v)
+    if all_shrunk(vmax, tau, alpha):  # low beta: everything is shrunk to 0
+        return torch.zeros_like(v)
+    c = tau ** (1.0 / (2.0 - alpha))
+    n = int(U_MAX * SIGNED_STEPS) + 1  # entries of each half of the signed table
+    if vmax * SIGNED_STEPS / c < n - 2:
+        signed = _signed_table(float(alpha), str(v.device)) * c
+        # In range by the check above (|v| < vmax): no clamp pass.
+        pos = torch.add(v.new_tensor(float(n)), v, alpha=SIGNED_STEPS / c)
+        return signed.index_select(0, pos.to(torch.int32).view(-1)).view_as(v)
+    scale = STEPS_PER_UNIT / c
     if table is None:
         table = shrink_table(alpha, v.device)
-    c = tau ** (1.0 / (2.0 - alpha))
-    a = v.abs()
-    if float(a.amax()) <= _threshold(tau, alpha):  # low beta: everything is shrunk to 0
-        return torch.zeros_like(v)
-    idx = a.mul_(STEPS_PER_UNIT / c).clamp_(max=table.numel() - 1)
-    d = table.take(idx.to(torch.int64))
+    idx = v.abs().mul_(scale).clamp_(max=table.numel() - 1)
+    d = table.index_select(0, idx.to(torch.int32).view(-1)).view_as(v)
     return v - d.mul_(c).copysign_(v)
 
 

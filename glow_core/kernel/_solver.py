@@ -6,26 +6,45 @@ written for speed. Profiled on the CPU (1 MP window, 3 channels, 2 threads) ever
 is an elementwise pass over a few MB of floats or an FFT, and such passes are bound by
 memory bandwidth, so what costs is their *number*:
 
-* the generalised shrinkage is a table lookup (:mod:`._shrink`): 9 passes instead of
-  ~18 with three ``pow``, and none at the low betas where everything is shrunk to 0;
+* the generalised shrinkage is a table lookup (:mod:`._shrink`): 3 passes (a table of
+  shrunk values: scale-and-offset, int32, gather; the range is known from the min / max
+  pass that also spots an all-zero level) instead of ~18 with three ``pow``; at a level
+  where every gradient is shrunk to 0 (beta = 2) the prior term is skipped, and with it
+  one FFT;
 * everything that depends only on the level (``1 / (rho |K|^2 + beta |D|^2)``, the data
   numerator of the unsplit solve) is computed once per level, not per iteration, and the
   x update is one multiply-add in the spectrum;
 * gradients and their adjoint are slice differences, not ``roll`` copies;
-* the z / u update of the data split works in place on the interior (the margin's z is
-  just ``k * x + u``, and its u is 0);
+* the z / u update of the data split is two passes, in place (without clipped pixels:
+  ``u = a_y (v - y)``, ``z - u = (a_v - a_y) v + 2 a_y y`` on the measured pixels; the
+  margin's z is ``k * x + u`` and its u stays 0);
 * all channels go through each FFT together (one batched ``rfft2``), on even 2-3-5
   sizes (:func:`fft.fast_size`: odd ones are up to 1.5x slower in MKL).
 
-Measured (torch profiler, 1 MP DIV2K crop, 25 px kernel, one thread): the whole
-deconvolution 17.8 -> 7.6 CPU s (8 -> 6 levels included), PSNR 36.15 -> 36.16 dB. What
-still costs, per iteration: 4 batched FFTs (~50 % with the copy torch's inverse real FFT
-makes of its input), the two table lookups (~10 %), the rest elementwise. Not done yet,
-the next levers: windows that touch neither the photo's border nor a clipped pixel need
-no data split (one FFT solve per level instead of four inner ADMM iterations of four
-FFTs: with the tiling reorganised as a border ring plus inner tiles, several x on a 12
-MP photo), and the ringing blend's second solve (a third of the iterations; with the
-true kernel its mask covers 35-60 % of a window, so a sub-window would not save much).
+Where the time goes (torch profiler, one thread, 1 MP window of the benchmark photo):
+per split iteration 4 batched FFTs are ~40 % (the inverse real FFT copies its input
+first: ~a third of its time), the elementwise passes of the prior (differences, two
+lookups, adjoint) most of the rest. Fresh temporaries cost page faults too: glibc
+unmapped every freed ~30 MB block, so each iteration re-faulted and re-zeroed its
+temporaries (1.1 s of system time per 1.5k-px solve); :mod:`._memory` keeps them.
+Measured with ``benchmarks/kernel_speed.py`` (one thread, CPU seconds, a shared machine)
+on the 12 MP benchmark photo: deconvolution 8.42 -> 6.10 CPU s/MP, the whole blind
+stage 9.54 -> 6.85 (114 -> 82 CPU s), peak 2.1 GB unchanged; the Kodak ceiling of
+``benchmarks/kernels.py`` the same to 0.01 dB on all 32 photo x kernel pairs.
+
+Tried and dropped (measured, 12 MP and Kodak): windows away from the photo's border
+without the free boundary. (1) The split done in the spectrum (z and u are linear and
+shift-invariant without a mask: the same iterates, 2 FFTs per iteration instead of 4)
+is only ~20 % cheaper per iteration; a free-boundary ring along the border (~3 MP of
+split windows at 12 MP) eats that; and a periodic window needs ~3.5 kernels of context
+(not 2.5) for its cut to fade as much as a free-boundary one's. (2) The unsplit
+half-quadratic solve (one FFT solve per level, ~4x cheaper) reaches a different image:
+with two iterations per level -0.7 dB (kodim04, smooth) to +0.3 dB (DIV2K 0803,
+textured) against the split, with one -1.8 / -0.3 dB, and no lower data weight suits
+both kinds (x 0.3-0.5: +0.5 dB on kodim04, -0.6 to -1.8 dB on kodim01 / 03). (3)
+Imputing the free margin once per level instead of the split: -1.6 dB at kodim04's
+border. The ringing blend's second solve (a third of the iterations) stays: with the
+true kernel its mask covers 35-60 % of a window.
 """
 
 from __future__ import annotations
@@ -36,7 +55,7 @@ from collections.abc import Callable
 import torch
 
 from ._latent import snap_two_tone
-from ._shrink import shrink, shrink_table
+from ._shrink import all_shrunk, peak, shrink, shrink_table
 from .config import DeconvConfig
 from .fft import extend_periodic, psf2otf
 
@@ -115,6 +134,7 @@ def solve(y: torch.Tensor, sat: torch.Tensor | None, kernel: torch.Tensor, lam: 
         a_y = lam / (lam + rho)
         a_v = rho / (lam + rho)
         ly = yp[inner] * a_y
+        nly, ly2 = -ly, 2.0 * ly  # for the 2-pass update below
         sat_in = sat if (has_sat and free) else (
             torch.nn.functional.pad(sat, (left, wp - w - left, top, hp - h - top))
             if has_sat else None)
@@ -134,31 +154,47 @@ def solve(y: torch.Tensor, sat: torch.Tensor | None, kernel: torch.Tensor, lam: 
             data = lky * inv_den
         b_p = inv_den.mul_(beta)
         for _ in range(config.inner_iters if use_split else 1):
-            gx, gy = diffs(x)
-            r = diff_t(_w(gx, tau, config, table), _w(gy, tau, config, table))
+            r = _prior(x, tau, config, table)
             if text:
-                r.add_(snap_two_tone(x, (tones[0], tones[1]), 2.0 * config.intensity_l0 / beta))
-            spec = torch.fft.rfft2(r).mul_(b_p)
+                snap = snap_two_tone(x, (tones[0], tones[1]), 2.0 * config.intensity_l0 / beta)
+                r = snap if r is None else r.add_(snap)
+            # Nothing shrunk through (low beta): the prior adds no spectrum, one FFT less.
             if use_split:
-                spec.addcmul_(a_t, torch.fft.rfft2(zmu))
-            else:
-                spec.add_(data)
+                zs = torch.fft.rfft2(zmu)
+                spec = zs.mul_(a_t) if r is None else \
+                    torch.fft.rfft2(r).mul_(b_p).addcmul_(a_t, zs)
+            else:  # irfft2 leaves its input alone: ``data`` is reused as it is
+                spec = data if r is None else torch.fft.rfft2(r).mul_(b_p).add_(data)
             x = torch.fft.irfft2(spec, s=(hp, wp))
             if use_split:
                 v = torch.fft.irfft2(spec.mul_(kotf), s=(hp, wp)).add_(u)
-                z = v.clone()
-                zi, vi = z[inner], v[inner]
-                zi.mul_(a_v).add_(ly)
-                if sat_in is not None:
+                if sat_in is None:
+                    # z = a_v v + a_y y on the measured pixels, so u = v - z = a_y v - a_y y
+                    # and z - u = (a_v - a_y) v + 2 a_y y: two passes, in place in v
+                    # (z = v, u = 0 on the margin: u stays 0 there, z - u is v).
+                    vi = v[inner]
+                    torch.add(nly, vi, alpha=a_y, out=u[inner])
+                    torch.add(ly2, vi, alpha=a_v - a_y, out=vi)
+                    zmu = v
+                else:
+                    z = v.clone()
+                    zi, vi = z[inner], v[inner]
+                    zi.mul_(a_v).add_(ly)
                     # One-sided: a clipped pixel only binds when k * x falls below it.
                     zi.copy_(torch.where(sat_in, torch.maximum(vi, zi), zi))
-                torch.sub(v, z, out=u)
-                zmu = z.sub_(u)
+                    torch.sub(v, z, out=u)
+                    zmu = z.sub_(u)
             if step is not None:
                 step()
     return x[:, top:top + h, left:left + w]
 
 
-def _w(g: torch.Tensor, tau: float, config: DeconvConfig, table: torch.Tensor | None
-       ) -> torch.Tensor:
-    return shrink(g, tau, config.alpha, table)
+def _prior(x: torch.Tensor, tau: float, config: DeconvConfig, table: torch.Tensor | None
+           ) -> torch.Tensor | None:
+    """``D^T w`` with ``w`` the shrunk gradients of ``x``; None when all of it is 0."""
+    gx, gy = diffs(x)
+    mx, my = peak(gx), peak(gy)
+    if all_shrunk(mx, tau, config.alpha) and all_shrunk(my, tau, config.alpha):
+        return None
+    return diff_t(shrink(gx, tau, config.alpha, table, vmax=mx),
+                  shrink(gy, tau, config.alpha, table, vmax=my))

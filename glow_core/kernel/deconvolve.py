@@ -43,6 +43,7 @@ from dataclasses import replace as dc_replace
 import numpy as np
 import torch
 
+from ._memory import keep_freed_blocks
 from ._solver import solve as _solve
 from .config import DeconvConfig
 from .fft import conv2_same, extend_periodic, psf2otf
@@ -103,14 +104,21 @@ def _join_alpha(out: np.ndarray, alpha: np.ndarray | None, squeeze: bool) -> np.
     return out
 
 
-def _dilate(mask: torch.Tensor, radius: int) -> torch.Tensor:
+def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Grow an H x W (x C) boolean mask by ``radius`` px in y and x (a square, per
+    channel), as a separable max filter: shifted ORs on the bytes. At 12 MP this is
+    ~0.1 s against ~2.7 s for torch's max pooling on a float copy."""
     if radius <= 0:
         return mask
-    m = mask.float().unsqueeze(1) if mask.ndim == 3 else mask.float()[None, None]
-    n = 2 * radius + 1  # separable, as _box: rows then columns
-    m = torch.nn.functional.max_pool2d(m, (1, n), stride=1, padding=(0, radius))
-    m = torch.nn.functional.max_pool2d(m, (n, 1), stride=1, padding=(radius, 0))
-    return (m.squeeze(1) if mask.ndim == 3 else m[0, 0]) > 0.5
+    rows = mask.copy()
+    for s in range(1, radius + 1):
+        rows[s:] |= mask[:-s]
+        rows[:-s] |= mask[s:]
+    out = rows.copy()
+    for s in range(1, radius + 1):
+        out[:, s:] |= rows[:, :-s]
+        out[:, :-s] |= rows[:, s:]
+    return out
 
 
 def raised_cosine(n: int, fade_start: int, fade_end: int) -> np.ndarray:
@@ -158,6 +166,7 @@ def deconvolve_window(lin: np.ndarray | torch.Tensor, kernel: np.ndarray | torch
     weight, computed once for the whole photo so tiles agree.
     """
     config = config or DeconvConfig()
+    keep_freed_blocks()  # the solver's temporaries: no page faults per iteration
     dev = torch.device(config.device or "cpu")
     k = _to_kernel(kernel, dev)
     a = lin if isinstance(lin, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(lin))
@@ -252,9 +261,7 @@ def _saturation_mask(srgb: np.ndarray, config: DeconvConfig) -> np.ndarray | Non
     mask = srgb >= config.saturation
     if not mask.any():
         return None
-    t = torch.from_numpy(mask).permute(2, 0, 1)
-    t = _dilate(t, config.saturation_dilate)
-    return t.permute(1, 2, 0).numpy()
+    return _dilate(mask, config.saturation_dilate)
 
 
 def data_weight(lin: np.ndarray, config: DeconvConfig,
