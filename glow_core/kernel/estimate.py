@@ -114,14 +114,22 @@ def choose_region(g: torch.Tensor, size: int) -> Region:
     ey = torch.where(gy > thr, gy, 0.0) * (1 - sat)
     win_h = max(1, min(size, h) // f - 1)
     win_w = max(1, min(size, w) // f - 1)
-    sx = F.avg_pool2d(ex[None, None], (win_h, win_w), stride=1)[0, 0]
-    sy = F.avg_pool2d(ey[None, None], (win_h, win_w), stride=1)[0, 0]
-    score = torch.sqrt(sx * sy)
+    score = torch.sqrt(_window_means(ex, win_h, win_w) * _window_means(ey, win_h, win_w))
     idx = int(torch.argmax(score))
     iy, ix = divmod(idx, score.shape[1])
     y0 = min(iy * f, max(0, h - size))
     x0 = min(ix * f, max(0, w - size))
     return y0, x0, min(h, y0 + size), min(w, x0 + size)
+
+
+def _window_means(x: torch.Tensor, win_h: int, win_w: int) -> torch.Tensor:
+    """Means of every ``win_h x win_w`` window (valid positions), from an integral image:
+    ``avg_pool2d`` with a stride of 1 sums each window anew, ~3.7 s for the ~170 px windows
+    of a 1 MP photo's grid; this is a few milliseconds at any size."""
+    s = torch.zeros((x.shape[0] + 1, x.shape[1] + 1), dtype=torch.float64, device=x.device)
+    s[1:, 1:] = x.double().cumsum(0).cumsum(1)
+    total = s[win_h:, win_w:] - s[:-win_h, win_w:] - s[win_h:, :-win_w] + s[:-win_h, :-win_w]
+    return (total / (win_h * win_w)).to(x.dtype)
 
 
 def rescale_kernel(k: torch.Tensor, factor: float, out_size: int) -> torch.Tensor:
