@@ -12,7 +12,10 @@ estimate; this module checks it against the photo:
   with the global one (``kernel_similarity``, max NCC over shifts);
 * **post-deconvolution checks** on the result (grey, display units, interior only):
   the re-blur residual ``y - k * x`` in noise sigmas, its concentration on the edges,
-  and overshoot (ringing: values outside the local range of the blurry input).
+  and overshoot (ringing: values outside the local range of the blurry input). On a
+  JPEG the residual's sigma is at least a share of the codec's error, estimated blind
+  from the photo's 8 x 8 blocking (:func:`_codec_sigma`): the codec wipes the noise out
+  of the flat areas where the noise estimate looks, not out of the residual.
 
 :func:`accept` combines them into a score in [0, 1] and a blend strength; the engine
 returns ``strength * deconvolved + (1 - strength) * blurry`` (strength 0: the input).
