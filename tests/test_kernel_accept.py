@@ -4,6 +4,8 @@ tests fast; the measured thresholds live in AcceptConfig."""
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -12,12 +14,15 @@ import pytest
 from glow_core.kernel import (
     AcceptConfig,
     FieldConfig,
+    KernelField,
     accept,
     deconvolve,
     deconvolve_field,
     estimate_kernel_field,
 )
 from glow_core.kernel.accept import blend, deconvolution_checks
+from glow_core.kernel.field import attach_acceptance
+from glow_core.kernel.noise import block_excess, estimate_codec_noise
 from tests.test_kernel_deconvolve import blur_linear, dead_leaves, psnr
 from tests.test_kernel_field import SMALL, _oracle, line_kernel, two_halves
 
@@ -174,3 +179,78 @@ def test_varying_field_with_swapped_kernels_is_attenuated() -> None:
     out = deconvolve_field(blurry, f, noise_sigma=0.01)
     assert f.strength < 1.0 and f.acceptance.reasons, f.acceptance.features
     assert psnr(out, sharp, 8) > psnr(blurry, sharp, 8) - 0.5
+
+
+# --------------------------------------------------------------------------- JPEG photos
+
+SAMPLE = Path(__file__).resolve().parents[1] / "resources" / "samples" / "sample_shake_sharp.png"
+
+
+def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
+    """``img`` saved through PIL as a JPEG (libjpeg's default 4:2:0) and decoded."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.round(np.clip(img, 0, 1) * 255).astype(np.uint8)).save(
+        buf, "JPEG", quality=quality)
+    buf.seek(0)
+    with Image.open(buf) as im:
+        return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+
+
+def _shaken_jpeg(quality: int = 85):
+    """A real photo's 256 px crop, shaken in linear light, 0.3 % noise, saved as JPEG."""
+    from PIL import Image
+
+    with Image.open(SAMPLE) as im:
+        photo = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+    sharp = np.ascontiguousarray(photo[160:416, 200:456])
+    k_true = line_kernel(13, 0.3)
+    k_wrong = line_kernel(13, 0.3 + np.pi / 2)
+    return sharp, _jpeg(blur_linear(sharp, k_true, noise=0.003, seed=3), quality), \
+        k_true, k_wrong
+
+
+def _stage_blend(blurry: np.ndarray, kernel: np.ndarray,
+                 config: AcceptConfig | None = None) -> tuple[np.ndarray, KernelField]:
+    """As the kernel stage runs a blind kernel: a 1 x 1 field with the acceptance attached,
+    deconvolved (noise estimated) and blended by the acceptance's strength."""
+    kf = KernelField.single(kernel, blurry.shape[:2], confidence=0.8)
+    attach_acceptance(kf, blurry, accept_config=config)
+    return deconvolve_field(blurry, kf), kf
+
+
+def test_correct_kernel_on_a_jpeg_is_kept() -> None:
+    """The codec wipes the noise out of flat areas (the noise estimate reads ~0) while the
+    residual of the correct deconvolution stays: without the codec floor its residual
+    reads 3.5 "sigmas" and the +4 dB deconvolution is refused; with it, 2.5."""
+    sharp, blurry, k_true, _ = _shaken_jpeg()
+    assert estimate_codec_noise(blurry) > 0.003
+    out, kf = _stage_blend(blurry, k_true)
+    assert kf.acceptance.strength >= 0.6, kf.acceptance.reasons
+    assert kf.acceptance.features["residual"] < 3.0
+    assert psnr(out, sharp, 16) > psnr(blurry, sharp, 16) + 2
+    _, legacy = _stage_blend(blurry, k_true, AcceptConfig(codec_residual_share=0.0))
+    assert legacy.acceptance.strength == 0.0  # what the JPEG got before
+
+
+def test_wrong_kernel_on_a_jpeg_is_still_refused() -> None:
+    sharp, blurry, _, k_wrong = _shaken_jpeg()
+    out, kf = _stage_blend(blurry, k_wrong)
+    assert kf.acceptance.strength == 0.0, kf.acceptance.features
+    assert out is blurry
+
+
+def test_codec_noise_is_blind_to_the_grid_phase_and_zero_without_blocks() -> None:
+    """Blocking is found at any grid phase (a cropped JPEG), and a photo never block coded
+    reads (almost) nothing."""
+    sharp = dead_leaves(160, seed=2, n=600)
+    png = blur_linear(sharp, line_kernel(9, 0.5), noise=0.003, seed=1)
+    jpg = _jpeg(png, 85)
+    assert estimate_codec_noise(png) < 0.002
+    assert estimate_codec_noise(jpg) > 0.004
+    shifted = jpg[3:, 5:]  # the grid moves by (-3, -5)
+    py, px = block_excess(jpg)["phase"]
+    assert block_excess(shifted)["phase"] == ((py - 3) % 8, (px - 5) % 8)
+    assert abs(estimate_codec_noise(shifted) - estimate_codec_noise(jpg)) \
+        < 0.2 * estimate_codec_noise(jpg)

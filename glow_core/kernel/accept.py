@@ -12,7 +12,10 @@ estimate; this module checks it against the photo:
   with the global one (``kernel_similarity``, max NCC over shifts);
 * **post-deconvolution checks** on the result (grey, display units, interior only):
   the re-blur residual ``y - k * x`` in noise sigmas, its concentration on the edges,
-  and overshoot (ringing: values outside the local range of the blurry input).
+  and overshoot (ringing: values outside the local range of the blurry input). On a
+  JPEG the residual's sigma is at least a share of the codec's error, estimated blind
+  from the photo's 8 x 8 blocking (:func:`_codec_sigma`): the codec wipes the noise out
+  of the flat areas where the noise estimate looks, not out of the residual.
 
 :func:`accept` combines them into a score in [0, 1] and a blend strength; the engine
 returns ``strength * deconvolved + (1 - strength) * blurry`` (strength 0: the input).
@@ -71,7 +74,7 @@ def _maxpool(x: torch.Tensor, r: int) -> torch.Tensor:
 
 def deconvolution_checks(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np.ndarray,
                          noise_sigma: float, *, residual_floor: float = 0.002,
-                         overshoot_floor: float = 0.01) -> dict:
+                         overshoot_floor: float = 0.01, codec_sigma: float = 0.0) -> dict:
     """Residual and ringing features of a deconvolution (blurry/deconvolved: sRGB [0, 1]).
 
     * ``residual``: rms of ``y - srgb(k * lin(x))`` over the interior, in noise sigmas;
@@ -84,7 +87,9 @@ def deconvolution_checks(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np
     The two sigmas have different floors (:class:`AcceptConfig`): a residual is judged
     against the photo's own noise (down to 8-bit quantisation), ringing against at least
     1 % noise, the level its thresholds were measured at, since a halo is seen in absolute
-    terms.
+    terms. ``codec_sigma`` (a JPEG's error, :func:`_codec_sigma`) is a further floor of the
+    residual's sigma only: a codec removes noise where the noise estimate looks (flat
+    areas) and leaves error where the residual is large (edges, texture).
 
     In float32: the features are ratios of means over ~10^5-10^7 pixels, far from
     float32's limits, and at 12 MP the float64 copies of the photo cost ~1.5 GB.
@@ -92,7 +97,7 @@ def deconvolution_checks(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np
     y = torch.from_numpy(_grey(blurry).astype(np.float32))
     x = torch.from_numpy(_grey(deconvolved).astype(np.float32))
     k = torch.from_numpy(np.asarray(kernel, dtype=np.float32))
-    sigma = max(float(noise_sigma), residual_floor)
+    sigma = max(float(noise_sigma), residual_floor, float(codec_sigma))
     sigma_ov = max(float(noise_sigma), overshoot_floor)
     reblur = torch.from_numpy(linear_to_srgb(conv2_same(
         torch.from_numpy(srgb_to_linear(x.numpy())), k).numpy()))
@@ -127,6 +132,8 @@ def deconvolution_checks(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np
         "edge_residual": e_edge / max(e_rest, 1e-12),
         "overshoot": float(torch.sqrt((ov * ov).mean())) / sigma_ov,
         "sharpen": sharp_out / max(sharp_in, 1e-12),
+        "residual_rms": float(torch.sqrt(r2.mean())),
+        "residual_sigma": sigma,
     }
 
 
@@ -254,15 +261,29 @@ def _noise(blurry: np.ndarray, noise_sigma: float | None) -> float:
     return float(estimate_noise(np.asarray(blurry, np.float32)[..., :3]))
 
 
-def _floors(config: AcceptConfig) -> dict:
+def _codec_sigma(blurry: np.ndarray, config: AcceptConfig) -> float:
+    """The residual's floor for a block-coded photo: ``config.codec_residual_share`` of
+    its blind codec error (:func:`glow_core.kernel.noise.estimate_codec_noise`; 0
+    without 8 x 8 blocking). From the pixels, not the file: the stage gets pixels only,
+    and a JPEG saved again as PNG keeps its blocks."""
+    if config.codec_residual_share <= 0.0:
+        return 0.0
+    from .noise import estimate_codec_noise
+
+    return config.codec_residual_share * estimate_codec_noise(np.asarray(blurry)[..., :3])
+
+
+def _floors(config: AcceptConfig, codec_sigma: float = 0.0) -> dict:
     return {"residual_floor": config.residual_sigma_floor,
-            "overshoot_floor": config.overshoot_sigma_floor}
+            "overshoot_floor": config.overshoot_sigma_floor, "codec_sigma": codec_sigma}
 
 
 def _post(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np.ndarray,
           noise_sigma: float | None, parts: dict, feats: dict, config: AcceptConfig) -> None:
     noise_sigma = _noise(blurry, noise_sigma)
-    post = deconvolution_checks(blurry, deconvolved, kernel, noise_sigma, **_floors(config))
+    codec = _codec_sigma(blurry, config)
+    post = deconvolution_checks(blurry, deconvolved, kernel, noise_sigma,
+                                **_floors(config, codec))
     feats.update(post)
     parts.update(_post_parts(post, config))
 
@@ -297,15 +318,16 @@ def _post_regions(blurry: np.ndarray, deconvolved: np.ndarray, kfield: object,
     per region with its own, the median region counts (a region straddling two blurs
     fits neither, but the residual-aware blend does not use it there)."""
     noise_sigma = _noise(blurry, noise_sigma)
+    floors = _floors(config, _codec_sigma(blurry, config))  # the whole photo's blocks
     whole = deconvolution_checks(blurry, deconvolved, kfield.global_kernel, noise_sigma,
-                                 **_floors(config))
+                                 **floors)
     per: dict = {"residual": [], "edge_residual": []}
     gy, gx = kfield.grid
     for i in range(gy):
         for j in range(gx):
             y0, x0, y1, x1 = (int(v) for v in kfield.boxes[i, j])
             f = deconvolution_checks(blurry[y0:y1, x0:x1], deconvolved[y0:y1, x0:x1],
-                                     kfield.kernels[i, j], noise_sigma, **_floors(config))
+                                     kfield.kernels[i, j], noise_sigma, **floors)
             for name in per:
                 per[name].append(f[name])
     found = dict(whole, **{name: float(np.median(v)) for name, v in per.items()})

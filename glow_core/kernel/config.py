@@ -278,6 +278,19 @@ class AcceptConfig:
     # one (1.0-2.2).
     overshoot_sigma_floor: float = 0.01
     residual_sigma_floor: float = 0.002
+    # JPEG: the residual's sigma is at least this share of the photo's blind codec error
+    # (noise.estimate_codec_noise, from its 8 x 8 blocking; 0 for a photo never block
+    # coded). Why: the codec wipes the noise out of flat areas, where the noise estimate
+    # looks (0.3 % noise read 0.1-0.2 % after q95-q75), while a correct kernel's residual
+    # stays as it was (kodim05 x usrnet12_k10, 0.3 %: rms 0.61 % as PNG, 0.67 % as q95),
+    # so correct kernels were refused on JPEGs only. 0.7 x the estimate (q95: 0.39-0.55 %)
+    # gives about the sigma the PNG's noise estimate read (0.3-0.4 %). Measured
+    # (benchmarks/accept_jpeg.py, Kodak 01/05/13/19/23 x usrnet12_k10, noise 0/0.3/1 %,
+    # PNG and JPEG q95/85/75): JPEG outputs rose to within 0.1-0.3 dB of the deconvolution
+    # alone; 0.5-1.0 kept the same cases (the Kodak residuals are far from the ramp), the
+    # 90-degree-turned kernel stayed refused on every JPEG; 0.7 keeps the GoPro frame
+    # averages' floor at 0.09-0.2 % (their blocks: 0.13-0.28 %), under the 0.2 % floor.
+    codec_residual_share: float = 0.7
     # A deconvolution kept at under 30 % changes little and risks ghosting: skip it.
     # (0.2 before the 1 % overshoot floor; then GoPro 0410's 512 px centre came through at
     # 0.24 and lost 1.1 dB; the smallest strength that helped on Kodak was 0.32.)

@@ -23,7 +23,7 @@ import numpy as np
 
 from .config import NoiseConfig
 
-__all__ = ["NoiseConfig", "estimate_noise"]
+__all__ = ["NoiseConfig", "block_excess", "estimate_codec_noise", "estimate_noise"]
 
 # Median of |N(0, 1)|: turns a median absolute deviation into a standard deviation.
 _MAD_TO_SIGMA = 0.6744897501960817
@@ -102,3 +102,69 @@ def estimate_noise(image: np.ndarray, config: NoiseConfig | None = None, *,
     if per_channel:
         return out
     return float(np.median(out))
+
+
+
+def block_excess(image: np.ndarray, period: int = 8, max_samples: int = 4_000_000) -> dict:
+    """Blocking of a photo on a ``period``-pixel grid, blind (any grid phase).
+
+    Across every column (row) boundary the 4-tap step ``[0.5, -1.5, 1.5, -0.5]`` (the jump
+    minus the mean slope on either side) annihilates constant and linear intensity, so
+    smooth content gives little, while a block codec's independent per-block errors add
+    a step at its block boundaries only. Per axis the mean squared step is taken at each
+    of the ``period`` phases (the grid's phase is unknown: a crop or a turn moves it).
+    The excess of the largest phase over the median of the phases at least two away
+    (a boundary step leaks a quarter of its square into its two neighbours), less three
+    robust standard deviations of those or 5 % of it, whichever is larger (so content
+    alone, whose phases scatter by a few per cent, reads 0), is the codec's step
+    variance.
+
+    Returns ``{"h": .., "v": .., "ratio": .., "phase": (py, px)}``: the excess variances
+    (grey units squared, of the clipped steps) and the largest phase over that median.
+    Rows (columns) are subsampled to ``max_samples`` steps per axis, which does not alias
+    the steps across them.
+    """
+    a = np.asarray(image, dtype=np.float32)
+    g = a[..., :3].mean(axis=2) if a.ndim == 3 else a
+    out: dict = {"h": 0.0, "v": 0.0, "ratio": 1.0}
+    phases = [0, 0]
+    for axis, name in ((1, "h"), (0, "v")):
+        x = g if axis == 1 else g.T
+        if x.shape[1] < 4 * period or x.shape[0] < 2:
+            continue
+        x = x[:: max(1, int(np.ceil(x.size / max_samples)))].astype(np.float64)
+        s2 = (1.5 * (x[:, 2:-1] - x[:, 1:-2]) - 0.5 * (x[:, 3:] - x[:, :-3])) ** 2
+        # Content edges are sparse and heavy-tailed, codec steps are everywhere: squares
+        # clipped at their 90th percentile (never-compressed Kodak crops then read 0
+        # instead of up to 0.46 %, small hard-edged scenes 0-0.5 % instead of 0-0.9 %).
+        s2 = np.minimum(s2, np.quantile(s2.ravel()[:: max(1, s2.size // 200_000)], 0.9))
+        # s2[:, j] is the step between columns j + 1 and j + 2: boundary phase (j + 1).
+        per = np.array([np.mean(s2[:, (p - 1) % period::period]) for p in range(period)])
+        best = int(np.argmax(per))
+        far = np.array([per[(best + i) % period] for i in range(2, period - 1)])
+        med = float(np.median(far))
+        spread = 1.4826 * float(np.median(np.abs(far - med)))
+        out[name] = float(max(0.0, per[best] - med - max(3.0 * spread, 0.05 * med)))
+        out["ratio"] = max(out["ratio"], float(per[best] / max(med, 1e-20)))
+        phases[axis] = best
+    out["phase"] = tuple(phases)
+    return out
+
+
+def estimate_codec_noise(image: np.ndarray) -> float:
+    """Size of the error a block codec (JPEG) left in the grey photo, blind: the root of
+    the mean :func:`block_excess` over both axes (0 for a photo without 8 x 8 blocking).
+
+    Why: the acceptance test judges the re-blur residual in noise sigmas, but a JPEG's
+    quantisation removes the noise from flat areas, where the noise estimate looks (0.3 %
+    noise read as 0.1-0.2 % after q95-q75), while the residual of a correct kernel stays
+    where it was: correct kernels were refused on JPEGs only. Measured on 500 px Kodak
+    crops x usrnet12_k10 + 0.3 % noise (the codec's true rms grey error in brackets):
+    0 never compressed; JPEG q95 0.39-0.55 % (0.3-0.45 %), q85 0.45-0.92 %, q75
+    0.48-0.96 % (0.5-0.9 %): it saturates at low qualities, where clipping keeps the
+    larger steps out. 0.13-0.28 % on the held-out GoPro frame averages (decoded video,
+    then averaged); 0-0.47 % on 160 px never-compressed dead-leaves scenes (few hard
+    edges), 0.66-1.3 % after q95-q85.
+    """
+    b = block_excess(image)
+    return float(np.sqrt(0.5 * (b["h"] + b["v"])))
