@@ -122,11 +122,6 @@ class DeconvConfig:
     noise_gain: float = 0.03
     # Floor of sigma for the weight: an 8-bit image carries at least quantisation noise.
     min_noise: float = 0.002
-    # A JPEG's noise estimate reads its flat areas, where the codec wiped the noise out
-    # (0.3 % read as 0.1-0.2 %), so the weight trusted the codec's blocks as data. The
-    # noise is then at least this share of the blind codec error
-    # (:func:`glow_core.kernel.noise.estimate_codec_noise`; 0 for unblocked photos).
-    codec_noise_share: float = 0.7
     # Data weight override (None: from the noise).
     weight: float | None = None
     # HQS continuation of the prior split: beta from beta_start, x beta_rate, to beta_max.

@@ -265,44 +265,26 @@ def _saturation_mask(srgb: np.ndarray, config: DeconvConfig) -> np.ndarray | Non
 
 
 def data_weight(lin: np.ndarray, config: DeconvConfig,
-                noise_sigma: float | None = None, linear_sigma: bool = False,
-                codec_sigma: float = 0.0) -> float:
+                noise_sigma: float | None = None, linear_sigma: bool = False) -> float:
     """Data weight lambda from the noise: noise_gain / sigma_linear^2.
 
     ``noise_sigma`` given by the caller is in the input's units (sRGB unless
     ``linear_sigma``); it is mapped to linear light with the curve's mean slope over the
-    photo, since the prior works on linear values. ``codec_sigma`` (sRGB units) floors
-    the noise: a JPEG's blind codec error (see :func:`photo_codec_sigma`).
+    photo, since the prior works on linear values.
     """
     if config.weight is not None:
         return float(config.weight)
-    slope = None
     if noise_sigma is None:
         sigma = float(estimate_noise(lin))
     elif linear_sigma:
         sigma = float(noise_sigma)
     else:
-        slope = _srgb_slope(lin)
+        # d(linear)/d(sRGB) at the photo's median level (2.4/1.055 * ((s+0.055)/1.055)^1.4).
+        med = float(np.median(linear_to_srgb(lin[::4, ::4])))
+        slope = 2.4 / 1.055 * ((med + 0.055) / 1.055) ** 1.4
         sigma = float(noise_sigma) * slope
-    if codec_sigma > 0:
-        sigma = max(sigma, codec_sigma * (slope if slope is not None else _srgb_slope(lin)))
     sigma = max(sigma, config.min_noise)
     return config.noise_gain / sigma ** 2
-
-
-def _srgb_slope(lin: np.ndarray) -> float:
-    """d(linear)/d(sRGB) at the photo's median level (2.4/1.055 * ((s+0.055)/1.055)^1.4)."""
-    med = float(np.median(linear_to_srgb(lin[::4, ::4])))
-    return 2.4 / 1.055 * ((med + 0.055) / 1.055) ** 1.4
-
-
-def photo_codec_sigma(srgb: np.ndarray, config: DeconvConfig) -> float:
-    """The noise floor a block-coded (JPEG) photo's data weight gets, in sRGB units."""
-    if config.codec_noise_share <= 0 or config.weight is not None:
-        return 0.0
-    from .noise import estimate_codec_noise
-
-    return config.codec_noise_share * estimate_codec_noise(srgb)
 
 
 def tile_boxes(h: int, w: int, tile: int) -> list[tuple[int, int, int, int]]:
@@ -329,9 +311,7 @@ def deconvolve(image: np.ndarray, kernel: np.ndarray | torch.Tensor,
     config = config or DeconvConfig()
     rgb, alpha, squeeze = _split_alpha(image)
     lin = rgb if linear else srgb_to_linear(rgb)
-    # A given noise_sigma is the caller's word; an estimated one is floored on JPEGs.
-    codec = photo_codec_sigma(rgb, config) if noise_sigma is None and not linear else 0.0
-    lam = data_weight(lin, config, noise_sigma, linear_sigma=linear, codec_sigma=codec)
+    lam = data_weight(lin, config, noise_sigma, linear_sigma=linear)
     # The clipped mask compares with a level below 1, so the sRGB input needs no clipped
     # copy (one photo-sized array less at 12 MP).
     sat = _saturation_mask(linear_to_srgb(rgb) if linear else rgb, config)

@@ -42,7 +42,6 @@ from .deconvolve import (
     data_weight,
     deconvolve,
     deconvolve_window,
-    photo_codec_sigma,
     raised_cosine,
 )
 from .linear import linear_to_srgb, srgb_to_linear
@@ -452,8 +451,7 @@ def _deconvolve_field(image: np.ndarray, kfield: KernelField, config: DeconvConf
     rgb, alpha, squeeze = _split_alpha(image)
     lin = rgb if linear else srgb_to_linear(rgb)
     srgb = linear_to_srgb(rgb) if linear else np.clip(rgb, 0.0, 1.0)
-    codec = photo_codec_sigma(srgb, config) if noise_sigma is None else 0.0
-    lam = data_weight(lin, config, noise_sigma, linear_sigma=linear, codec_sigma=codec)
+    lam = data_weight(lin, config, noise_sigma, linear_sigma=linear)
     sat = _saturation_mask(srgb, config)
     h, w = lin.shape[:2]
     acc = np.zeros_like(lin, dtype=np.float64)
