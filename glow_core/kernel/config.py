@@ -80,6 +80,8 @@ class KernelConfig:
     # Off: it trades kernels. Kodak 05-12 (out of sample), blind dB against no polish, per
     # kernel, 8 photos each: Levin k09 +0.41 (2 rounds) / k09-k10 +0.73 (2) +0.87 (4), but
     # k11 -0.45 (2) / -0.78 (4) and k12 + the two INFWIDE kernels -0.25 (4); all 48: ~0.
+    # On the whole protocol (24 photos, 2 rounds, the first 134 cases before it was
+    # stopped): k09 -0.01, k10 +0.42, k11 -0.58, k12 -0.38, kair_large 0 (not polished).
     polish_rounds: int = 0
     polish_threshold: float = 0.015  # the deconvolved latent makes a clean solve: 1.5 % keeps
     # the faint strokes 7.5 % cut; 1 % / 0.5 % let noise back in (24.59 / 23.12 dB, 3 rounds)
