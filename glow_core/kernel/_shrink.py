@@ -56,22 +56,31 @@ def _threshold(tau: float, alpha: float) -> float:
 def _table_cpu(alpha: float, steps: int = STEPS_PER_UNIT) -> torch.Tensor:
     n = int(U_MAX * steps) + 1
     u = (torch.arange(n, dtype=torch.float64) + 0.5) / steps
-    # The non-zero stationary branch s + alpha s^(alpha-1) = u by Newton in float64,
-    # started above it and kept on it (s >= s_min, where the branch turns).
-    s_min = (alpha * (1.0 - alpha)) ** (1.0 / (2.0 - alpha))
-    s = u.clamp_min(1.0)
+    # until converged where there is a root (a one-off per process)
+    s = _branch(u, alpha, iters=60, tol=1e-13)
     zeroed = u <= _threshold(1.0, alpha)
-    for _ in range(60):  # until converged where there is a root (a one-off per process)
-        f = s + alpha * s ** (alpha - 1.0) - u
-        fp = 1.0 + alpha * (alpha - 1.0) * s ** (alpha - 2.0)
-        s_new = (s - f / fp).clamp_min(s_min)
-        done = float((s_new - s).abs().masked_fill_(zeroed, 0.0).max()) < 1e-13
-        s = s_new
-        if done:
-            break
     d = u - s
     d[zeroed] = u[zeroed]  # zeroed: d = u
     return d.float()
+
+
+def _branch(u: torch.Tensor, alpha: float, iters: int, tol: float = 0.0) -> torch.Tensor:
+    """The non-zero stationary branch ``s + alpha s^(alpha-1) = u`` (float64 ``u``, the
+    tau = 1 problem) by Newton, started above it and kept on it (``s >= s_min``, where
+    the branch turns); stops once no entry above the threshold moves by ``tol`` or more
+    (``tol = 0``: all ``iters`` steps)."""
+    s_min = (alpha * (1.0 - alpha)) ** (1.0 / (2.0 - alpha))
+    s = u.clamp_min(1.0)
+    zeroed = u <= _threshold(1.0, alpha)
+    for _ in range(iters):
+        f = s + alpha * s ** (alpha - 1.0) - u
+        fp = 1.0 + alpha * (alpha - 1.0) * s ** (alpha - 2.0)
+        s_new = (s - f / fp).clamp_min(s_min)
+        done = tol > 0 and float((s_new - s).abs().masked_fill_(zeroed, 0.0).max()) < tol
+        s = s_new
+        if done:
+            break
+    return s
 
 
 def shrink_table(alpha: float, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -153,11 +162,6 @@ def shrink_exact(v: torch.Tensor, tau: float, alpha: float, iters: int = 60) -> 
     a = v.abs().double()
     c = tau ** (1.0 / (2.0 - alpha))
     u = a / c
-    s_min = (alpha * (1.0 - alpha)) ** (1.0 / (2.0 - alpha))
-    s = u.clamp_min(1.0)
-    for _ in range(iters):
-        f = s + alpha * s ** (alpha - 1.0) - u
-        fp = 1.0 + alpha * (alpha - 1.0) * s ** (alpha - 2.0)
-        s = (s - f / fp).clamp_min(s_min)
+    s = _branch(u, alpha, iters)
     out = torch.where(u > _threshold(1.0, alpha), s * c, torch.zeros_like(s))
     return torch.copysign(out, v.double()).to(v.dtype)

@@ -59,7 +59,7 @@ from ._shrink import all_shrunk, peak, shrink, shrink_table
 from .config import DeconvConfig
 from .fft import extend_periodic, psf2otf
 
-__all__ = ["diff_t", "diffs", "gradient_power", "solve"]
+__all__ = ["beta_levels", "diff_t", "diffs", "gradient_power", "solve"]
 
 
 def diffs(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -92,7 +92,8 @@ def gradient_power(shape: tuple[int, int], device: torch.device) -> torch.Tensor
     return (4 * torch.sin(math.pi * fy) ** 2)[:, None] + (4 * torch.sin(math.pi * fx) ** 2)[None, :]
 
 
-def _levels(config: DeconvConfig) -> list[float]:
+def beta_levels(config: DeconvConfig) -> list[float]:
+    """The continuation's betas: ``beta_start`` x ``beta_rate`` up to ``beta_max``."""
     betas, beta = [], config.beta_start
     while beta <= config.beta_max * (1 + 1e-6):
         betas.append(beta)
@@ -144,7 +145,7 @@ def solve(y: torch.Tensor, sat: torch.Tensor | None, kernel: torch.Tensor, lam: 
         zmu = z  # z - u
     else:
         lky = torch.fft.rfft2(yp).mul_(kotf.conj() * lam)
-    for beta in _levels(config):
+    for beta in beta_levels(config):
         tau = 1.0 / beta
         if use_split:
             inv_den = (kk * rho).add_(dd, alpha=beta).reciprocal_()

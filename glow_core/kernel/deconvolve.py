@@ -44,6 +44,7 @@ import numpy as np
 import torch
 
 from ._memory import keep_freed_blocks
+from ._solver import beta_levels
 from ._solver import solve as _solve
 from .config import DeconvConfig
 from .fft import conv2_same, extend_periodic, psf2otf
@@ -135,14 +136,6 @@ def raised_cosine(n: int, fade_start: int, fade_end: int) -> np.ndarray:
         t = (np.arange(fade_end) + 0.5) / fade_end
         w[n - fade_end:] = np.cos(0.5 * np.pi * t) ** 2
     return w
-
-
-def _levels(config: DeconvConfig) -> int:
-    n, beta = 0, config.beta_start
-    while beta <= config.beta_max * (1 + 1e-6):
-        n += 1
-        beta *= config.beta_rate
-    return n
 
 
 def _margin_for(kernel_shape: tuple[int, int], config: DeconvConfig) -> int:
@@ -318,7 +311,7 @@ def deconvolve(image: np.ndarray, kernel: np.ndarray | torch.Tensor,
     h, w = lin.shape[:2]
     boxes = tile_boxes(h, w, config.tile)
     # Per-window total inner iterations, for progress.
-    per = _levels(config) * config.inner_iters
+    per = len(beta_levels(config)) * config.inner_iters
     total = max(1, per * len(boxes))
     done = [0]
 
