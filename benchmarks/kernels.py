@@ -493,7 +493,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                  else blind_global(acceptance=not args.no_accept))
         methods["blind"] = blind
     if args.jobs > 1:
-        passed = [a for a in (argv if argv is not None else sys.argv[1:])]
+        passed = list(argv if argv is not None else sys.argv[1:])
         per_kernel = run_shards(_without(passed, ("--first", "--limit", "--threads",
                                                   "--jobs", "--json")),
                                 len(images), args.first, args.jobs, log)

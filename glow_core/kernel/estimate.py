@@ -254,13 +254,10 @@ def _polish(image: np.ndarray | torch.Tensor, est: KernelEstimate, config: Kerne
             auto: bool, linear: bool, progress: Callable[[float, str], None] | None,
             cancel: Callable[[], bool] | None, device: str | None) -> np.ndarray:
     """The estimate re-solved against deconvolutions of its region (:mod:`._polish`)."""
-    dev = _pick_device(image, config, device)
-    g_lin, g_disp = grey(to_tensor(image, dev), linear)
     y0, x0, y1, x1 = est.region
-    region = g_lin[y0:y1, x0:x1]
     grow = config.polish_grow if auto else 0
-    size = est.kernel.shape[0] + grow
-    if size > config.auto_kernel_max + grow or size > min(y1 - y0, x1 - x0) // 3:
+    if est.kernel.shape[0] > config.auto_kernel_max or \
+            est.kernel.shape[0] + grow > min(y1 - y0, x1 - x0) // 3:
         # A large shake is solved coarse and upsampled because its full-resolution solve
         # dissolves into speckle; the polish would undo that (kair_large on Kodak 05:
         # kernel similarity 0.92 -> 0.51, -2.5 dB).
@@ -272,8 +269,10 @@ def _polish(image: np.ndarray | torch.Tensor, est: KernelEstimate, config: Kerne
 
     bar = None if progress is None else (
         lambda f: progress(0.85 + 0.15 * f, "polishing the kernel"))
-    polished = polish_kernel(region, est.kernel, config, noise_sigma(g_disp[y0:y1, x0:x1]),
-                             grow=grow, check=check, progress=bar)
+    g_lin, _ = grey(to_tensor(image, _pick_device(image, config, device)), linear)
+    # the region's noise, measured by the estimate on the same pixels (display units)
+    polished = polish_kernel(g_lin[y0:y1, x0:x1], est.kernel, config,
+                             est.info["noise_sigma"], grow=grow, check=check, progress=bar)
     if kernel_similarity(polished, est.kernel) < config.polish_min_similarity:
         # The polish fixes details; a kernel that changed shape drifted to another fixed
         # point (a 67 px trail estimated at 51 px: similarity to the truth 0.92 -> 0.51).

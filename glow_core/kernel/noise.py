@@ -104,7 +104,6 @@ def estimate_noise(image: np.ndarray, config: NoiseConfig | None = None, *,
     return float(np.median(out))
 
 
-
 def block_excess(image: np.ndarray, period: int = 8, max_samples: int = 4_000_000) -> dict:
     """Blocking of a photo on a ``period``-pixel grid, blind (any grid phase).
 
