@@ -101,15 +101,20 @@ def beta_levels(config: DeconvConfig) -> list[float]:
     return betas
 
 
-def solve(y: torch.Tensor, sat: torch.Tensor | None, kernel: torch.Tensor, lam: float,
-          config: DeconvConfig, margin: int, step: Callable[[], None] | None = None,
-          tones: torch.Tensor | None = None) -> torch.Tensor:
+def solve(y: torch.Tensor, sat: torch.Tensor | None, kernel: torch.Tensor,
+          lam: float | torch.Tensor, config: DeconvConfig, margin: int,
+          step: Callable[[], None] | None = None, tones: torch.Tensor | None = None,
+          weight: torch.Tensor | None = None) -> torch.Tensor:
     """Deconvolve linear channels ``y`` (C, H, W); returns (C, H, W).
 
-    ``sat`` (C, H, W) bool marks clipped blurry pixels (one-sided data term); ``margin``:
-    the periodic extension (and, with ``config.free_boundary``, the band of unknown
-    latent pixels) on each side. ``tones`` (2, C, 1, 1): ink / paper levels of the text
-    prior (used when ``config.intensity_l0 > 0``). ``step`` is called per iteration.
+    ``lam``: the data weight, one for all channels or a (C, 1, 1) tensor (channels of
+    different noise, such as luminance and chroma). ``weight`` (C, H, W), optional:
+    each pixel's data weight relative to ``lam`` (noise that varies with the level;
+    0 = no data term, such as a chroma value that clipping made meaningless). ``sat``
+    (C, H, W) bool marks clipped blurry pixels (one-sided data term); ``margin``: the
+    periodic extension (and, with ``config.free_boundary``, the band of unknown latent
+    pixels) on each side. ``tones`` (2, C, 1, 1): ink / paper levels of the text prior
+    (used when ``config.intensity_l0 > 0``). ``step`` is called per iteration.
     """
     c, h, w = y.shape
     yp, (top, left, _, _) = extend_periodic(y, margin, even=True)
@@ -123,22 +128,32 @@ def solve(y: torch.Tensor, sat: torch.Tensor | None, kernel: torch.Tensor, lam: 
         dd = dd + 1.0  # the two-tone split adds beta * I to the normal equations
     rho = lam * config.rho_ratio
     has_sat = sat is not None and bool(sat.any())
-    free = config.free_boundary and margin > 0
-    use_split = free or has_sat
+    free_border = config.free_boundary and margin > 0
+    use_split = free_border or has_sat or weight is not None
     table = shrink_table(config.alpha, dev) if config.alpha < 1.0 else None
     x = yp
     if use_split:
         # Data split: z = k * x where the blurry pixel is a measurement (the valid
         # window; all of it without the free boundary), z = k * x + u (u = 0) elsewhere.
-        inner = (slice(None), slice(top, top + h), slice(left, left + w)) if free \
-            else (slice(None),) * 3
-        a_y = lam / (lam + rho)
-        a_v = rho / (lam + rho)
+        # z = a_v v + a_y y there, with the shares a_y = lam_i / (lam_i + rho) of the
+        # pixel's weight (rho is proportional to lam, so without ``weight`` they are the
+        # same for every channel and pixel).
+        if free_border:
+            inner = (slice(None), slice(top, top + h), slice(left, left + w))
+        else:
+            inner = (slice(None),) * 3
+            pads = (left, wp - w - left, top, hp - h - top)
+            sat = torch.nn.functional.pad(sat, pads) if has_sat else None
+            weight = None if weight is None else \
+                torch.nn.functional.pad(weight, pads, mode="replicate")
+        if weight is None:
+            a_y: float | torch.Tensor = 1.0 / (1.0 + config.rho_ratio)
+            a_v: float | torch.Tensor = config.rho_ratio / (1.0 + config.rho_ratio)
+        else:
+            a_y = weight / (weight + config.rho_ratio)
+            a_v = 1.0 - a_y
         ly = yp[inner] * a_y
-        nly, ly2 = -ly, 2.0 * ly  # for the 2-pass update below
-        sat_in = sat if (has_sat and free) else (
-            torch.nn.functional.pad(sat, (left, wp - w - left, top, hp - h - top))
-            if has_sat else None)
+        nly = -ly  # for the 2-pass update below
         rk = kotf.conj() * rho
         z = yp.clone()
         u = torch.zeros_like(yp)
@@ -169,20 +184,23 @@ def solve(y: torch.Tensor, sat: torch.Tensor | None, kernel: torch.Tensor, lam: 
             x = torch.fft.irfft2(spec, s=(hp, wp))
             if use_split:
                 v = torch.fft.irfft2(spec.mul_(kotf), s=(hp, wp)).add_(u)
-                if sat_in is None:
-                    # z = a_v v + a_y y on the measured pixels, so u = v - z = a_y v - a_y y
-                    # and z - u = (a_v - a_y) v + 2 a_y y: two passes, in place in v
-                    # (z = v, u = 0 on the margin: u stays 0 there, z - u is v).
-                    vi = v[inner]
-                    torch.add(nly, vi, alpha=a_y, out=u[inner])
-                    torch.add(ly2, vi, alpha=a_v - a_y, out=vi)
+                vi = v[inner]
+                if not has_sat:
+                    # u = v - z = a_y v - a_y y and z - u = v - 2 u on the measured
+                    # pixels: two passes, in place in v (z = v, u = 0 on the margin: u
+                    # stays 0 there, z - u is v).
+                    if weight is None:
+                        torch.add(nly, vi, alpha=a_y, out=u[inner])
+                    else:
+                        torch.addcmul(nly, vi, a_y, out=u[inner])
+                    vi.add_(u[inner], alpha=-2.0)
                     zmu = v
                 else:
                     z = v.clone()
-                    zi, vi = z[inner], v[inner]
+                    zi = z[inner]
                     zi.mul_(a_v).add_(ly)
                     # One-sided: a clipped pixel only binds when k * x falls below it.
-                    zi.copy_(torch.where(sat_in, torch.maximum(vi, zi), zi))
+                    zi.copy_(torch.where(sat, torch.maximum(vi, zi), zi))
                     torch.sub(v, z, out=u)
                     zmu = z.sub_(u)
             if step is not None:

@@ -43,12 +43,13 @@ from dataclasses import replace as dc_replace
 import numpy as np
 import torch
 
+from . import opponent
 from ._memory import keep_freed_blocks
 from ._solver import beta_levels
 from ._solver import solve as _solve
 from .config import DeconvConfig
 from .fft import conv2_same, extend_periodic, psf2otf
-from .linear import linear_to_srgb, srgb_to_linear
+from .linear import linear_slope, linear_to_srgb, srgb_to_linear
 from .noise import estimate_noise
 
 __all__ = [
@@ -149,6 +150,7 @@ def deconvolve_window(lin: np.ndarray | torch.Tensor, kernel: np.ndarray | torch
                       step: Callable[[], None] | None = None,
                       residual: bool = False,
                       tones: np.ndarray | None = None,
+                      tone_ref: float | None = None,
                       ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Deconvolve the window ``box = (y0, x0, y1, x1)`` of a linear H x W x C image.
 
@@ -156,7 +158,10 @@ def deconvolve_window(lin: np.ndarray | torch.Tensor, kernel: np.ndarray | torch
     (clipped to the photo), solves there, and returns only the box (y1-y0, x1-x0, C):
     the window's own borders stay in the margin. Where the margin reaches the photo's
     edge, the free-boundary extension of :func:`_solve` takes over. ``lam`` is the data
-    weight, computed once for the whole photo so tiles agree.
+    weight, computed once for the whole photo so tiles agree. ``tone_ref``
+    (:func:`reference_slope`, also once per photo): the photo's noise is taken as even
+    in sRGB, so each pixel's data weight follows the curve's slope there relative to it
+    (``config.tone_weights``); None: even in linear light.
     """
     config = config or DeconvConfig()
     keep_freed_blocks()  # the solver's temporaries: no page faults per iteration
@@ -181,9 +186,16 @@ def deconvolve_window(lin: np.ndarray | torch.Tensor, kernel: np.ndarray | torch
         tt = torch.as_tensor(text_tones(win.permute(1, 2, 0).cpu().numpy()) if tones is None
                              else np.asarray(tones), dtype=torch.float32, device=dev)
         tt = tt.reshape(2, -1, 1, 1)
-    out = _solve(win, s, k, lam, config, pad, step, tt)
-    if config.ringing_boost > 0:
-        out = _suppress_ringing(out, win, s, k, lam, config, pad, tt)
+    var = None  # each pixel's noise variance relative to lam's, (C, H, W)
+    if tone_ref is not None and config.tone_weights:
+        var = _tone_variance(win, tone_ref, lam, config)
+    if config.opponent_colour and win.shape[0] == 3:
+        out = _solve_opponent(win, s, k, lam, config, pad, step, tt, var)
+    else:
+        weight = None if var is None else var.reciprocal_()
+        out = _solve(win, s, k, lam, config, pad, step, tt, weight=weight)
+        if config.ringing_boost > 0:
+            out = _suppress_ringing(out, win, s, k, lam, config, pad, tt, weight=weight)
     core = out[:, y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
     core_np = core.permute(1, 2, 0).cpu().numpy()
     if not residual:
@@ -196,6 +208,71 @@ def deconvolve_window(lin: np.ndarray | torch.Tensor, kernel: np.ndarray | torch
         res = torch.where(s, torch.zeros_like(res), res)
     res = res.mean(0)[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
     return core_np, res.cpu().numpy()
+
+
+def _tone_variance(win: torch.Tensor, tone_ref: float, lam: float,
+                   config: DeconvConfig) -> torch.Tensor:
+    """Each pixel's linear noise variance relative to the one ``lam`` assumes.
+
+    Noise even in sRGB (what a camera's JPEG and the benchmark's protocol carry) is
+    stretched by the inverse curve by its slope: ~15x more in linear light at white
+    than at 10 % grey. One weight for the whole photo over-trusts the highlights (they
+    ring and amplify noise) and under-trusts the shadows (they are smoothed away). The
+    level is read from the window smoothed over 3 x 3 (the noise barely moves it), and
+    the variance floored at ``config.min_noise`` (quantisation) like the weight itself.
+    """
+    sigma_ref = math.sqrt(config.noise_gain / lam)
+    level = torch.nn.functional.avg_pool2d(win[None], 3, stride=1, padding=1,
+                                           count_include_pad=False)[0]
+    ratio = linear_slope(linear_to_srgb(level)).div_(tone_ref).square_()
+    return ratio.clamp_(min=(config.min_noise / sigma_ref) ** 2)
+
+
+def _solve_opponent(win: torch.Tensor, sat: torch.Tensor | None, k: torch.Tensor,
+                    lam: float, config: DeconvConfig, pad: int,
+                    step: Callable[[], None] | None, tones: torch.Tensor | None,
+                    var: torch.Tensor | None = None) -> torch.Tensor:
+    """Solve a linear RGB window (3, H, W) in luminance + opponent chroma; returns RGB.
+
+    Each channel gets the data weight of its own noise (``lam`` is one RGB channel's
+    weight ``noise_gain / sigma^2``): luminance ``luma_gain_ratio x noise_gain /
+    sigma_Y^2``, chroma ``chroma_gain_ratio x noise_gain / sigma_C^2``. Clipping says
+    "at least this bright" of each clipped channel, so of luminance too, but nothing of
+    chroma: a pixel with any channel clipped is one-sided in luminance and has no data
+    term in chroma. ``var`` (3, H, W): each RGB pixel's noise variance relative to
+    ``lam``'s (:func:`_tone_variance`), mixed into the opponent channels' per-pixel
+    weights.
+    """
+    mix2 = torch.as_tensor(opponent.FROM_RGB ** 2, dtype=torch.float32, device=win.device)
+    scale2 = mix2.sum(1).reshape(3, 1, 1)  # each channel's variance over an RGB one's
+    ratios = torch.tensor([config.luma_gain_ratio, config.chroma_gain_ratio,
+                           config.chroma_gain_ratio], dtype=torch.float32,
+                          device=win.device).reshape(3, 1, 1)
+    var_c = scale2 * (config.noise_gain / lam)  # each channel's noise variance
+    lam_c = ratios * config.noise_gain / var_c
+    y = opponent.from_rgb(win)
+    weight = None
+    if var is not None:
+        weight = torch.einsum("oc,chw->ohw", mix2, var).reciprocal_().mul_(scale2)
+    sat_c = None
+    if sat is not None:
+        clipped = sat.any(0, keepdim=True)
+        sat_c = torch.cat([clipped, torch.zeros_like(clipped).expand(2, -1, -1)])
+        if weight is None:
+            weight = torch.ones_like(y)
+        weight[1:].masked_fill_(clipped.expand(2, -1, -1), 0.0)
+    tt = None if tones is None else opponent.from_rgb(tones.transpose(0, 1)).transpose(0, 1)
+    # The channels' weights go into the per-pixel weight, not into lam: the split's
+    # penalty rho is one for all channels, ``opponent_rho_ratio`` x one RGB channel's
+    # weight (see the config for the measurements).
+    noise_w = torch.ones_like(y) if weight is None else weight  # 1 / relative variance
+    data_w = noise_w * (lam_c / lam)
+    config = dc_replace(config, rho_ratio=config.opponent_rho_ratio)
+    out = _solve(y, sat_c, k, lam, config, pad, step, tt, weight=data_w)
+    if config.ringing_boost > 0:
+        out = _suppress_ringing(out, y, sat_c, k, lam, config, pad, tt, weight=data_w,
+                                res_scale=noise_w / var_c)
+    return opponent.to_rgb(out)
 
 
 def _box(x: torch.Tensor, radius: int) -> torch.Tensor:
@@ -212,8 +289,10 @@ def _box(x: torch.Tensor, radius: int) -> torch.Tensor:
 
 
 def _suppress_ringing(out: torch.Tensor, win: torch.Tensor, sat: torch.Tensor | None,
-                      k: torch.Tensor, lam: float, config: DeconvConfig,
-                      pad: int, tones: torch.Tensor | None = None) -> torch.Tensor:
+                      k: torch.Tensor, lam: float | torch.Tensor, config: DeconvConfig,
+                      pad: int, tones: torch.Tensor | None = None, *,
+                      weight: torch.Tensor | None = None,
+                      res_scale: torch.Tensor | None = None) -> torch.Tensor:
     """Blend towards a more regularised solution where the model fails to fit the data.
 
     With the right kernel the re-blur residual ``k * x - y`` is at the noise level
@@ -222,14 +301,18 @@ def _suppress_ringing(out: torch.Tensor, win: torch.Tensor, sat: torch.Tensor | 
     (smooth mask, rising from ``ringing_residual`` to twice that, in noise sigmas) into
     the solution with a data weight ``ringing_boost`` times smaller.
     """
-    sigma = math.sqrt(config.noise_gain / lam)
-    res = (conv2_same(out, k) - win) ** 2
+    # The squared residual in units of each pixel's noise variance: ``res_scale`` is
+    # 1 / that variance; without it, the data weight over noise_gain (RGB channels).
+    if res_scale is None:
+        res_scale = lam / config.noise_gain if weight is None else \
+            weight * (lam / config.noise_gain)
+    res = (conv2_same(out, k) - win).square_().mul_(res_scale)
     if sat is not None:
         res = torch.where(sat, torch.zeros_like(res), res)
     r = max(k.shape) // 2
     res = res.mean(0)
     res[:r], res[-r:], res[:, :r], res[:, -r:] = 0, 0, 0, 0  # zero-padded reblur there
-    level = torch.sqrt(_box(res, max(2, r // 2))) / sigma
+    level = torch.sqrt(_box(res, max(2, r // 2)))
     t = config.ringing_residual
     mask = ((level - t) / t).clamp(0.0, 1.0)
     mask = _box(mask, max(2, r // 2))
@@ -238,7 +321,8 @@ def _suppress_ringing(out: torch.Tensor, win: torch.Tensor, sat: torch.Tensor | 
     # The same sparse solver with half the inner iterations: the blend only needs a
     # calmer image (a closed-form Gaussian-prior solve instead lost 0.2-0.3 dB).
     light = dc_replace(config, inner_iters=max(1, config.inner_iters // 2))
-    smooth = _solve(win, sat, k, lam / config.ringing_boost, light, pad, tones=tones)
+    smooth = _solve(win, sat, k, lam / config.ringing_boost, light, pad, tones=tones,
+                    weight=weight)
     return out + mask * (smooth - out)
 
 
@@ -272,12 +356,26 @@ def data_weight(lin: np.ndarray, config: DeconvConfig,
     elif linear_sigma:
         sigma = float(noise_sigma)
     else:
-        # d(linear)/d(sRGB) at the photo's median level (2.4/1.055 * ((s+0.055)/1.055)^1.4).
-        med = float(np.median(linear_to_srgb(lin[::4, ::4])))
-        slope = 2.4 / 1.055 * ((med + 0.055) / 1.055) ** 1.4
-        sigma = float(noise_sigma) * slope
+        sigma = float(noise_sigma) * reference_slope(lin)
     sigma = max(sigma, config.min_noise)
     return config.noise_gain / sigma ** 2
+
+
+def photo_noise(rgb: np.ndarray, config: DeconvConfig, noise_sigma: float | None,
+                linear: bool) -> float | None:
+    """The noise sigma to weigh the data by, in the input's units: the caller's, else
+    read from the sRGB photo when the noise is taken as even in sRGB
+    (``config.tone_weights``), else None (:func:`data_weight` reads the linear one)."""
+    if noise_sigma is not None or linear or not config.tone_weights \
+            or config.weight is not None:
+        return noise_sigma
+    return float(estimate_noise(rgb))
+
+
+def reference_slope(lin: np.ndarray) -> float:
+    """d(linear)/d(sRGB) at the photo's median level: where an sRGB noise sigma is read
+    as a linear one for the photo's single data weight."""
+    return float(linear_slope(np.median(linear_to_srgb(lin[::4, ::4]))))
 
 
 def tile_boxes(h: int, w: int, tile: int) -> list[tuple[int, int, int, int]]:
@@ -304,7 +402,8 @@ def deconvolve(image: np.ndarray, kernel: np.ndarray | torch.Tensor,
     config = config or DeconvConfig()
     rgb, alpha, squeeze = _split_alpha(image)
     lin = rgb if linear else srgb_to_linear(rgb)
-    lam = data_weight(lin, config, noise_sigma, linear_sigma=linear)
+    lam = data_weight(lin, config, photo_noise(rgb, config, noise_sigma, linear),
+                      linear_sigma=linear)
     # The clipped mask compares with a level below 1, so the sRGB input needs no clipped
     # copy (one photo-sized array less at 12 MP).
     sat = _saturation_mask(linear_to_srgb(rgb) if linear else rgb, config)
@@ -325,10 +424,12 @@ def deconvolve(image: np.ndarray, kernel: np.ndarray | torch.Tensor,
     out = np.empty_like(lin)
     lin_t = torch.from_numpy(np.ascontiguousarray(lin))
     tones = text_tones(lin) if config.intensity_l0 > 0 else None
+    tone_ref = None if linear else reference_slope(lin)
     for box in boxes:
         y0, x0, y1, x1 = box
         out[y0:y1, x0:x1] = deconvolve_window(lin_t, kernel, box, lam=lam, sat=sat,
-                                              config=config, step=step, tones=tones)
+                                              config=config, step=step, tones=tones,
+                                              tone_ref=tone_ref)
     if progress is not None:
         progress(1.0)
     del lin_t, lin

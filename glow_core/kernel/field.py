@@ -42,7 +42,9 @@ from .deconvolve import (
     data_weight,
     deconvolve,
     deconvolve_window,
+    photo_noise,
     raised_cosine,
+    reference_slope,
 )
 from .linear import linear_to_srgb, srgb_to_linear
 
@@ -451,7 +453,9 @@ def _deconvolve_field(image: np.ndarray, kfield: KernelField, config: DeconvConf
     rgb, alpha, squeeze = _split_alpha(image)
     lin = rgb if linear else srgb_to_linear(rgb)
     srgb = linear_to_srgb(rgb) if linear else np.clip(rgb, 0.0, 1.0)
-    lam = data_weight(lin, config, noise_sigma, linear_sigma=linear)
+    lam = data_weight(lin, config, photo_noise(rgb, config, noise_sigma, linear),
+                      linear_sigma=linear)
+    tone_ref = None if linear else reference_slope(lin)
     sat = _saturation_mask(srgb, config)
     h, w = lin.shape[:2]
     acc = np.zeros_like(lin, dtype=np.float64)
@@ -474,7 +478,7 @@ def _deconvolve_field(image: np.ndarray, kfield: KernelField, config: DeconvConf
             box = tuple(int(v) for v in kfield.boxes[i, j])
             y0, x0, y1, x1 = box
             part, res = deconvolve_window(lin_t, kfield.kernels[i, j], box, lam=lam, sat=sat,
-                                          config=config, residual=True)
+                                          config=config, residual=True, tone_ref=tone_ref)
             r = _box_mean(res, max(3, ksz // 2))[:, :, None]
             cos_w = _blend_weights(kfield.boxes, i, j)[:, :, None]
             old = rmin[y0:y1, x0:x1]

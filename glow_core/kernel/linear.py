@@ -37,3 +37,15 @@ def linear_to_srgb(x: ArrayT) -> ArrayT:
     x = np.clip(np.asarray(x, dtype=np.float32), 0.0, 1.0)
     out = np.where(x <= _THRESH_LIN, x * 12.92, (1 + _A) * np.maximum(x, 1e-12) ** (1 / 2.4) - _A)
     return out.astype(np.float32)
+
+
+def linear_slope(x: ArrayT) -> ArrayT:
+    """d(linear) / d(sRGB) at sRGB values ``x``: how much the inverse curve stretches a
+    small sRGB error, such as the noise of a photo encoded in sRGB."""
+    if isinstance(x, torch.Tensor):
+        x = x.clamp(0.0, 1.0)
+        return torch.where(x <= _THRESH_SRGB, torch.full_like(x, 1 / 12.92),
+                           2.4 / (1 + _A) * ((x + _A) / (1 + _A)) ** 1.4)
+    x = np.clip(np.asarray(x, dtype=np.float32), 0.0, 1.0)
+    out = np.where(x <= _THRESH_SRGB, 1 / 12.92, 2.4 / (1 + _A) * ((x + _A) / (1 + _A)) ** 1.4)
+    return out.astype(np.float32)
