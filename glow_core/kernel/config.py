@@ -149,6 +149,17 @@ class DeconvConfig:
     # inverse curve's slope at its level (deconvolve._tone_variance). Off for linear
     # inputs (deconvolve(linear=True)), whose noise model the caller knows.
     tone_weights: bool = True
+    # JPEG: the noise the data weight assumes is at least this share of the codec's blind
+    # error (noise.estimate_codec_noise; 0 for a photo never block coded). The codec wipes
+    # the noise from the flat areas the noise estimate reads, so a JPEG read as nearly
+    # clean and its blocks and ringing were deconvolved as detail; with the luminance
+    # weight (opponent_colour) that cost more. Measured through the engine's kernel stage
+    # (benchmarks/accept_jpeg.py, Kodak 02/06/15/20/21 x usrnet12_k10 and kair_large 1 x
+    # 0.3 / 1 % noise, 20 cases per quality; chosen on these cases): q95 stage output
+    # 23.86 dB without the floor, 24.14 at 1.0 and 1.5, 24.03 at 2.0 (the per-channel
+    # deconvolution before: 24.09); q75 22.86, 23.18, 23.27, 23.28 (before: 23.13). A
+    # never-compressed photo reads 0 and is unchanged.
+    codec_noise_share: float = 1.5
     # Floor of sigma for the weight: an 8-bit image carries at least quantisation noise.
     min_noise: float = 0.002
     # Data weight override (None: from the noise).

@@ -50,7 +50,7 @@ from ._solver import solve as _solve
 from .config import DeconvConfig
 from .fft import conv2_same, extend_periodic, psf2otf
 from .linear import linear_slope, linear_to_srgb, srgb_to_linear
-from .noise import estimate_noise
+from .noise import estimate_codec_noise, estimate_noise
 
 __all__ = [
     "DeconvCancelled",
@@ -365,11 +365,16 @@ def photo_noise(rgb: np.ndarray, config: DeconvConfig, noise_sigma: float | None
                 linear: bool) -> float | None:
     """The noise sigma to weigh the data by, in the input's units: the caller's, else
     read from the sRGB photo when the noise is taken as even in sRGB
-    (``config.tone_weights``), else None (:func:`data_weight` reads the linear one)."""
+    (``config.tone_weights``; on a JPEG at least ``config.codec_noise_share`` x the
+    codec's blind error, :func:`noise.estimate_codec_noise`), else None
+    (:func:`data_weight` reads the linear one)."""
     if noise_sigma is not None or linear or not config.tone_weights \
             or config.weight is not None:
         return noise_sigma
-    return float(estimate_noise(rgb))
+    sigma = float(estimate_noise(rgb))
+    if config.codec_noise_share > 0:
+        sigma = max(sigma, config.codec_noise_share * estimate_codec_noise(rgb))
+    return sigma
 
 
 def reference_slope(lin: np.ndarray) -> float:
