@@ -2,7 +2,7 @@
 
 Why this design:
 
-* **Model.** In linear light (blur adds photons), per channel,
+* **Model.** In linear light (blur adds photons), per channel (see Colour below),
 
       min_x  lambda/2 * sum_i phi_i((k * x)_i - y_i)  +  sum |grad x|^alpha
 
@@ -20,9 +20,16 @@ Why this design:
   smoothly periodic extension (``fft.extend_periodic``). The w step is generalised soft
   thresholding (Zuo et al. 2013) for any alpha in (0, 1], looked up in a table
   (:mod:`._shrink`).
+* **Colour.** A colour photo is solved in luminance and two opponent chroma channels
+  (:mod:`.opponent`): blur is the same on every channel, luminance has sqrt(3) x less
+  noise than one channel, chroma little detail; each channel's data weight follows its
+  own noise. Clipping is one-sided in luminance and drops the chroma data there.
 * **Noise-aware weight.** lambda = ``noise_gain / sigma^2`` with sigma the noise of the
-  linear blurry image (``noise.estimate_noise``), floored so clean images still get a
-  little regularisation.
+  blurry photo, read in sRGB (plus, on a JPEG, a share of the codec's blind error) and
+  mapped to linear light at the photo's median level, floored so clean images still get
+  a little regularisation; then each pixel's weight follows the inverse tone curve's
+  slope at its level (noise even in sRGB is ~15x larger at white than at 10 % grey in
+  linear light). Linear inputs keep one weight from the linear noise.
 * **Ringing.** A kernel error or an unmodelled outlier shows up as oscillation next to
   strong edges. After the solve, the re-blur residual ``|k*x - y|`` (relative to the
   noise) marks pixels the model could not explain; there the result is blended towards a
