@@ -15,7 +15,10 @@ estimated kernels, see ``benchmarks/caption_priors.py``):
   of the kernel estimate: kernel similarity on a receipt 0.61 -> 0.93 (a street sign, which
   is a photo with letters, 0.52 -> 0.47). In the final solve, text is high-contrast and
   two-tone, so the data deserve more trust than a photo's: a 4x larger data weight gained
-  +4.4 dB (receipt) and +2.4 dB (sign) with the true kernel. The two-tone L0 term in the
+  +4.4 dB (receipt) and +2.4 dB (sign) with the true kernel. (With the luminance + chroma
+  solve, which already trusts luminance more, the text case beats a wrong caption by
+  +1.61 dB with the true kernel and loses 0.59 dB blind: ``benchmarks/caption_priors``,
+  README.) The two-tone L0 term in the
   final solve (``DeconvConfig.intensity_l0``) and a sparser exponent (0.5) measured no
   better (-0.3 / -3 dB), so they stay off.
 * **night**: the defaults already keep clipped pixels out of the data term (one-sided,
