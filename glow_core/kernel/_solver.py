@@ -102,15 +102,15 @@ def beta_levels(config: DeconvConfig) -> list[float]:
 
 
 def solve(y: torch.Tensor, sat: torch.Tensor | None, kernel: torch.Tensor,
-          lam: float | torch.Tensor, config: DeconvConfig, margin: int,
+          lam: float, config: DeconvConfig, margin: int,
           step: Callable[[], None] | None = None, tones: torch.Tensor | None = None,
           weight: torch.Tensor | None = None) -> torch.Tensor:
     """Deconvolve linear channels ``y`` (C, H, W); returns (C, H, W).
 
-    ``lam``: the data weight, one for all channels or a (C, 1, 1) tensor (channels of
-    different noise, such as luminance and chroma). ``weight`` (C, H, W), optional:
-    each pixel's data weight relative to ``lam`` (noise that varies with the level;
-    0 = no data term, such as a chroma value that clipping made meaningless). ``sat``
+    ``lam``: the data weight; ``weight`` (C, H, W), optional: each pixel's data weight
+    relative to it (channels of different noise, such as luminance and chroma, noise
+    that varies with the level; 0 = no data term, such as a chroma value that clipping
+    made meaningless). ``sat``
     (C, H, W) bool marks clipped blurry pixels (one-sided data term); ``margin``: the
     periodic extension (and, with ``config.free_boundary``, the band of unknown latent
     pixels) on each side. ``tones`` (2, C, 1, 1): ink / paper levels of the text prior

@@ -296,7 +296,7 @@ def _box(x: torch.Tensor, radius: int) -> torch.Tensor:
 
 
 def _suppress_ringing(out: torch.Tensor, win: torch.Tensor, sat: torch.Tensor | None,
-                      k: torch.Tensor, lam: float | torch.Tensor, config: DeconvConfig,
+                      k: torch.Tensor, lam: float, config: DeconvConfig,
                       pad: int, tones: torch.Tensor | None = None, *,
                       weight: torch.Tensor | None = None,
                       res_scale: torch.Tensor | None = None) -> torch.Tensor:
