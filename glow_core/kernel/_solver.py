@@ -110,11 +110,11 @@ def solve(y: torch.Tensor, sat: torch.Tensor | None, kernel: torch.Tensor,
     ``lam``: the data weight; ``weight`` (C, H, W), optional: each pixel's data weight
     relative to it (channels of different noise, such as luminance and chroma, noise
     that varies with the level; 0 = no data term, such as a chroma value that clipping
-    made meaningless). ``sat``
-    (C, H, W) bool marks clipped blurry pixels (one-sided data term); ``margin``: the
-    periodic extension (and, with ``config.free_boundary``, the band of unknown latent
-    pixels) on each side. ``tones`` (2, C, 1, 1): ink / paper levels of the text prior
-    (used when ``config.intensity_l0 > 0``). ``step`` is called per iteration.
+    made meaningless). ``sat`` (C, H, W) bool marks clipped blurry pixels (one-sided
+    data term); ``margin``: the periodic extension (and, with ``config.free_boundary``,
+    the band of unknown latent pixels) on each side. ``tones`` (2, C, 1, 1): ink /
+    paper levels of the text prior (used when ``config.intensity_l0 > 0``). ``step`` is
+    called per iteration.
     """
     c, h, w = y.shape
     yp, (top, left, _, _) = extend_periodic(y, margin, even=True)
