@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         for key, cap in (("true", it["true"]), ("empty", ""), ("wrong", it["wrong"])):
             pri = semantic_priors(cap, it["blurry"])
             picks[key] = max(pri.weights, key=pri.weights.get)
-            sig = repr((pri.kernel, pri.deconv, pri.field))
+            sig = repr((pri.kernel, pri.deconv, pri.field, pri.accept))
             if sig not in cache:  # identical priors give identical outputs
                 cache[sig] = restore(it["blurry"], pri, kern, cap)
             outs[key] = cache[sig]

@@ -481,11 +481,12 @@ class Engine:
                 progress(ProgressInfo(float(fraction), "estimating blur"))
 
         start = time.perf_counter()
-        _priors, kcfg, _dcfg, fcfg = stage_configs(caption, pixels, self._kernel_device,
-                                                   scene_priors)
+        _priors, kcfg, _dcfg, fcfg, acfg = stage_configs(caption, pixels,
+                                                         self._kernel_device, scene_priors)
         kf = estimate_field(pixels, kernel_size=kernel_size, region=region,
                             spatially_varying=spatially_varying, progress=report,
-                            cancel=cancel, kernel_config=kcfg, field_config=fcfg)
+                            cancel=cancel, kernel_config=kcfg, field_config=fcfg,
+                            accept_config=acfg)
         kf.info["seconds"] = time.perf_counter() - start
         return kf
 

@@ -32,6 +32,7 @@ import numpy as np
 from glow_core.cancel import Cancelled, CancelToken
 from glow_core.errors import EngineError
 from glow_core.kernel import (
+    AcceptConfig,
     DeconvCancelled,
     DeconvConfig,
     FieldConfig,
@@ -148,7 +149,8 @@ def estimate_field(pixels: np.ndarray, *, kernel_size: int | None = None,
                    progress: Callable[[float, str], None] | None = None,
                    cancel: CancelToken | None = None,
                    kernel_config: KernelConfig | None = None,
-                   field_config: FieldConfig | None = None) -> KernelField:
+                   field_config: FieldConfig | None = None,
+                   accept_config: AcceptConfig | None = None) -> KernelField:
     """Blind estimate: a field of region kernels, or one kernel as a 1 x 1 field.
 
     A ``region`` means the user chose where the blur shows: one kernel from there.
@@ -160,6 +162,7 @@ def estimate_field(pixels: np.ndarray, *, kernel_size: int | None = None,
     try:
         if spatially_varying and region is None:
             return estimate_kernel_field(pixels, fcfg, kernel_config=kcfg,
+                                         accept_config=accept_config,
                                          kernel_size=kernel_size, progress=progress,
                                          cancel=stop)
         box = clip_region(region, h, w) if region is not None else None
@@ -171,7 +174,8 @@ def estimate_field(pixels: np.ndarray, *, kernel_size: int | None = None,
     kf.min_confidence = fcfg.min_confidence
     # A blind kernel must pass the acceptance test (ringing / residual after deconvolving):
     # a confidently wrong estimate is attenuated or refused instead of damaging the photo.
-    attach_acceptance(kf, pixels, kernel_config=kcfg, cancel=stop)
+    attach_acceptance(kf, pixels, kernel_config=kcfg, accept_config=accept_config,
+                      cancel=stop)
     kf.boxes = np.array([[list(est.region)]], dtype=np.int64)
     kf.info = {"region": tuple(int(v) for v in est.region), "seconds": est.seconds}
     return kf
@@ -217,7 +221,7 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
     if kernel is None and min(h, w) < MIN_ESTIMATE_SIDE:
         return _backed_off(f"the photo is smaller than {MIN_ESTIMATE_SIDE} px: too few edges "
                            "to estimate the blur", start)
-    priors, kcfg, dcfg, fcfg = stage_configs(caption, pixels, device, scene_priors)
+    priors, kcfg, dcfg, fcfg, acfg = stage_configs(caption, pixels, device, scene_priors)
     if kernel is not None:
         kf, source = user_field(kernel, h, w), "user"
     else:
@@ -225,7 +229,7 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
         try:
             kf = estimate_field(pixels, kernel_size=kernel_size, region=region,
                                 spatially_varying=spatially_varying,
-                                kernel_config=kcfg, field_config=fcfg,
+                                kernel_config=kcfg, field_config=fcfg, accept_config=acfg,
                                 progress=lambda f, _m: report(0.5 * float(f),
                                                               "estimating blur"),
                                 cancel=cancel)
@@ -275,13 +279,14 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
 def stage_configs(caption: str, pixels: np.ndarray, device: str | None,
                   scene_priors: bool = True
                   ) -> tuple[SemanticPriors | None, KernelConfig, DeconvConfig,
-                             FieldConfig | None]:
-    """(priors, kernel, deconvolution and field configs) the stage runs with on ``device``:
-    the scene's priors (:func:`scene_configs`), or the general defaults without them."""
+                             FieldConfig | None, AcceptConfig | None]:
+    """(priors, kernel, deconvolution, field and acceptance configs) the stage runs with
+    on ``device``: the scene's priors (:func:`scene_configs`), or the general defaults
+    without them."""
     priors = scene_configs(caption, pixels, device) if scene_priors else None
     if priors is None:
-        return None, KernelConfig(device=device), DeconvConfig(device=device), None
-    return priors, priors.kernel, priors.deconv, priors.field
+        return None, KernelConfig(device=device), DeconvConfig(device=device), None, None
+    return priors, priors.kernel, priors.deconv, priors.field, priors.accept
 
 
 def scene_configs(caption: str, pixels: np.ndarray, device: str | None

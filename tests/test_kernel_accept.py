@@ -269,3 +269,23 @@ def test_codec_noise_is_blind_to_the_grid_phase_and_zero_without_blocks() -> Non
     assert block_excess(shifted)["phase"] == ((py - 3) % 8, (px - 5) % 8)
     assert abs(estimate_codec_noise(shifted) - estimate_codec_noise(jpg)) \
         < 0.2 * estimate_codec_noise(jpg)
+
+
+def test_clipped_lights_do_not_count_against_a_right_kernel() -> None:
+    # A night street with lights 6x brighter than white: the result is clipped where the
+    # lights were, so its re-blur lacks their streaks. Counted there, the residual of the
+    # right kernel reads like a wrong one's.
+    from dataclasses import replace
+
+    from glow_core.semantics import configs_for
+    from tests.test_kernel_deconvolve import street_lights
+
+    blurry, k, _, _ = street_lights(6.0, 0.01)
+    out = deconvolve(blurry, k, configs_for({"night": 1.0})[1], noise_sigma=0.01)
+    est = SimpleNamespace(kernel=k, confidence=0.9)
+    kept = accept(blurry, out, est, 0.01)
+    assert kept.strength > 0.9, kept.reasons
+    assert kept.features["residual"] < AcceptConfig().ok_residual
+    everything = accept(blurry, out, est, 0.01, replace(AcceptConfig(), clipped=2.0))
+    assert everything.strength == 0.0
+    assert everything.features["residual"] > 2 * kept.features["residual"]

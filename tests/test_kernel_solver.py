@@ -115,3 +115,22 @@ def test_fast_solver_equals_reference(variant: str) -> None:
     assert float((fast - ref)[:, 12:-12, 12:-12].abs().mean()) < 1e-3
     assert abs(_psnr(fast, truth) - _psnr(ref, truth)) < 0.05
     assert np.isfinite(fast.numpy()).all()
+
+
+def test_over_relaxation_gets_closer_to_the_converged_solve() -> None:
+    # The same number of split iterations, over-relaxed (the default) against plain:
+    # nearer to what many iterations converge to, on both the clipped and the plain case.
+    from dataclasses import replace
+
+    lin, k, _, lam = _case()
+    for sat in (None, lin > float(lin.flatten().quantile(0.9))):
+        base = DeconvConfig(beta_max=512.0)
+        done = solve(lin, sat, k, lam, replace(base, inner_iters=60, relaxation=1.0), 19)
+        plain = solve(lin, sat, k, lam, replace(base, relaxation=1.0), 19)
+        relaxed = solve(lin, sat, k, lam, base, 19)
+        assert base.relaxation > 1.5
+        gap_plain = float((plain - done).abs().mean())
+        gap_relaxed = float((relaxed - done).abs().mean())
+        # ~11 % nearer on this small noise-free scene (measured); on Kodak with 1 %
+        # noise 3 over-relaxed iterations beat 4 plain ones (DeconvConfig.relaxation).
+        assert gap_relaxed < 0.95 * gap_plain, (gap_relaxed, gap_plain)

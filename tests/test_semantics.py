@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from glow_core.kernel.config import DeconvConfig, FieldConfig, KernelConfig
+from glow_core.kernel.config import AcceptConfig, DeconvConfig, FieldConfig, KernelConfig
 from glow_core.semantics import (
     CASES,
     configs_for,
@@ -76,8 +76,8 @@ def test_empty_caption_equals_the_image_only_path():
         pri = semantic_priors(blank, img)
         assert pri.source == "image"
         assert pri.weights == image_weights(img)
-        k, d, f = configs_for(image_weights(img))
-        assert (pri.kernel, pri.deconv, pri.field) == (k, d, f)
+        assert (pri.kernel, pri.deconv, pri.field, pri.accept) == \
+            configs_for(image_weights(img))
     assert weights_for("", None) == ({c: float(c == "general") for c in CASES}, "image")
 
 
@@ -91,22 +91,29 @@ def test_image_classifier_picks_text_and_night():
 
 
 def test_weights_blend_the_configs():
-    k, d, f = configs_for({"general": 1.0})
-    assert (k, d, f) == (KernelConfig(), DeconvConfig(), FieldConfig())
-    k, d, _ = configs_for({"text": 1.0})
+    defaults = (KernelConfig(), DeconvConfig(), FieldConfig(), AcceptConfig())
+    assert configs_for({"general": 1.0}) == defaults
+    k, d, _, a = configs_for({"text": 1.0})
     assert k.intensity_l0 > 0 and d.noise_gain > DeconvConfig().noise_gain
+    assert a.max_overshoot > AcceptConfig().max_overshoot  # print overshoots a blurred range
     # gated: a little text weight does not switch the two-tone prior on
-    k, d, _ = configs_for({"text": 0.2, "general": 0.8})
-    assert k.intensity_l0 == 0
+    k, d, _, a = configs_for({"text": 0.2, "general": 0.8})
+    assert k.intensity_l0 == 0 and a == AcceptConfig()
     # a scene with some writing in it (kodim02's door: text 0.37 of the caption) is general
-    assert configs_for({"text": 0.37, "night": 0.13, "general": 0.47, "face": 0.03}) == (
-        KernelConfig(), DeconvConfig(), FieldConfig())
-    _, half, _ = configs_for({"text": 0.5, "general": 0.5})  # geometric blend
+    # (its night 0.13 is the softmax's tail: dropped)
+    assert configs_for({"text": 0.37, "night": 0.13, "general": 0.47, "face": 0.03}) == \
+        defaults
+    _, half, _, _ = configs_for({"text": 0.5, "general": 0.5})  # geometric blend
     full = configs_for({"text": 1.0})[1].noise_gain
     assert half.noise_gain == pytest.approx((full * DeconvConfig().noise_gain) ** 0.5)
-    # night and face solve with the default prior (a face's bokeh is kept elsewhere)
-    for case in ("night", "face"):
-        assert configs_for({case: 1.0}) == (KernelConfig(), DeconvConfig(), FieldConfig())
+    # night: lights far brighter than white want a longer solve with a gentler split
+    _, d, _, _ = configs_for({"night": 1.0})
+    assert d.inner_iters > DeconvConfig().inner_iters
+    assert d.opponent_rho_ratio < DeconvConfig().opponent_rho_ratio
+    _, d_half, _, _ = configs_for({"night": 0.5, "general": 0.5})
+    assert d_half.opponent_rho_ratio == pytest.approx(d.opponent_rho_ratio ** 0.5)
+    # a face solves with the default prior (its bokeh is kept elsewhere)
+    assert configs_for({"face": 1.0}) == defaults
     # starting configs are respected
     start = dataclasses.replace(DeconvConfig(), tile=256)
     assert configs_for({"text": 1.0}, deconv=start)[1].tile == 256
@@ -147,7 +154,7 @@ def test_text_prior_beats_the_default_prior_on_blurred_text():
     rng = np.random.default_rng(1)
     blurry = np.clip(linear_to_srgb(np.clip(blurred, 0, 1)) + rng.normal(0, 0.01, lin.shape),
                      0, 1).astype(np.float32)
-    _, d_text, _ = configs_for({"text": 1.0})
+    _, d_text, _, _ = configs_for({"text": 1.0})
     b = 8  # borders: both solvers guess outside the frame
 
     def err(x: np.ndarray) -> float:
@@ -259,3 +266,33 @@ def test_batch_records_the_caption_a_restorer_reports(tmp_path: Path):
 
 def test_small_weights_do_not_move_the_configs():
     assert configs_for({"text": 0.1, "general": 0.9}) == configs_for({"general": 1.0})
+
+
+def test_night_prior_calms_the_rings_around_lights_brighter_than_white():
+    # The one-sided solve builds a light's energy up iteration by iteration: the night
+    # case's longer, gentler solve gets much further in the rings around the lights.
+    from glow_core.kernel import deconvolve
+    from tests.test_kernel_deconvolve import street_lights
+
+    blurry, k, target, ring = street_lights()
+    night = configs_for({"night": 1.0})[1]
+    plain = deconvolve(blurry, k, DeconvConfig(), noise_sigma=0.005)
+    calm = deconvolve(blurry, k, night, noise_sigma=0.005)
+    assert np.mean((calm - target)[ring] ** 2) < 0.4 * np.mean((plain - target)[ring] ** 2)
+
+
+def test_night_caption_needs_a_dark_photo_with_lights(monkeypatch):
+    import glow_core.semantics as sem
+
+    monkeypatch.setattr(sem, "caption_weights",
+                        lambda text: {"text": 0.0, "night": 0.9, "face": 0.0, "general": 0.1})
+    street = np.full((96, 96, 3), 0.05, np.float32)
+    street[40:44, 40:44] = 1.0  # lamps
+    street[10:12, 70:72] = 1.0
+    pri = sem.semantic_priors("a street at night", street)
+    assert pri.case == "night" and pri.deconv.inner_iters > DeconvConfig().inner_iters
+    assert any("longer, gentler solve" in n for n in pri.notes)
+    # "neon caps under a dark sky" on a day photo: the words say night, the pixels don't
+    day = sem.semantic_priors("bright neon caps, dark sky", _photo())
+    assert day.case == "night" and day.deconv == DeconvConfig()
+    assert any("does not look dark with lights" in n for n in day.notes)

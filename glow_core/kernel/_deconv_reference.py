@@ -91,7 +91,8 @@ def solve_reference(y: torch.Tensor, sat: torch.Tensor | None, kernel: torch.Ten
             x = torch.fft.irfft2(spec_x, s=(hp, wp))
             if use_split:
                 kx = torch.fft.irfft2(spec_x * kotf, s=(hp, wp))
-                v = kx + u
+                r = config.relaxation  # over-relaxed: k * x -> r k * x + (1 - r) z
+                v = r * kx + (1.0 - r) * z + u
                 zq = (lam * yp + rho * v) / (lam + rho)
                 z = torch.where(valid, zq, v) if free else zq
                 if satp is not None:

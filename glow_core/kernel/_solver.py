@@ -131,6 +131,7 @@ def solve(y: torch.Tensor, sat: torch.Tensor | None, kernel: torch.Tensor,
     free_border = config.free_boundary and margin > 0
     use_split = free_border or has_sat or weight is not None
     table = shrink_table(config.alpha, dev) if config.alpha < 1.0 else None
+    relax = config.relaxation
     x = yp
     if use_split:
         # Data split: z = k * x where the blurry pixel is a measurement (the valid
@@ -183,7 +184,11 @@ def solve(y: torch.Tensor, sat: torch.Tensor | None, kernel: torch.Tensor,
                 spec = data if r is None else torch.fft.rfft2(r).mul_(b_p).add_(data)
             x = torch.fft.irfft2(spec, s=(hp, wp))
             if use_split:
-                v = torch.fft.irfft2(spec.mul_(kotf), s=(hp, wp)).add_(u)
+                v = torch.fft.irfft2(spec.mul_(kotf), s=(hp, wp))
+                if relax == 1.0:
+                    v.add_(u)
+                else:  # over-relaxed k * x: r k * x + (1 - r) z, with z = (z - u) + u
+                    v.mul_(relax).add_(zmu, alpha=1.0 - relax).add_(u, alpha=2.0 - relax)
                 vi = v[inner]
                 if not has_sat:
                     # u = v - z = a_y v - a_y y and z - u = v - 2 u on the measured

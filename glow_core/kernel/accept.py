@@ -74,7 +74,8 @@ def _maxpool(x: torch.Tensor, r: int) -> torch.Tensor:
 
 def deconvolution_checks(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np.ndarray,
                          noise_sigma: float, *, residual_floor: float = 0.002,
-                         overshoot_floor: float = 0.01, codec_sigma: float = 0.0) -> dict:
+                         overshoot_floor: float = 0.01, codec_sigma: float = 0.0,
+                         clipped: float | None = None) -> dict:
     """Residual and ringing features of a deconvolution (blurry/deconvolved: sRGB [0, 1]).
 
     * ``residual``: rms of ``y - srgb(k * lin(x))`` over the interior, in noise sigmas;
@@ -90,6 +91,13 @@ def deconvolution_checks(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np
     terms. ``codec_sigma`` (a JPEG's error, :func:`_codec_sigma`) is a further floor of the
     residual's sigma only: a codec removes noise where the noise estimate looks (flat
     areas) and leaves error where the residual is large (edges, texture).
+
+    Blurry pixels with a channel at or above ``clipped`` (default
+    :attr:`AcceptConfig.clipped`; and a kernel radius around them) are left out
+    of both residuals: a light brighter than white is clipped in the blurry photo and in
+    the result alike, so re-blurring the result cannot give its streak back (a right
+    kernel on a night street read 4-5 sigmas there). When they would leave less than a
+    tenth of the interior, everything counts.
 
     In float32: the features are ratios of means over ~10^5-10^7 pixels, far from
     float32's limits, and at 12 MP the float64 copies of the photo cost ~1.5 GB.
@@ -112,12 +120,19 @@ def deconvolution_checks(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np
     gy[1:] = y[1:] - y[:-1]
     gx[:, 1:] = y[:, 1:] - y[:, :-1]
     g = torch.sqrt(gx * gx + gy * gy)[sl]
+    rad = max(1, max(k.shape) // 2)
+    level = AcceptConfig.clipped if clipped is None else clipped
+    a = np.asarray(blurry)
+    top = a[..., :3].max(-1) if a.ndim == 3 else a
+    keep = ~(_maxpool(torch.from_numpy(np.ascontiguousarray(top >= level)).float(), rad)[sl] > 0)
+    if float(keep.float().mean()) < 0.1:
+        keep = torch.ones_like(keep)
+    r, g = r[keep], g[keep]
     thr = torch.quantile(g.flatten()[:: max(1, g.numel() // 200_000)], 0.9)
     edge = g >= thr
     r2 = r * r
     e_edge = float(r2[edge].mean()) if edge.any() else 0.0
     e_rest = float(r2[~edge].mean()) if (~edge).any() else 1e-12
-    rad = max(1, max(k.shape) // 2)
     hi = _maxpool(y, rad) + 2 * sigma_ov
     lo = -_maxpool(-y, rad) - 2 * sigma_ov
     ov = (x - torch.minimum(torch.maximum(x, lo), hi))[sl]
@@ -275,7 +290,8 @@ def _codec_sigma(blurry: np.ndarray, config: AcceptConfig) -> float:
 
 def _floors(config: AcceptConfig, codec_sigma: float = 0.0) -> dict:
     return {"residual_floor": config.residual_sigma_floor,
-            "overshoot_floor": config.overshoot_sigma_floor, "codec_sigma": codec_sigma}
+            "overshoot_floor": config.overshoot_sigma_floor, "codec_sigma": codec_sigma,
+            "clipped": config.clipped}
 
 
 def _post(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np.ndarray,

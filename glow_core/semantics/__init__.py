@@ -16,16 +16,28 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from glow_core.kernel.config import DeconvConfig, FieldConfig, KernelConfig
+from glow_core.kernel.config import AcceptConfig, DeconvConfig, FieldConfig, KernelConfig
 
 from .caption_weights import caption_weights
 from .cases import CASES, DESCRIPTIONS, LABELS
 from .defocus import defocus_keep_map, preserve_defocus
 from .image_classifier import image_weights
-from .priors import OVERRIDES, configs_for
+from .priors import MIN_WEIGHT, OVERRIDES, configs_for
 
-#: The image's own text weight below which a text caption's text priors stay off.
-PRINT_CHECK = 0.2
+#: A caption's case whose priors need the pixels to agree: below this image weight of the
+#: case they stay off. The words say text, night; the pixels must agree that it is ink on
+#: paper, a dark scene with lights.
+#: * text (two tones, a 4x data weight) is right for print, not for a photo with words in
+#:   it: a street sign captioned "a street sign with white letters" lost 8.2 dB to the
+#:   general prior with both and 4.8 dB with the data weight alone (blind kernel stage,
+#:   384 px, usrnet12_k11);
+#: * night (a longer, gentler solve for lights brighter than white) on a day photo that
+#:   words call night: kodim03's "bright neon caps ... cloudy dark sky" (night 0.70) lost
+#:   0.55 dB to its empty caption (blind, 384 px), and a night street lit like day (a
+#:   casino's signs, image night weight 0.06) lost 0.25 (1.45 with the true kernel).
+IMAGE_CHECKS: dict[str, float] = {"text": 0.2, "night": 0.2}
+DOUBT_NOTES = {"text": "text priors off: the photo does not look like print",
+               "night": "night priors off: the photo does not look dark with lights"}
 
 __all__ = [
     "CASES",
@@ -53,6 +65,8 @@ class SemanticPriors:
     kernel: KernelConfig
     deconv: DeconvConfig
     field: FieldConfig
+    #: The acceptance test of a blind estimate (print may overshoot a blurred range).
+    accept: AcceptConfig = field(default_factory=AcceptConfig)
     notes: tuple[str, ...] = field(default_factory=tuple)
     #: Portraits: strength for :func:`preserve_defocus` after ``deconvolve_field`` (0: off).
     bokeh: float = 0.0
@@ -80,34 +94,44 @@ def weights_for(caption: str, image: np.ndarray | None = None) -> tuple[dict[str
 
 def semantic_priors(caption: str, image: np.ndarray | None, *,
                     kernel: KernelConfig | None = None, deconv: DeconvConfig | None = None,
-                    field: FieldConfig | None = None) -> SemanticPriors:
+                    field: FieldConfig | None = None,
+                    accept: AcceptConfig | None = None) -> SemanticPriors:
     """Kernel-stage priors for ``caption`` (empty: decided from ``image``).
 
-    ``kernel``/``deconv``/``field`` are the starting configs (default: the defaults);
+    ``kernel``/``deconv``/``field``/``accept`` are the starting configs (default: the defaults);
     only the fields a selected case overrides change. Deterministic.
     """
     weights, source = weights_for(caption, image)
-    k, d, f = configs_for(weights, kernel, deconv, field)
+    k, d, f, a = configs_for(weights, kernel, deconv, field, accept)
     case, w = dominant(weights)
     notes = [f"{LABELS[case]} ({w:.0%}, from the {source})"]
-    if k.intensity_l0 > 0 and source == "caption" and image is not None \
-            and image_weights(image)["text"] < PRINT_CHECK:
-        # The text priors (two tones, a 4x data weight) are right for print, not for a
-        # photo with words in it: a street sign captioned "a street sign with white
-        # letters" lost 8.2 dB to the general prior with both and 4.8 dB with the data
-        # weight alone (blind kernel stage, 384 px, usrnet12_k11). The words say text; the
-        # pixels must agree that it is ink on paper.
-        # The configs are blended as if the text weight were the general case's (the
-        # reported weights stay the caption's, so the panel still shows what was asked).
-        as_photo = dict(weights, text=0.0, general=weights["general"] + weights["text"])
-        k, d, f = configs_for(as_photo, kernel, deconv, field)
-        notes.append("text priors off: the photo does not look like print")
+    doubted = [] if source != "caption" or image is None else \
+        [c for c in IMAGE_CHECKS if weights.get(c, 0.0) >= MIN_WEIGHT]
+    if doubted:
+        seen = image_weights(image)
+        doubted = [c for c in doubted if seen[c] < IMAGE_CHECKS[c]]
+    if doubted:
+        # The configs are blended as if a doubted case's weight were the general case's
+        # (the reported weights stay the caption's, so the panel still shows what was
+        # asked).
+        as_photo = dict(weights)
+        for c in doubted:
+            as_photo["general"] += as_photo[c]
+            as_photo[c] = 0.0
+        doubtful = (k, d, f, a)
+        k, d, f, a = configs_for(as_photo, kernel, deconv, field, accept)
+        if (k, d, f, a) != doubtful:  # say so only where the case's priors were in force
+            notes += [DOUBT_NOTES[c] for c in doubted]
     if k.intensity_l0 > 0:
         notes.append("text prior (L0 on intensity and gradient) on")
     if d.saturation < (deconv or DeconvConfig()).saturation:
         notes.append("clipped highlights kept out of the data term")
+    if d.inner_iters > (deconv or DeconvConfig()).inner_iters:
+        notes.append("lights brighter than white: a longer, gentler solve (no ringing)")
+    if a.max_overshoot > (accept or AcceptConfig()).max_overshoot:
+        notes.append("sharp print may overshoot the blurred range: ringing test relaxed")
     bokeh = float(weights.get("face", 0.0)) if weights.get("face", 0.0) >= 0.5 else 0.0
     if bokeh:
         notes.append("background bokeh kept (regions blurred unlike the subject)")
     return SemanticPriors(weights=weights, source=source, kernel=k, deconv=d, field=f,
-                          notes=tuple(notes), bokeh=bokeh)
+                          accept=a, notes=tuple(notes), bokeh=bokeh)
