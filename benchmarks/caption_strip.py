@@ -100,18 +100,21 @@ def main(argv: list[str] | None = None) -> int:
     engine = Engine(args.checkpoint, device="cpu")
     tiles = [_label(sharp, ["sharp (drawn)"]),
              _label(blurry, ["blurry (floor)", f"{psnr(blurry, sharp):.2f} dB"])]
-    print(f"{'caption':<58} {'kernel':<9} {'case':<8} {'PSNR':>6}")
+    print(f"{'caption':<58} {'kernel':<9} {'case':<20} {'PSNR':>6}")
     runs = [(key, caption, None) for key, caption in CAPTIONS]
     runs.append(("ceiling", CAPTIONS[0][1], kernel.astype(np.float32)))
     for key, caption, given in runs:
         result = engine.restore(blurry, RestoreOptions(caption=caption, kernel=given))
         out = np.asarray(result.image, np.float32)[..., :3]
         score = psnr(out, sharp, best_shift(out, sharp))
-        weights = result.info.get("kernel", {}).get("priors", {}).get("weights", {})
+        priors = result.info.get("kernel", {}).get("priors", {})
+        weights = priors.get("weights", {})
         case = max(weights, key=weights.get) if weights else "-"
+        if any("priors off" in note for note in priors.get("notes", [])):
+            case += " (off: general)"  # the words said it, the pixels did not agree
         shown = f'"{caption}"' if caption else "(empty: the photo decides)"
         how = "true" if given is not None else "estimated"
-        print(f"{shown:<58} {how:<9} {case:<8} {score:6.2f}")
+        print(f"{shown:<58} {how:<9} {case:<20} {score:6.2f}")
         if given is None:  # the strip shows what a user gets: blind
             tiles.append(_label(out, textwrap.wrap(shown, 40)[:BAND_LINES - 1]
                                 + [f"{key}: {case} prior, {score:.2f} dB"]))

@@ -197,7 +197,7 @@ def test_tiles_match_whole_and_have_no_seam() -> None:
     diff = np.abs(whole - tiled)[3:-3, 3:-3]
     assert diff.mean() < 1e-3
     # No seam: the bands along the tiles' cuts (at 53 and 107) differ no more than the
-    # rest. (A few isolated pixels differ by up to ~0.05: the 24-iteration solve stops
+    # rest. (A few isolated pixels differ by up to ~0.05: the 18-iteration solve stops
     # at slightly different points with different context; never a line.)
     band = max(float(diff[:, c - 5:c - 1].mean()) for c in (53, 107))
     band = max(band, *(float(diff[r - 5:r - 1].mean()) for r in (53, 107)))
