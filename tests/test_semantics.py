@@ -211,19 +211,37 @@ def test_app_export_records_the_caption_in_force(tmp_path: Path):
 def test_caption_panel_shows_the_selected_case(qtbot, monkeypatch):
     import app.panels.caption as cap
 
-    monkeypatch.setattr(cap, "case_weights", lambda caption, pixels: (
-        ({"text": 0.8, "night": 0.1, "face": 0.0, "general": 0.1}, "caption") if caption
-        else ({"text": 0.0, "night": 0.0, "face": 0.0, "general": 1.0}, "image")))
+    off = "text priors off: the photo does not look like print"
+    monkeypatch.setattr(cap, "case_priors", lambda caption, pixels: (
+        ({"text": 0.8, "night": 0.1, "face": 0.0, "general": 0.1}, "caption", (off,))
+        if caption else ({"text": 0.0, "night": 0.0, "face": 0.0, "general": 1.0}, "image",
+                         ())))
     panel = cap.CaptionPanel()
     qtbot.addWidget(panel)
     panel.set_caption("a receipt")
     panel.weigh_now()
     qtbot.waitUntil(lambda: panel.case_bar.value() == 80, timeout=5000)
     assert "Text" in panel.case_label.text() and "caption" in panel.case_label.text()
+    # the photo overrules the words, and the panel says so
+    assert not panel.notes_label.isHidden() and "does not look like print" in \
+        panel.notes_label.text()
     panel.set_caption("")
     panel.weigh_now()
     qtbot.waitUntil(lambda: panel.case_bar.value() == 100, timeout=5000)
-    assert "image" in panel.case_label.text()
+    assert "image" in panel.case_label.text() and panel.notes_label.isHidden()
+
+
+def test_case_priors_report_the_notes_of_the_priors_in_force(monkeypatch):
+    import app.panels.caption as cap
+    import glow_core.semantics as sem
+
+    monkeypatch.setattr(sem, "caption_weights",
+                        lambda text: {"text": 0.0, "night": 0.9, "face": 0.0, "general": 0.1})
+    weights, source, notes = cap.case_priors("bright neon caps, dark sky", _photo())
+    assert source == "caption" and weights["night"] == 0.9
+    assert notes == ("night priors off: the photo does not look dark with lights",)
+    _, source, notes = cap.case_priors("", _photo())  # the image decides: nothing to add
+    assert source == "image" and notes == ()
 
 
 def test_preserve_defocus_keeps_regions_blurred_unlike_the_subject():

@@ -7,7 +7,9 @@ captioner; when none is installed the button is greyed out and its tooltip says 
 Under the text, a small bar shows which case the caption selects for the kernel stage's
 priors (text / night / face / natural scene) and how strongly: computed by
 :mod:`glow_core.semantics` in a worker thread (the caption encoder takes a moment to load),
-debounced while the user types. An empty caption shows what the image alone decides.
+debounced while the user types. An empty caption shows what the image alone decides. A
+line under it says what the priors do beyond the case, and when the photo overrules the
+words (a "night street" caption on a day photo keeps the night priors off).
 """
 
 from __future__ import annotations
@@ -33,11 +35,14 @@ MAX_CAPTION_CHARS = 400
 CASE_DEBOUNCE_MS = 400
 
 
-def case_weights(caption: str, pixels: Any) -> tuple[dict[str, float], str]:
-    """(weights, source) of :func:`glow_core.semantics.weights_for` (runs in a worker)."""
-    from glow_core.semantics import weights_for
+def case_priors(caption: str, pixels: Any) -> tuple[dict[str, float], str, tuple[str, ...]]:
+    """(weights, source, notes) of :func:`glow_core.semantics.semantic_priors` (runs in a
+    worker): the notes say what the priors do beyond the case, and when the photo overrules
+    the words ("night priors off: the photo does not look dark with lights")."""
+    from glow_core.semantics import semantic_priors
 
-    return weights_for(caption, pixels)
+    pri = semantic_priors(caption, pixels)
+    return pri.weights, pri.source, tuple(pri.notes[1:])  # notes[0] restates the case
 
 
 def describe_case(weights: dict[str, float], source: str) -> tuple[str, int]:
@@ -82,7 +87,7 @@ class CaptionPanel(QWidget):
 
     changed = Signal(str)
     suggestRequested = Signal()  # Qt naming
-    caseReady = Signal(int, object, str)  # generation, weights, source (from the worker)
+    caseReady = Signal(int, object, str, object)  # generation, weights, source, notes
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -122,6 +127,11 @@ class CaptionPanel(QWidget):
         case_row.addWidget(self.case_label, 1)
         case_row.addWidget(self.case_bar)
         inner.addLayout(case_row)
+        self.notes_label = QLabel("")
+        self.notes_label.setObjectName("hint")
+        self.notes_label.setWordWrap(True)
+        self.notes_label.setVisible(False)
+        inner.addWidget(self.notes_label)
         layout.addWidget(box)
         self.factory: Any = None
         self.unavailable_reason = ""
@@ -156,20 +166,23 @@ class CaptionPanel(QWidget):
         def job() -> None:
             try:
                 try:
-                    weights, source = case_weights(caption, pixels)
+                    weights, source, notes = case_priors(caption, pixels)
                 except Exception as exc:  # no encoder: say so rather than fail
-                    weights, source = {}, f"unavailable: {exc}"
+                    weights, source, notes = {}, f"unavailable: {exc}", ()
                 if gen == self._generation:
-                    self.caseReady.emit(gen, weights, source)
+                    self.caseReady.emit(gen, weights, source, notes)
             except RuntimeError:  # the panel was deleted meanwhile (window closed)
                 pass
 
         # A daemon thread: never holds the app open; weighing is serialised inside.
         threading.Thread(target=job, name="caption-case", daemon=True).start()
 
-    def _on_case(self, gen: int, weights: dict, source: str) -> None:
+    def _on_case(self, gen: int, weights: dict, source: str, notes: tuple = ()) -> None:
         if gen != self._generation:
             return  # a newer caption is on its way
+        said = "; ".join(notes)
+        self.notes_label.setText(said[:1].upper() + said[1:])
+        self.notes_label.setVisible(bool(notes))
         if not weights:
             self.case_label.setText("Priors: default (caption encoder unavailable)")
             self.case_label.setToolTip(source)
