@@ -276,7 +276,8 @@ def _noise(blurry: np.ndarray, noise_sigma: float | None) -> float:
     return float(estimate_noise(np.asarray(blurry, np.float32)[..., :3]))
 
 
-def _codec_sigma(blurry: np.ndarray, config: AcceptConfig) -> float:
+def _codec_sigma(blurry: np.ndarray, config: AcceptConfig, codec: float | None = None
+                 ) -> float:
     """The residual's floor for a block-coded photo: ``config.codec_residual_share`` of
     its blind codec error (:func:`glow_core.kernel.noise.estimate_codec_noise`; 0
     without 8 x 8 blocking). From the pixels, not the file: the stage gets pixels only,
@@ -285,7 +286,9 @@ def _codec_sigma(blurry: np.ndarray, config: AcceptConfig) -> float:
         return 0.0
     from .noise import estimate_codec_noise
 
-    return config.codec_residual_share * estimate_codec_noise(np.asarray(blurry)[..., :3])
+    if codec is None:
+        codec = float(estimate_codec_noise(np.asarray(blurry)[..., :3]))
+    return config.codec_residual_share * codec
 
 
 def _floors(config: AcceptConfig, codec_sigma: float = 0.0) -> dict:
@@ -295,9 +298,10 @@ def _floors(config: AcceptConfig, codec_sigma: float = 0.0) -> dict:
 
 
 def _post(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np.ndarray,
-          noise_sigma: float | None, parts: dict, feats: dict, config: AcceptConfig) -> None:
+          noise_sigma: float | None, parts: dict, feats: dict, config: AcceptConfig,
+          codec_error: float | None = None) -> None:
     noise_sigma = _noise(blurry, noise_sigma)
-    codec = _codec_sigma(blurry, config)
+    codec = _codec_sigma(blurry, config, codec_error)
     post = deconvolution_checks(blurry, deconvolved, kernel, noise_sigma,
                                 **_floors(config, codec))
     feats.update(post)
@@ -307,10 +311,13 @@ def _post(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np.ndarray,
 def accept_field(kfield: object, consistency: dict | None, config: AcceptConfig, *,
                  blurry: np.ndarray | None = None, deconvolved: np.ndarray | None = None,
                  noise_sigma: float | None = None,
-                 previous: Acceptance | None = None) -> Acceptance:
+                 previous: Acceptance | None = None,
+                 codec_error: float | None = None) -> Acceptance:
     """Acceptance of a :class:`KernelField`: confidence x consistency (``previous``
     reuses an earlier pre-deconvolution result), then, given the deconvolution, the
-    post checks (a varying field: see :func:`_post_regions`)."""
+    post checks (a varying field: see :func:`_post_regions`). ``codec_error``: the
+    photo's blind codec error (:func:`glow_core.kernel.noise.estimate_codec_noise`) when
+    the caller has read it (else read here)."""
     if previous is not None:
         feats = {k: v for k, v in previous.features.items() if k != "parts"}
         parts = {k: v for k, v in previous.features.get("parts", {}).items()
@@ -320,21 +327,22 @@ def accept_field(kfield: object, consistency: dict | None, config: AcceptConfig,
     if blurry is not None and deconvolved is not None:
         if kfield.uniform or kfield.grid == (1, 1):
             k = kfield.global_kernel if kfield.uniform else kfield.kernels[0, 0]
-            _post(blurry, deconvolved, k, noise_sigma, parts, feats, config)
+            _post(blurry, deconvolved, k, noise_sigma, parts, feats, config, codec_error)
         else:
-            _post_regions(blurry, deconvolved, kfield, noise_sigma, parts, feats, config)
+            _post_regions(blurry, deconvolved, kfield, noise_sigma, parts, feats, config,
+                          codec_error)
     return _finish(parts, feats, config)
 
 
 def _post_regions(blurry: np.ndarray, deconvolved: np.ndarray, kfield: object,
                   noise_sigma: float | None, parts: dict, feats: dict,
-                  config: AcceptConfig) -> None:
+                  config: AcceptConfig, codec_error: float | None = None) -> None:
     """Post checks of a varying field. Overshoot (ringing) needs no kernel but its
     size: it is measured on the whole blended result. The residuals need one kernel:
     per region with its own, the median region counts (a region straddling two blurs
     fits neither, but the residual-aware blend does not use it there)."""
     noise_sigma = _noise(blurry, noise_sigma)
-    floors = _floors(config, _codec_sigma(blurry, config))  # the whole photo's blocks
+    floors = _floors(config, _codec_sigma(blurry, config, codec_error))  # the whole photo's
     whole = deconvolution_checks(blurry, deconvolved, kfield.global_kernel, noise_sigma,
                                  **floors)
     per: dict = {"residual": [], "edge_residual": []}

@@ -369,19 +369,22 @@ def data_weight(lin: np.ndarray, config: DeconvConfig,
 
 
 def photo_noise(rgb: np.ndarray, config: DeconvConfig, noise_sigma: float | None,
-                linear: bool, *, read: float | None = None) -> float | None:
+                linear: bool, *, read: float | None = None,
+                codec: float | None = None) -> float | None:
     """The noise sigma to weigh the data by, in the input's units: the caller's, else
     read from the sRGB photo when the noise is taken as even in sRGB
     (``config.tone_weights``; on a JPEG at least ``config.codec_noise_share`` x the
     codec's blind error, :func:`noise.estimate_codec_noise`), else None
-    (:func:`data_weight` reads the linear one). ``read``: ``estimate_noise(rgb)`` when
-    the caller has it already (the acceptance test reads the same photo)."""
+    (:func:`data_weight` reads the linear one). ``read`` / ``codec``:
+    ``estimate_noise(rgb)`` / ``estimate_codec_noise(rgb)`` when the caller has them
+    already (the acceptance test reads the same photo)."""
     if noise_sigma is not None or linear or not config.tone_weights \
             or config.weight is not None:
         return noise_sigma
     sigma = float(estimate_noise(rgb)) if read is None else read
     if config.codec_noise_share > 0:
-        sigma = max(sigma, config.codec_noise_share * estimate_codec_noise(rgb))
+        blocks = float(estimate_codec_noise(rgb)) if codec is None else codec
+        sigma = max(sigma, config.codec_noise_share * blocks)
     return sigma
 
 
