@@ -289,3 +289,21 @@ def test_clipped_lights_do_not_count_against_a_right_kernel() -> None:
     everything = accept(blurry, out, est, 0.01, replace(AcceptConfig(), clipped=2.0))
     assert everything.strength == 0.0
     assert everything.features["residual"] > 2 * kept.features["residual"]
+
+
+def test_codec_error_of_a_grey_photo_reads_the_whole_photo() -> None:
+    # A grey (H, W) photo: the acceptance's codec floor reads all of it, not its first
+    # three columns as if they were channels.
+    from PIL import Image
+
+    from glow_core.kernel.accept import _codec_sigma
+
+    sharp, blurry, _, _ = _scene()
+    grey = blurry.mean(-1)
+    buf = io.BytesIO()
+    Image.fromarray((grey * 255 + 0.5).astype(np.uint8)).save(buf, "JPEG", quality=75)
+    jpeg = np.asarray(Image.open(buf), np.float32) / 255.0
+    share = AcceptConfig().codec_residual_share
+    assert _codec_sigma(jpeg, AcceptConfig()) == pytest.approx(
+        share * estimate_codec_noise(jpeg))
+    assert _codec_sigma(jpeg, AcceptConfig()) > 0

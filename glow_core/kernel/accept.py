@@ -287,7 +287,8 @@ def _codec_sigma(blurry: np.ndarray, config: AcceptConfig, codec: float | None =
     from .noise import estimate_codec_noise
 
     if codec is None:
-        codec = float(estimate_codec_noise(np.asarray(blurry)[..., :3]))
+        a = np.asarray(blurry)
+        codec = float(estimate_codec_noise(a[..., :3] if a.ndim == 3 else a))
     return config.codec_residual_share * codec
 
 
