@@ -314,3 +314,15 @@ def test_night_caption_needs_a_dark_photo_with_lights(monkeypatch):
     day = sem.semantic_priors("bright neon caps, dark sky", _photo())
     assert day.case == "night" and day.deconv == DeconvConfig()
     assert any("does not look dark with lights" in n for n in day.notes)
+
+
+def test_night_solve_needs_words():
+    # The photo alone may pick night (the panel shows it) but only a caption turns the
+    # night solve on: dark day scenes read as night, and the solve fits wrong kernels too.
+    import glow_core.semantics as sem
+
+    street = np.full((96, 96, 3), 0.05, np.float32)
+    street[40:44, 40:44] = 1.0  # a lamp
+    pri = sem.semantic_priors("", street)
+    assert pri.case == "night" and pri.deconv == DeconvConfig()
+    assert any("only a caption turns it on" in n for n in pri.notes)

@@ -92,7 +92,7 @@ def deconvolution_checks(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np
     residual's sigma only: a codec removes noise where the noise estimate looks (flat
     areas) and leaves error where the residual is large (edges, texture).
 
-    Blurry pixels with a channel at or above ``clipped`` (default
+    Blurry pixels with every channel at or above ``clipped`` (near-white lights; default
     :attr:`AcceptConfig.clipped`; and a kernel radius around them) are left out
     of both residuals: a light brighter than white is clipped in the blurry photo and in
     the result alike, so re-blurring the result cannot give its streak back (a right
@@ -123,7 +123,7 @@ def deconvolution_checks(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np
     rad = max(1, max(k.shape) // 2)
     level = AcceptConfig.clipped if clipped is None else clipped
     a = np.asarray(blurry)
-    top = a[..., :3].max(-1) if a.ndim == 3 else a
+    top = a[..., :3].min(-1) if a.ndim == 3 else a  # near white: a light, not a red door
     keep = ~(_maxpool(torch.from_numpy(np.ascontiguousarray(top >= level)).float(), rad)[sl] > 0)
     if float(keep.float().mean()) < 0.1:
         keep = torch.ones_like(keep)

@@ -335,11 +335,15 @@ class AcceptConfig:
     # one (1.0-2.2).
     overshoot_sigma_floor: float = 0.01
     residual_sigma_floor: float = 0.002
-    # Clipped lights (blurry at or above this, sRGB, and a kernel radius around) are left
-    # out of the re-blur residuals: the result is clipped where the light was, so its
-    # re-blur lacks the streak. Measured (nightshot5 crops, lamps at 6x white, 384 px,
-    # blind): a right-looking estimate on a night street (0070.png x usrnet12_k10) was
-    # refused at residual 4.2 / edge residual 11.6 with everything counted.
+    # Clipped lights (every channel of the blurry photo at or above this, sRGB, and a
+    # kernel radius around) are left out of the re-blur residuals: the result is clipped
+    # where the light was, so its re-blur lacks the streak. Measured (nightshot5 crops,
+    # lamps at 6x white, 384 px, blind): a right-looking estimate on a night street
+    # (0070.png x usrnet12_k10) was refused at residual 4.2 / edge residual 11.6 with
+    # everything counted. Near white only: with any channel clipped, a shaken 256 px crop
+    # of kodim02 (a red door, its red channel clipped) lost a wide band around the door
+    # to the exclusion and a wrong 45 px estimate was kept at 0.70 instead of 0.44
+    # (stage output 20.21 against 21.95 dB).
     clipped: float = 0.97
     # JPEG: the residual's sigma is at least this share of the photo's blind codec error
     # (noise.estimate_codec_noise, from its 8 x 8 blocking; 0 for a photo never block

@@ -46,7 +46,8 @@ estimated kernels, see ``benchmarks/caption_priors.py``):
   output 24.24 against 24.39; per case -1.3 to +0.7). The aggressive variants tried
   before (clip at 0.90 with a 4 px margin, a 2-4x stronger noise regularisation in the
   solve or in the latent update) all measured worse (-0.5 to -1.6 dB, kernel similarity
-  -0.1 to -0.2).
+  -0.1 to -0.2). Only a caption turns the night solve on (``WORDS_ONLY`` in
+  :mod:`glow_core.semantics`): the photo alone calls dark day scenes night.
 * **face**: the default prior in the solve; the case's effect is :func:`preserve_defocus`,
   which leaves regions whose blur disagrees with the subject's alone (a portrait's bokeh).
   Total variation (gradient exponent 1 instead of 0.8, for smooth skin) earned +1.0 dB on
