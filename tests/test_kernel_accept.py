@@ -292,11 +292,12 @@ def test_clipped_lights_do_not_count_against_a_right_kernel() -> None:
 
 
 def test_codec_error_of_a_grey_photo_reads_the_whole_photo() -> None:
-    # A grey (H, W) photo: the acceptance's codec floor reads all of it, not its first
-    # three columns as if they were channels.
+    # A grey (H, W) photo: the acceptance's codec floor and noise read all of it, not its
+    # first three columns as if they were channels.
     from PIL import Image
 
-    from glow_core.kernel.accept import _codec_sigma
+    from glow_core.kernel.accept import _codec_sigma, _noise
+    from glow_core.kernel.noise import estimate_noise
 
     sharp, blurry, _, _ = _scene()
     grey = blurry.mean(-1)
@@ -307,3 +308,4 @@ def test_codec_error_of_a_grey_photo_reads_the_whole_photo() -> None:
     assert _codec_sigma(jpeg, AcceptConfig()) == pytest.approx(
         share * estimate_codec_noise(jpeg))
     assert _codec_sigma(jpeg, AcceptConfig()) > 0
+    assert _noise(jpeg, None) == pytest.approx(float(estimate_noise(jpeg)))

@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import AcceptConfig, KernelConfig
+from .deconvolve import _split_alpha
 from .fft import conv2_same
 from .linear import linear_to_srgb, srgb_to_linear
 
@@ -122,8 +123,7 @@ def deconvolution_checks(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np
     g = torch.sqrt(gx * gx + gy * gy)[sl]
     rad = max(1, max(k.shape) // 2)
     level = AcceptConfig.clipped if clipped is None else clipped
-    a = np.asarray(blurry)
-    top = a[..., :3].min(-1) if a.ndim == 3 else a  # near white: a light, not a red door
+    top = _split_alpha(blurry)[0].min(-1)  # near white: a light, not a red door
     keep = ~(_maxpool(torch.from_numpy(np.ascontiguousarray(top >= level)).float(), rad)[sl] > 0)
     if float(keep.float().mean()) < 0.1:
         keep = torch.ones_like(keep)
@@ -273,7 +273,7 @@ def _noise(blurry: np.ndarray, noise_sigma: float | None) -> float:
         return float(noise_sigma)
     from .noise import estimate_noise
 
-    return float(estimate_noise(np.asarray(blurry, np.float32)[..., :3]))
+    return float(estimate_noise(_split_alpha(blurry)[0]))
 
 
 def _codec_sigma(blurry: np.ndarray, config: AcceptConfig, codec: float | None = None
@@ -287,8 +287,7 @@ def _codec_sigma(blurry: np.ndarray, config: AcceptConfig, codec: float | None =
     from .noise import estimate_codec_noise
 
     if codec is None:
-        a = np.asarray(blurry)
-        codec = float(estimate_codec_noise(a[..., :3] if a.ndim == 3 else a))
+        codec = float(estimate_codec_noise(_split_alpha(blurry)[0]))
     return config.codec_residual_share * codec
 
 
