@@ -388,6 +388,20 @@ def photo_noise(rgb: np.ndarray, config: DeconvConfig, noise_sigma: float | None
     return sigma
 
 
+def photo_weights(rgb: np.ndarray, lin: np.ndarray, config: DeconvConfig,
+                  noise_sigma: float | None, linear: bool) -> tuple[float, float | None]:
+    """``(lam, tone_ref)`` once per photo, shared by its tiles and field regions: the data
+    weight (:func:`data_weight` of :func:`photo_noise`) and, for an sRGB photo, the
+    curve's slope at its median level (:func:`reference_slope`, read once for both)."""
+    sigma = photo_noise(rgb, config, noise_sigma, linear)
+    if linear:
+        return data_weight(lin, config, sigma, linear_sigma=True), None
+    ref = reference_slope(lin)
+    if sigma is None:
+        return data_weight(lin, config), ref
+    return data_weight(lin, config, sigma * ref, linear_sigma=True), ref
+
+
 def reference_slope(lin: np.ndarray) -> float:
     """d(linear)/d(sRGB) at the photo's median level: where an sRGB noise sigma is read
     as a linear one for the photo's single data weight."""
@@ -418,8 +432,7 @@ def deconvolve(image: np.ndarray, kernel: np.ndarray | torch.Tensor,
     config = config or DeconvConfig()
     rgb, alpha, squeeze = _split_alpha(image)
     lin = rgb if linear else srgb_to_linear(rgb)
-    lam = data_weight(lin, config, photo_noise(rgb, config, noise_sigma, linear),
-                      linear_sigma=linear)
+    lam, tone_ref = photo_weights(rgb, lin, config, noise_sigma, linear)
     # The clipped mask compares with a level below 1, so the sRGB input needs no clipped
     # copy (one photo-sized array less at 12 MP).
     sat = _saturation_mask(linear_to_srgb(rgb) if linear else rgb, config)
@@ -440,7 +453,6 @@ def deconvolve(image: np.ndarray, kernel: np.ndarray | torch.Tensor,
     out = np.empty_like(lin)
     lin_t = torch.from_numpy(np.ascontiguousarray(lin))
     tones = text_tones(lin) if config.intensity_l0 > 0 else None
-    tone_ref = None if linear else reference_slope(lin)
     for box in boxes:
         y0, x0, y1, x1 = box
         out[y0:y1, x0:x1] = deconvolve_window(lin_t, kernel, box, lam=lam, sat=sat,

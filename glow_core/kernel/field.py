@@ -39,12 +39,11 @@ from .deconvolve import (
     _join_alpha,
     _saturation_mask,
     _split_alpha,
-    data_weight,
     deconvolve,
     deconvolve_window,
     photo_noise,
+    photo_weights,
     raised_cosine,
-    reference_slope,
 )
 from .linear import linear_to_srgb, srgb_to_linear
 from .noise import estimate_codec_noise, estimate_noise
@@ -461,9 +460,7 @@ def _deconvolve_field(image: np.ndarray, kfield: KernelField, config: DeconvConf
     rgb, alpha, squeeze = _split_alpha(image)
     lin = rgb if linear else srgb_to_linear(rgb)
     srgb = linear_to_srgb(rgb) if linear else np.clip(rgb, 0.0, 1.0)
-    lam = data_weight(lin, config, photo_noise(rgb, config, noise_sigma, linear),
-                      linear_sigma=linear)
-    tone_ref = None if linear else reference_slope(lin)
+    lam, tone_ref = photo_weights(rgb, lin, config, noise_sigma, linear)
     sat = _saturation_mask(srgb, config)
     h, w = lin.shape[:2]
     acc = np.zeros_like(lin, dtype=np.float64)
