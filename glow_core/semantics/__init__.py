@@ -113,12 +113,13 @@ def semantic_priors(caption: str, image: np.ndarray | None, *,
     k, d, f, a = configs_for(weights, kernel, deconv, field, accept)
     case, w = dominant(weights)
     notes = [f"{LABELS[case]} ({w:.0%}, from the {source})"]
-    doubted = [] if source != "caption" or image is None else \
-        [c for c in IMAGE_CHECKS if weights.get(c, 0.0) >= MIN_WEIGHT]
-    if doubted:
-        seen = image_weights(image)
-        doubted = [c for c in doubted if seen[c] < IMAGE_CHECKS[c]]
-    if source == "image":
+    if source == "caption":  # the words' cases the pixels must agree with
+        doubted = [] if image is None else \
+            [c for c in IMAGE_CHECKS if weights.get(c, 0.0) >= MIN_WEIGHT]
+        if doubted:
+            seen = image_weights(image)
+            doubted = [c for c in doubted if seen[c] < IMAGE_CHECKS[c]]
+    else:  # the photo decided: it may pick a words-only case, not turn its priors on
         doubted = [c for c in WORDS_ONLY if weights.get(c, 0.0) >= MIN_WEIGHT]
     if doubted:
         # The configs are blended as if a doubted case's weight were the general case's
