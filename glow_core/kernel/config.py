@@ -77,16 +77,18 @@ class KernelConfig:
     refine_iters: int = 0  # extra finest-scale iterations with a detailed latent (refine_lambda)
     refine_lambda: float = 3e-4  # given a near-true kernel, 3e-4 vs 1.5e-3 raised similarity
     # --- the polish (glow_core.kernel._polish): re-solve against a deconvolved region -------
-    # Off: it trades kernels. Kodak 05-12 (out of sample), blind dB against no polish, per
+    # Alone it trades kernels. Kodak 05-12 (out of sample), blind dB against no polish, per
     # kernel, 8 photos each: Levin k09 +0.41 (2 rounds) / k09-k10 +0.73 (2) +0.87 (4), but
     # k11 -0.45 (2) / -0.78 (4) and k12 + the two INFWIDE kernels -0.25 (4); all 48: ~0.
-    # On the whole protocol (24 photos, 2 rounds, the first 134 cases before it was
-    # stopped): k09 -0.01, k10 +0.42, k11 -0.58, k12 -0.38, kair_large 0 (not polished).
-    polish_rounds: int = 0
+    # Kept only where it lowers the region's re-blur residual (``polish_min_gain``), it
+    # gains on the kernels it helped and leaves the others: see ``_polish``'s docstring.
+    polish_rounds: int = 2
     polish_threshold: float = 0.015  # the deconvolved latent makes a clean solve: 1.5 % keeps
     # the faint strokes 7.5 % cut; 1 % / 0.5 % let noise back in (24.59 / 23.12 dB, 3 rounds)
     polish_grow: int = 4  # support margin (px) a stroke the estimate cut short can grow into
     polish_min_similarity: float = 0.85  # below it the polish changed the shape: kept unpolished
+    polish_min_gain: float = 0.02  # the polished kernel must cut the region's re-blur residual
+    # by 2 % (1-3 % measured alike: +0.16 / +0.16 / +0.13 dB; 0 %: +0.14, k11 -0.32 back)
 
     # --- noise ---------------------------------------------------------------------------------
     noise_prefilter: float = 1.0  # Gaussian sigma (px) per 0.01 of estimated sRGB noise

@@ -44,9 +44,11 @@ from ._edges import r_map, select_edges
 from ._image import gaussian_blur, grey, noise_sigma, resize, to_tensor
 from ._kernel_solve import clean_kernel, solve_kernel
 from ._latent import l0_latent
-from ._polish import polish_kernel
+from ._polish import polish_kernel, region_residual
 from .config import KernelConfig
 from .fft import extend_periodic, gradients, kernel_centre, otf_of_gradients, psf2otf
+from .linear import linear_to_srgb
+from .noise import estimate_noise
 
 Region = tuple[int, int, int, int]
 
@@ -273,11 +275,26 @@ def _polish(image: np.ndarray | torch.Tensor, est: KernelEstimate, config: Kerne
     # the region's noise, measured by the estimate on the same pixels (display units)
     polished = polish_kernel(g_lin[y0:y1, x0:x1], est.kernel, config,
                              est.info["noise_sigma"], grow=grow, check=check, progress=bar)
-    if kernel_similarity(polished, est.kernel) < config.polish_min_similarity:
+    similarity = kernel_similarity(polished, est.kernel)
+    info: dict = {"kept": False, "similarity": similarity}
+    est.info["polish"] = info
+    if similarity < config.polish_min_similarity:
         # The polish fixes details; a kernel that changed shape drifted to another fixed
         # point (a 67 px trail estimated at 51 px: similarity to the truth 0.92 -> 0.51).
         return est.kernel
-    return polished
+    # Kept only when it explains its region better (one that does not fitted a halo or
+    # thinned the trail: see :mod:`._polish`), judged on the region in colour.
+    region = to_tensor(image, torch.device("cpu"))[y0:y1, x0:x1].numpy()
+    if linear:
+        region = linear_to_srgb(region)
+    sigma = float(estimate_noise(region))
+    check()
+    before = region_residual(region, est.kernel, sigma)
+    check()
+    after = region_residual(region, polished, sigma)
+    info["residual"] = (before, after)
+    info["kept"] = bool(after < (1.0 - config.polish_min_gain) * before)
+    return polished if info["kept"] else est.kernel
 
 
 def _estimate_single(

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -318,13 +318,16 @@ def estimate_kernel_field(image: np.ndarray, config: FieldConfig | None = None, 
     if estimator is None:
         from .estimate import estimate_kernel as estimator
     kcfg = kernel_config or KernelConfig()
+    # The regions are estimated at the global kernel's size and pulled towards it; the
+    # polish (two more region deconvolutions each, ~2 s) is the global estimate's only.
+    region_cfg = replace(kcfg, polish_rounds=0)
     h, w = image.shape[:2]
 
     def call(region: Box | None, size: int | None):
         kwargs = {"kernel_size": size, "region": region}
         if cancel is not None:
             kwargs["cancel"] = cancel
-        return estimator(image, kcfg, **kwargs)
+        return estimator(image, kcfg if region is None else region_cfg, **kwargs)
 
     g = call(None, kernel_size)
     gk = np.asarray(g.kernel, dtype=np.float64)
