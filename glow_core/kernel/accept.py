@@ -63,14 +63,29 @@ def _grey(img: np.ndarray) -> np.ndarray:
     return a
 
 
+def _window_max(t: torch.Tensor, n: int, dim: int) -> torch.Tensor:
+    """Max over every run of ``n`` along ``dim`` (valid positions: length - n + 1), by
+    doubling: runs of 1, 2, 4, ... then one last overlap, ~log2(n) + 1 elementwise passes
+    whatever ``n`` is. torch's CPU max pooling compares all ``n`` per pixel: at 4 MP its 27
+    px runs took ~0.12 s each, 2.2 s of the acceptance test's 3 s."""
+    w = 1
+    while 2 * w <= n:
+        size = t.shape[dim] - w
+        t = torch.maximum(t.narrow(dim, 0, size), t.narrow(dim, w, size))
+        w *= 2
+    if w < n:
+        size = t.shape[dim] - (n - w)
+        t = torch.maximum(t.narrow(dim, 0, size), t.narrow(dim, n - w, size))
+    return t
+
+
 def _maxpool(x: torch.Tensor, r: int) -> torch.Tensor:
-    """Local max over (2r+1)^2, edge-replicated; separable (rows, then columns): the same
-    max for (2r+1) x 2 instead of (2r+1)^2 comparisons per pixel (r is half the kernel:
-    a 27 x 27 window over a 12 MP photo was seconds)."""
+    """Local max over (2r+1)^2, edge-replicated; separable (rows, then columns), each a
+    :func:`_window_max` (r is half the kernel: a 27 x 27 window over a 12 MP photo was
+    seconds)."""
     n = 2 * r + 1
-    t = F.pad(x[None, None], (r, r, r, r), mode="replicate")
-    t = F.max_pool2d(t, (1, n), stride=1)
-    return F.max_pool2d(t, (n, 1), stride=1)[0, 0]
+    t = F.pad(x[None, None], (r, r, r, r), mode="replicate")[0, 0]
+    return _window_max(_window_max(t, n, 1), n, 0).contiguous()
 
 
 def deconvolution_checks(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np.ndarray,
