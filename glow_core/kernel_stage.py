@@ -75,12 +75,9 @@ MIN_KERNEL = 3
 MAX_KERNEL = 151
 #: Below this side the photo holds too few edges for a blind estimate: the stage backs off.
 MIN_ESTIMATE_SIDE = 128
-#: An estimated kernel narrower than this (rms radius, px) is "no blur": deconvolving with
-#: it only trades texture for noise. Measured on 512 px Kodak crops with 1 % noise and no
-#: blur: the estimator returned 7 px kernels of spread 0.9-1.0 px at confidence 0.39-0.55
-#: (above the field's back-off), and deconvolving cost 10 dB against the input; the real
-#: shake kernels of the benchmark have spreads of 4.4 px and more.
-MIN_SPREAD_PX = 1.5
+#: An estimated kernel narrower than this (rms radius, px) is "no blur" (the reason:
+#: :attr:`KernelConfig.no_blur_spread`).
+MIN_SPREAD_PX = KernelConfig().no_blur_spread
 
 
 def validate_kernel_options(kernel: np.ndarray | None, kernel_size: int | None,

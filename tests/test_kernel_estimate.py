@@ -106,6 +106,8 @@ def test_sharp_input_gives_delta_and_low_confidence() -> None:
     c = 7
     assert est.kernel[c - 1 : c + 2, c - 1 : c + 2].sum() > 0.7
     assert est.confidence < 0.2
+    # a near-delta estimate is "no blur": the polish must not grow it into a blur
+    assert est.info["polish"] == {"kept": False, "skipped": "no blur to polish"}
 
 
 def test_cancel_raises_and_progress_reports() -> None:

@@ -258,6 +258,9 @@ def _polish(image: np.ndarray | torch.Tensor, est: KernelEstimate, config: Kerne
     """The estimate re-solved against deconvolutions of its region (:mod:`._polish`)."""
     y0, x0, y1, x1 = est.region
     grow = config.polish_grow if auto else 0
+    if kernel_spread(est.kernel) < config.no_blur_spread:
+        est.info["polish"] = {"kept": False, "skipped": "no blur to polish"}
+        return est.kernel
     if est.kernel.shape[0] > config.auto_kernel_max or \
             est.kernel.shape[0] + grow > min(y1 - y0, x1 - x0) // 3:
         # A large shake is solved coarse and upsampled because its full-resolution solve
