@@ -175,6 +175,8 @@ def estimate_field(pixels: np.ndarray, *, kernel_size: int | None = None,
                       cancel=stop)
     kf.boxes = np.array([[list(est.region)]], dtype=np.int64)
     kf.info = {"region": tuple(int(v) for v in est.region), "seconds": est.seconds}
+    if "polish" in est.info:
+        kf.info["polish"] = est.info["polish"]
     return kf
 
 
@@ -195,6 +197,10 @@ def field_info(kf: KernelField, source: Source, seconds: float, backed_off: bool
     }
     if "region" in kf.info:
         info["region"] = list(kf.info["region"])
+    if "polish" in kf.info:  # whether the polish was kept, and the residuals that decided
+        info["polish"] = {k: ([round(float(x), 4) for x in v] if isinstance(v, tuple)
+                              else round(v, 4) if isinstance(v, float) else v)
+                          for k, v in kf.info["polish"].items()}
     return info
 
 

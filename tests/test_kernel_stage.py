@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import types
 
 import numpy as np
@@ -66,6 +67,9 @@ def test_kernel_stage_beats_stage_off(engine: Engine, blurred) -> None:
     off = engine.restore(blurry, RestoreOptions(kernel_stage=False))
     info = on.info["kernel"]
     assert info["source"] == "estimated" and not info["backed_off"]
+    # the polish's decision travels with the result, JSON-friendly
+    assert isinstance(info["polish"]["kept"], bool)
+    json.dumps(info["polish"])
     assert on.info["network"] == "skipped" and "kernel" not in off.info
     assert psnr(on.image, sharp) > psnr(blurry, sharp) + 2.0
     assert psnr(on.image, sharp) > psnr(off.image, sharp) + 2.0
