@@ -18,9 +18,10 @@ noise, quantised to 8 bits. For each blurry photo it reports
   ``--mode field``) then deconvolution; below the estimator's minimum confidence the
   stage backs off and returns the input, as the engine does;
 
-as PSNR / SSIM (sRGB, 20 px border excluded; blind results at their best integer shift
-within 12 px, as in Levin et al.'s error ratios), the error ratio MSE_blind / MSE_ceiling per
-image and the share of images at or below 2, and seconds per megapixel. The held-out
+as PSNR / SSIM (sRGB, 20 px border excluded; blind results and the ceiling at their best
+quarter-pixel shift within 12 px, as in Levin et al.'s error ratios, and blind at the best
+integer shift too, ``blind_int``), the error ratio MSE_blind / MSE_ceiling per image and the
+share of images at or below 2, and seconds per megapixel. The held-out
 ``pairs/gopro_frameavg`` pairs (real frame-averaging blur; the split of
 ``training.paired``) are reported too: there blind must be no worse than the input.
 """
