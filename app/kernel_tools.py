@@ -187,7 +187,8 @@ class KernelTools(QObject):
         self.panel.status.setText(
             describe({"source": "estimated", "size": int(kernel_field.kernels.shape[-1]),
                       "confidence": float(kernel_field.global_confidence),
-                      "backed_off": bool(kernel_field.backs_off), "seconds": seconds}))
+                      "backed_off": bool(kernel_field.backs_off), "seconds": seconds,
+                      "polish": kernel_field.info.get("polish")}))
         act = getattr(self.window, "act_motion", None)
         if act is not None and not act.isChecked():
             act.setChecked(True)  # show the blur trace
@@ -214,5 +215,7 @@ def describe(info: dict[str, Any]) -> str:
         return info.get("note") or (f"No clear blur found (confidence "
                                     f"{info.get('confidence', 0):.2f}): not deconvolved")
     where = "Loaded kernel" if info.get("source") == "user" else "Estimated"
+    # the polish brought back faint strokes the search had cut (engine: KernelConfig)
+    polished = ", faint strokes recovered" if (info.get("polish") or {}).get("kept") else ""
     return (f"{where}: {info.get('size')} px, confidence {info.get('confidence', 0):.2f}"
-            f" ({info.get('seconds', 0):.1f} s)")
+            f"{polished} ({info.get('seconds', 0):.1f} s)")

@@ -157,3 +157,14 @@ def test_painted_mask_is_where_the_blur_is_estimated(qtbot, window,  # noqa: F81
     # a dragged blur region wins over the mask
     window.kernel.region_tool.set_region(QRect(10, 20, 90, 80))
     assert window.restore_options().kernel_region == (20, 10, 100, 100)
+
+
+def test_the_panel_line_says_when_the_polish_recovered_faint_strokes() -> None:
+    """The kernel panel's one-line summary of ``info["kernel"]`` mentions a kept polish
+    (and only a kept one)."""
+    from app.kernel_tools import describe
+
+    base = {"source": "estimated", "size": 27, "confidence": 0.8, "seconds": 4.2}
+    assert "faint strokes" in describe(dict(base, polish={"kept": True}))
+    assert "faint strokes" not in describe(dict(base, polish={"kept": False}))
+    assert describe(base) == "Estimated: 27 px, confidence 0.80 (4.2 s)"
