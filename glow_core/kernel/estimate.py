@@ -274,9 +274,12 @@ def _polish(image: np.ndarray | torch.Tensor, est: KernelEstimate, config: Kerne
 
     bar = None if progress is None else (
         lambda f: progress(0.85 + 0.15 * f, "polishing the kernel"))
-    g_lin, _ = grey(to_tensor(image, _pick_device(image, config, device)), linear)
+    # Only the region is read: grey is per pixel, so cropping first gives the same values
+    # without converting the whole photo (and the colour check below reuses the crop).
+    crop = to_tensor(image, _pick_device(image, config, device))[y0:y1, x0:x1]
+    g_lin, _ = grey(crop, linear)
     # the region's noise, measured by the estimate on the same pixels (display units)
-    polished = polish_kernel(g_lin[y0:y1, x0:x1], est.kernel, config,
+    polished = polish_kernel(g_lin, est.kernel, config,
                              est.info["noise_sigma"], grow=grow, check=check, progress=bar)
     similarity = kernel_similarity(polished, est.kernel)
     info: dict = {"kept": False, "similarity": similarity}
@@ -287,7 +290,7 @@ def _polish(image: np.ndarray | torch.Tensor, est: KernelEstimate, config: Kerne
         return est.kernel
     # Kept only when it explains its region better (one that does not fitted a halo or
     # thinned the trail: see :mod:`._polish`), judged on the region in colour.
-    region = to_tensor(image, torch.device("cpu"))[y0:y1, x0:x1].numpy()
+    region = crop.cpu().numpy()
     if linear:
         region = linear_to_srgb(region)
     sigma = float(estimate_noise(region))
