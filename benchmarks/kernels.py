@@ -396,13 +396,15 @@ def summarise(per_kernel: dict[str, dict[str, Row]]) -> dict:
 def _ratios(rows: dict[str, Row]) -> dict:
     if "blind" not in rows or "ceiling" not in rows:
         return {}
-    ratio = [b / max(c, 1e-12) for b, c in zip(rows["blind"].mse, rows["ceiling"].mse)]
+
+    def ratios(blind: str) -> list[float]:
+        return [b / max(c, 1e-12) for b, c in zip(rows[blind].mse, rows["ceiling"].mse)]
+
+    ratio = ratios("blind")
     out = {"ratio": ratio, "ratio_median": float(np.median(ratio)),
            "share_ratio_le_2": float(np.mean(np.asarray(ratio) <= 2.0))}
     if "blind_int" in rows:  # the stricter integer-shift scoring of earlier runs
-        r_int = np.asarray([b / max(c, 1e-12) for b, c in
-                            zip(rows["blind_int"].mse, rows["ceiling"].mse)])
-        out["share_ratio_le_2_int"] = float(np.mean(r_int <= 2.0))
+        out["share_ratio_le_2_int"] = float(np.mean(np.asarray(ratios("blind_int")) <= 2.0))
     return out
 
 
