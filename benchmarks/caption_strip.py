@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from glow_core.engine import Engine, RestoreOptions
+    from glow_core.semantics import DOUBT_NOTES
 
     sharp = render_receipt()
     kernel = np.load(Path(args.data) / "kernels" / f"{args.kernel}.npy").astype(np.float64)
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         priors = result.info.get("kernel", {}).get("priors", {})
         weights = priors.get("weights", {})
         case = max(weights, key=weights.get) if weights else "-"
-        if any("priors off" in note for note in priors.get("notes", [])):
+        if set(priors.get("notes", [])) & set(DOUBT_NOTES.values()):
             case += " (off: general)"  # the words said it, the pixels did not agree
         shown = f'"{caption}"' if caption else "(empty: the photo decides)"
         how = "true" if given is not None else "estimated"
