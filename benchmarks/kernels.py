@@ -220,7 +220,9 @@ def blind_global(min_confidence: float | None = None, acceptance: bool = True) -
         if est.confidence < floor:
             return blurry, est.confidence, est.kernel
         sigma = float(estimate_noise(blurry))
-        out = deconvolve(blurry, est.kernel, noise_sigma=sigma)
+        # the engine's blind deconvolution (glow_core.kernel.field.deconvolve_field)
+        floor = DeconvConfig().blind_noise_floor
+        out = deconvolve(blurry, est.kernel, noise_sigma=max(sigma, floor))
         if acceptance:
             out = blend(blurry, out, accept(blurry, out, est, sigma).strength)
         return out, est.confidence, est.kernel

@@ -428,7 +428,9 @@ def deconvolve_field(image: np.ndarray, kfield: KernelField,
     acceptance test's second half: ringing / residual checks on the result, then the
     output is ``strength * deconvolved + (1 - strength) * image`` (``kfield.acceptance``
     is updated; strength 0 returns ``image`` itself). A field that backs off returns
-    ``image`` without deconvolving.
+    ``image`` without deconvolving. Its data term assumes at least
+    ``config.blind_noise_floor`` of noise (a blind kernel's misfit), unless the caller
+    gives ``noise_sigma``.
     """
     config = config or DeconvConfig()
     if kfield.acceptance is not None and kfield.backs_off:
@@ -440,6 +442,8 @@ def deconvolve_field(image: np.ndarray, kfield: KernelField,
         rgb = _split_alpha(image)[0]
         read, codec = float(estimate_noise(rgb)), float(estimate_codec_noise(rgb))
         noise_sigma = photo_noise(rgb, config, None, linear, read=read, codec=codec)
+        if noise_sigma is not None:  # a blind kernel's misfit counts as noise
+            noise_sigma = max(noise_sigma, config.blind_noise_floor)
     out = _deconvolve_field(image, kfield, config, noise_sigma=noise_sigma, linear=linear,
                             progress=progress, cancel=cancel)
     if kfield.acceptance is None:
