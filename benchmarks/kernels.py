@@ -221,8 +221,8 @@ def blind_global(min_confidence: float | None = None, acceptance: bool = True) -
             return blurry, est.confidence, est.kernel
         sigma = float(estimate_noise(blurry))
         # the engine's blind deconvolution (glow_core.kernel.field.deconvolve_field)
-        floor = DeconvConfig().blind_noise_floor
-        out = deconvolve(blurry, est.kernel, noise_sigma=max(sigma, floor))
+        misfit = DeconvConfig().blind_noise_floor
+        out = deconvolve(blurry, est.kernel, noise_sigma=max(sigma, misfit))
         if acceptance:
             out = blend(blurry, out, accept(blurry, out, est, sigma).strength)
         return out, est.confidence, est.kernel
