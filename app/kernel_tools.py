@@ -188,7 +188,8 @@ class KernelTools(QObject):
             describe({"source": "estimated", "size": int(kernel_field.kernels.shape[-1]),
                       "confidence": float(kernel_field.global_confidence),
                       "backed_off": bool(kernel_field.backs_off), "seconds": seconds,
-                      "polish": kernel_field.info.get("polish")}))
+                      "polish": kernel_field.info.get("polish"),
+                      "light_streaks": kernel_field.info.get("light_streaks")}))
         act = getattr(self.window, "act_motion", None)
         if act is not None and not act.isChecked():
             act.setChecked(True)  # show the blur trace
@@ -217,5 +218,8 @@ def describe(info: dict[str, Any]) -> str:
     where = "Loaded kernel" if info.get("source") == "user" else "Estimated"
     # the polish brought back faint strokes the search had cut (engine: KernelConfig)
     polished = ", faint strokes recovered" if (info.get("polish") or {}).get("kept") else ""
+    # a night photo's lights drew the kernel (engine: KernelConfig.light_streaks)
+    streaks = info.get("light_streaks") or {}
+    lights = f", read off {streaks['count']} light streaks" if streaks.get("count") else ""
     return (f"{where}: {info.get('size')} px, confidence {info.get('confidence', 0):.2f}"
-            f"{polished} ({info.get('seconds', 0):.1f} s)")
+            f"{lights}{polished} ({info.get('seconds', 0):.1f} s)")

@@ -177,6 +177,8 @@ def estimate_field(pixels: np.ndarray, *, kernel_size: int | None = None,
     kf.info = {"region": tuple(int(v) for v in est.region), "seconds": est.seconds}
     if "polish" in est.info:
         kf.info["polish"] = est.info["polish"]
+    if "light_streaks" in est.info:  # read off the photo's lights (night case)
+        kf.info["light_streaks"] = est.info["light_streaks"]
     return kf
 
 
@@ -201,6 +203,11 @@ def field_info(kf: KernelField, source: Source, seconds: float, backed_off: bool
         info["polish"] = {k: ([round(float(x), 4) for x in v] if isinstance(v, tuple)
                               else round(v, 4) if isinstance(v, float) else v)
                           for k, v in kf.info["polish"].items()}
+    if "light_streaks" in kf.info:
+        streaks = kf.info["light_streaks"]
+        info["light_streaks"] = {"count": int(streaks["count"]),
+                                 "agreement": round(float(streaks["agreement"]), 4),
+                                 "boxes": [[int(v) for v in b] for b in streaks["boxes"]]}
     return info
 
 

@@ -168,3 +168,5 @@ def test_the_panel_line_says_when_the_polish_recovered_faint_strokes() -> None:
     assert "faint strokes" in describe(dict(base, polish={"kept": True}))
     assert "faint strokes" not in describe(dict(base, polish={"kept": False}))
     assert describe(base) == "Estimated: 27 px, confidence 0.80 (4.2 s)"
+    lit = describe(dict(base, light_streaks={"count": 3, "agreement": 0.82}))
+    assert "read off 3 light streaks" in lit and "faint strokes" not in lit

@@ -310,6 +310,7 @@ def test_night_caption_needs_a_dark_photo_with_lights(monkeypatch):
     pri = sem.semantic_priors("a street at night", street)
     assert pri.case == "night" and pri.deconv.inner_iters > DeconvConfig().inner_iters
     assert any("longer, gentler solve" in n for n in pri.notes)
+    assert pri.kernel.light_streaks and any("light" in n and "streaks" in n for n in pri.notes)
     # "neon caps under a dark sky" on a day photo: the words say night, the pixels don't
     day = sem.semantic_priors("bright neon caps, dark sky", _photo())
     assert day.case == "night" and day.deconv == DeconvConfig()
@@ -325,4 +326,5 @@ def test_night_solve_needs_words():
     street[40:44, 40:44] = 1.0  # a lamp
     pri = sem.semantic_priors("", street)
     assert pri.case == "night" and pri.deconv == DeconvConfig()
+    assert not pri.kernel.light_streaks  # nor the streaks: a lamp alone is no evidence
     assert any("only a caption turns it on" in n for n in pri.notes)

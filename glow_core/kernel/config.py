@@ -7,6 +7,42 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class StreakConfig:
+    """Light streaks as the kernel (:mod:`glow_core.kernel.streaks`), for night photos.
+
+    Measured on nightshot5 ``exp_004`` x Levin k12 (384 px, window lights on a lit
+    facade, lamps at 6x white, 1 % noise; a single case, so these are first settings, not
+    fitted ones): with a 0.04 top-hat, 15 px and 15x contrast, 4 candidates passed, three
+    of them agreeing at 0.80-0.86 (similarity to the true kernel 0.69-0.86; the fourth,
+    next to a clipped lamp, 0.54 and 0.60-0.71 to the others); their aligned mean 0.78.
+    On the four other night crops at most one candidate passed (no kernel: they fall back
+    to the edge-based estimate).
+    """
+
+    # Top-hat: pieces thinner than 2 x width + 1 px are kept (a streak is a 1-3 px line;
+    # a lamp's disk or a lit window is wider and opened away).
+    width: int = 2
+    # Linear-light top-hat level of a streak (1 % noise is ~0.003 in the shadows).
+    threshold: float = 0.04
+    # A trail has at least this many pixels and spans at least min_size px: smaller
+    # pieces are points of light (no shake) or noise, and all look alike. (15 and 30
+    # px passed the same pieces on the five night crops; a short 15 px shake draws ~25.)
+    min_area: int = 15
+    min_size: int = 7
+    # The piece's window (its box + margin) holds other bright pieces on at most this
+    # share of the piece's area: overlapping streaks do not show one kernel.
+    margin: int = 4
+    max_neighbours: float = 0.1
+    # Mean top-hat on the piece over the mean |top-hat| around it.
+    min_contrast: float = 15.0
+    # A mostly clipped piece has lost its profile: the lamp's shape, not the kernel's.
+    max_clipped: float = 0.3
+    # At least this many candidates (the anchor included) agree at this similarity.
+    min_agreeing: int = 2
+    agreement: float = 0.75
+
+
+@dataclass(frozen=True)
 class KernelConfig:
     """Parameters of blind single-kernel estimation (:func:`glow_core.kernel.estimate_kernel`)."""
 
@@ -104,6 +140,13 @@ class KernelConfig:
     # --- confidence -------------------------------------------------------------------------
     fill_limit: float = 0.75  # auto size: support beyond 75 % of the window lowers the trust
     delta_peak: float = 0.0  # extent = ((1 - peak) / (1 - delta_peak))^2: a delta scores 0
+
+    # --- light streaks (night photos: the night case of glow_core.semantics turns it on) ----
+    # When small lights agree on a streak, it is the kernel (glow_core.kernel.streaks);
+    # off by default: in a day photo a bright thin squiggle is more often a thing (a wire,
+    # a glint, a letter) than a light drawn by the shake.
+    light_streaks: bool = False
+    streaks: StreakConfig = StreakConfig()
 
 
 @dataclass(frozen=True)

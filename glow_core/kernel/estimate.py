@@ -220,6 +220,61 @@ def estimate_kernel(
     # The usual estimate is the first 60 % of the bar, a large search (when it runs) the next
     # 25 %, the polish the last 15 % (the bar must not sit at 100 % while they work).
     first = None if progress is None else (lambda f, m: progress(0.6 * f, m))
+    est = None
+    if config.light_streaks and region is None:
+        est = _from_streaks(image, config, kernel_size, linear, device, t0)
+    if est is None:
+        est = _estimate_edges(image, config, kernel_size, region, linear, first, progress,
+                              cancel, device)
+    if config.polish_rounds > 0:
+        est.kernel = _polish(image, est, config, kernel_size is None, linear, progress,
+                             cancel, device)
+        est.size = int(est.kernel.shape[0])
+    est.seconds = time.perf_counter() - t0
+    if progress is not None:
+        progress(1.0, "kernel estimated")
+    return est
+
+
+def _from_streaks(image: np.ndarray | torch.Tensor, config: KernelConfig,
+                  kernel_size: int | None, linear: bool, device: str | None,
+                  t0: float) -> KernelEstimate | None:
+    """The kernel the photo's light streaks agree on (:mod:`.streaks`), or None. Its
+    region (for the polish) is the one the edge-based estimate would take; its
+    confidence is the streaks' agreement."""
+    from .streaks import streak_kernel
+
+    img = to_tensor(image, _pick_device(image, config, device))
+    g_lin, g_disp = grey(img, linear)
+    h, w = g_lin.shape
+    cap = _odd(config.large_fraction * min(h, w, config.region_max))
+    limit = max(config.auto_kernel_max, cap) if kernel_size is None else _odd(kernel_size)
+    found = streak_kernel(g_lin.cpu().numpy(), (g_disp >= 0.97).cpu().numpy(),
+                          max_size=limit, kernel_size=kernel_size, config=config.streaks,
+                          kernel_threshold=config.kernel_threshold,
+                          speck_mass=config.speck_mass)
+    if found is None:
+        return None
+    kernel, info = found
+    k = int(kernel.shape[0])
+    side = int(min(max(config.region_min, config.region_per_kernel * k), config.region_max))
+    region = choose_region(g_disp, min(side, h, w))
+    y0, x0, y1, x1 = region
+    return KernelEstimate(
+        kernel=kernel, confidence=float(info["agreement"]), size=k, region=region,
+        seconds=time.perf_counter() - t0,
+        info={"noise_sigma": noise_sigma(g_disp[y0:y1, x0:x1]), "light_streaks": info,
+              "confidence_parts": {"streaks": float(info["agreement"])},
+              "device": str(img.device)})
+
+
+def _estimate_edges(image: np.ndarray | torch.Tensor, config: KernelConfig,
+                    kernel_size: int | None, region: Region | None, linear: bool,
+                    first: Callable[[float, str], None] | None,
+                    progress: Callable[[float, str], None] | None,
+                    cancel: Callable[[], bool] | None, device: str | None) -> KernelEstimate:
+    """The edge-based estimate (the module's method), with the large search when the
+    usual sizes do not hold the blur."""
     est = _estimate_single(image, config, kernel_size, region, linear, first, cancel, device)
     truncated = est.info["confidence_parts"]["contained"] < 1.0  # fills its window
     if kernel_size is None and (est.confidence < config.large_below or truncated):
@@ -242,13 +297,6 @@ def estimate_kernel(
             est.info["large_search"] = False
             if alt.confidence > est.confidence:
                 est = alt
-    if config.polish_rounds > 0:
-        est.kernel = _polish(image, est, config, kernel_size is None, linear, progress,
-                             cancel, device)
-        est.size = int(est.kernel.shape[0])
-    est.seconds = time.perf_counter() - t0
-    if progress is not None:
-        progress(1.0, "kernel estimated")
     return est
 
 

@@ -140,6 +140,8 @@ def semantic_priors(caption: str, image: np.ndarray | None, *,
         notes.append("clipped highlights kept out of the data term")
     if d.inner_iters > (deconv or DeconvConfig()).inner_iters:
         notes.append("lights brighter than white: a longer, gentler solve (calmer around them)")
+    if k.light_streaks and not (kernel or KernelConfig()).light_streaks:
+        notes.append("small lights' streaks read as the blur kernel where they agree")
     if a.max_overshoot > (accept or AcceptConfig()).max_overshoot:
         notes.append("sharp print may overshoot the blurred range: ringing test relaxed")
     bokeh = float(weights.get("face", 0.0)) if weights.get("face", 0.0) >= 0.5 else 0.0
