@@ -55,6 +55,10 @@ def test_one_light_or_a_day_scene_is_no_evidence() -> None:
     one = night_scene(1, k, seed=3)
     assert len(find_streaks(*_grey(one), max_size=51)) <= 1
     assert streak_kernel(*_grey(one), max_size=51) is None
+    # two alike pieces may be two letters of one sign: three lights at least
+    two = night_scene(2, k, seed=3)
+    assert len(find_streaks(*_grey(two), max_size=51)) == 2
+    assert streak_kernel(*_grey(two), max_size=51) is None
     day = blur_linear(dead_leaves(256, seed=4, n=600), k, noise=0.01, seed=2)
     assert streak_kernel(*_grey(day), max_size=51) is None
 

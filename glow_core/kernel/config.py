@@ -15,8 +15,8 @@ class StreakConfig:
     fitted ones): with a 0.04 top-hat, 15 px and 15x contrast, 4 candidates passed, three
     of them agreeing at 0.80-0.86 (similarity to the true kernel 0.69-0.86; the fourth,
     next to a clipped lamp, 0.54 and 0.60-0.71 to the others); their aligned mean 0.78.
-    On the four other night crops at most one candidate passed (no kernel: they fall back
-    to the edge-based estimate).
+    On the four other night crops at most two passed (0151: two letters of a lit sign,
+    hence three agreeing pieces at least); they fall back to the edge-based estimate.
     """
 
     # Top-hat: pieces thinner than 2 x width + 1 px are kept (a streak is a 1-3 px line;
@@ -37,8 +37,11 @@ class StreakConfig:
     min_contrast: float = 15.0
     # A mostly clipped piece has lost its profile: the lamp's shape, not the kernel's.
     max_clipped: float = 0.3
-    # At least this many candidates (the anchor included) agree at this similarity.
-    min_agreeing: int = 2
+    # At least this many candidates (the anchor included) agree at this similarity. Two
+    # alike pieces can be two letters of one lit sign (nightshot5 0151, white letters on
+    # a dark board: two glyphs agreed at 0.79 and their "kernel" cost 4.7 dB); three
+    # alike pieces have been the shake.
+    min_agreeing: int = 3
     agreement: float = 0.75
 
 
