@@ -91,3 +91,17 @@ def test_the_stage_reports_the_streaks_it_read() -> None:
     assert streaks["count"] >= 2 and 0.75 <= streaks["agreement"] <= 1.0
     assert len(streaks["boxes"]) == streaks["count"]
     json.dumps(info)  # plain values
+
+
+def test_a_city_of_lights_compares_only_the_strongest_candidates() -> None:
+    """Hundreds of lights must not cost hundreds squared comparisons: the most contrasted
+    ``max_candidates`` are compared, and they still agree on the shake."""
+    from glow_core.kernel.config import StreakConfig
+
+    k = motion_kernel(15, seed=9)
+    blurry = night_scene(40, k, size=512, seed=10)
+    grey, clipped = _grey(blurry)
+    assert len(find_streaks(grey, clipped, max_size=51)) > 8
+    found = streak_kernel(grey, clipped, max_size=51, config=StreakConfig(max_candidates=8))
+    assert found is not None and found[1]["candidates"] == 8
+    assert kernel_similarity(found[0], k) > 0.85

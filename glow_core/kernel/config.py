@@ -43,6 +43,9 @@ class StreakConfig:
     # alike pieces have been the shake.
     min_agreeing: int = 3
     agreement: float = 0.75
+    # Only the most contrasted candidates are compared (all pairs: a city at night can
+    # hold hundreds of lights, and 40 already give several agreeing ones if any do).
+    max_candidates: int = 40
 
 
 @dataclass(frozen=True)

@@ -118,14 +118,16 @@ def streak_kernel(grey_lin: np.ndarray, clipped: np.ndarray, *, max_size: int,
     At least ``config.min_agreeing`` candidates must match the strongest agreeing one at
     ``config.agreement``; the kernel is their aligned mean (``kernel_size`` x
     ``kernel_size``, default: the largest streak and a margin, odd), thresholded and
-    centred by the estimator's own :func:`clean_kernel`. ``info``: ``count`` (streaks
-    averaged), ``candidates``, ``agreement`` (their mean similarity to the anchor) and
-    their ``boxes``.
+    centred by the estimator's own :func:`clean_kernel`. Only the
+    ``config.max_candidates`` most contrasted candidates are compared. ``info``:
+    ``count`` (streaks averaged), ``candidates`` (compared), ``agreement`` (their mean
+    similarity to the anchor) and their ``boxes``.
     """
     cfg = config or StreakConfig()
     cands = find_streaks(grey_lin, clipped, max_size, cfg)
     if len(cands) < cfg.min_agreeing:
         return None
+    cands = sorted(cands, key=lambda c: -c.contrast)[:cfg.max_candidates]
     n = len(cands)
     sims = np.eye(n)
     shifts: dict[tuple[int, int], tuple[int, int]] = {}
