@@ -314,6 +314,7 @@ def test_night_caption_needs_a_dark_photo_with_lights(monkeypatch):
     # "neon caps under a dark sky" on a day photo: the words say night, the pixels don't
     day = sem.semantic_priors("bright neon caps, dark sky", _photo())
     assert day.case == "night" and day.deconv == DeconvConfig()
+    assert not day.kernel.light_streaks  # no streak reading on a day photo either
     assert any("does not look dark with lights" in n for n in day.notes)
 
 
