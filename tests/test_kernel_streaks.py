@@ -91,6 +91,20 @@ def test_the_stage_reports_the_streaks_it_read() -> None:
     assert streaks["count"] >= 2 and 0.75 <= streaks["agreement"] <= 1.0
     assert len(streaks["boxes"]) == streaks["count"]
     json.dumps(info)  # plain values
+    # the lights' agreement stands for the edge residual check (lamps pile residual on
+    # their edges); ringing and the plain residual are still judged
+    from glow_core.kernel.field import deconvolve_field
+
+    deconvolve_field(blurry, kf)
+    parts = kf.acceptance.features["parts"]
+    assert "edge_residual" not in parts and {"overshoot", "residual"} <= set(parts)
+    from types import SimpleNamespace
+
+    from glow_core.kernel import accept, deconvolve
+
+    judged = accept(blurry, deconvolve(blurry, k), SimpleNamespace(kernel=k, confidence=0.9),
+                    None).features["parts"]
+    assert "edge_residual" in judged  # any other kernel: all three checks
 
 
 def test_a_city_of_lights_compares_only_the_strongest_candidates() -> None:

@@ -266,10 +266,12 @@ def _pre_parts(conf: float, consistency: dict | None, config: AcceptConfig
 
 
 def _post_parts(feats: dict, config: AcceptConfig) -> dict:
-    return {"overshoot": _ramp(feats["overshoot"], config.max_overshoot, config.ok_overshoot),
-            "residual": _ramp(feats["residual"], config.max_residual, config.ok_residual),
-            "edge_residual": _ramp(feats["edge_residual"], config.max_edge_residual,
-                                   config.ok_edge_residual)}
+    parts = {"overshoot": _ramp(feats["overshoot"], config.max_overshoot, config.ok_overshoot),
+             "residual": _ramp(feats["residual"], config.max_residual, config.ok_residual)}
+    if config.edge_residual_check:
+        parts["edge_residual"] = _ramp(feats["edge_residual"], config.max_edge_residual,
+                                       config.ok_edge_residual)
+    return parts
 
 
 def _finish(parts: dict, feats: dict, config: AcceptConfig) -> Acceptance:
