@@ -47,7 +47,12 @@ estimated kernels, see ``benchmarks/caption_priors.py``):
   before (clip at 0.90 with a 4 px margin, a 2-4x stronger noise regularisation in the
   solve or in the latent update) all measured worse (-0.5 to -1.6 dB, kernel similarity
   -0.1 to -0.2). Only a caption turns the night solve on (``WORDS_ONLY`` in
-  :mod:`glow_core.semantics`): the photo alone calls dark day scenes night.
+  :mod:`glow_core.semantics`): the photo alone calls dark day scenes night. The night
+  case also reads the kernel off agreeing light streaks (``KernelConfig.light_streaks``,
+  :mod:`glow_core.kernel.streaks`): blind, nightshot5 x Levin kernels at 384 px, exp_004
+  16.94 -> 19.01 dB where the edge-based estimate found "no blur"; held out, a dark
+  urban100_more crop (img_031) 17.11 -> 21.27 dB from seven lights agreeing at 0.98 with
+  the true kernel; the other nine crops tried are unchanged.
 * **face**: the default prior in the solve; the case's effect is :func:`preserve_defocus`,
   which leaves regions whose blur disagrees with the subject's alone (a portrait's bokeh).
   Total variation (gradient exponent 1 instead of 0.8, for smooth skin) earned +1.0 dB on
