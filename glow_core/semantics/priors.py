@@ -52,7 +52,7 @@ estimated kernels, see ``benchmarks/caption_priors.py``):
   :mod:`glow_core.kernel.streaks`): blind, nightshot5 x Levin kernels at 384 px, exp_004
   16.94 -> 19.01 dB where the edge-based estimate found "no blur"; held out, a dark
   urban100_more crop (img_031) 17.11 -> 21.27 dB from seven lights agreeing at 0.98 with
-  the true kernel; the other nine crops tried are unchanged.
+  the true kernel; the other ten crops tried are unchanged.
 * **face**: the default prior in the solve; the case's effect is :func:`preserve_defocus`,
   which leaves regions whose blur disagrees with the subject's alone (a portrait's bokeh).
   Total variation (gradient exponent 1 instead of 0.8, for smooth skin) earned +1.0 dB on
