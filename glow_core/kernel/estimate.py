@@ -45,7 +45,7 @@ from ._image import gaussian_blur, grey, noise_sigma, resize, to_tensor
 from ._kernel_solve import clean_kernel, solve_kernel
 from ._latent import l0_latent
 from ._polish import polish_kernel, region_residual
-from .config import KernelConfig
+from .config import AcceptConfig, KernelConfig
 from .fft import extend_periodic, gradients, kernel_centre, otf_of_gradients, psf2otf
 from .linear import linear_to_srgb
 from .noise import estimate_noise
@@ -182,13 +182,21 @@ def kernel_spread(k: np.ndarray) -> float:
 
 def kernel_similarity(a: np.ndarray, b: np.ndarray) -> float:
     """Max normalised cross-correlation over shifts (shift-invariant kernel similarity)."""
+    return kernel_alignment(a, b)[0]
+
+
+def kernel_alignment(a: np.ndarray, b: np.ndarray) -> tuple[float, tuple[int, int]]:
+    """:func:`kernel_similarity` and the shift (dy, dx) at its peak: ``np.roll(b, (dy,
+    dx))`` lies on ``a``."""
     import numpy.fft as nf
 
     n = a.shape[0] + b.shape[0]
     fa = nf.rfft2(a, s=(n, n))
     fb = nf.rfft2(b, s=(n, n))
     cc = nf.irfft2(fa * np.conj(fb), s=(n, n))
-    return float(cc.max() / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
+    dy, dx = np.unravel_index(int(np.argmax(cc)), cc.shape)
+    dy, dx = (dy if dy <= n // 2 else dy - n), (dx if dx <= n // 2 else dx - n)
+    return float(cc.max() / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12)), (int(dy), int(dx))
 
 
 def _gauss_otf(shape: tuple[int, int], sigma: float, device: torch.device) -> torch.Tensor:
@@ -249,7 +257,8 @@ def _from_streaks(image: np.ndarray | torch.Tensor, config: KernelConfig,
     h, w = g_lin.shape
     cap = _odd(config.large_fraction * min(h, w, config.region_max))
     limit = max(config.auto_kernel_max, cap) if kernel_size is None else _odd(kernel_size)
-    found = streak_kernel(g_lin.cpu().numpy(), (g_disp >= 0.97).cpu().numpy(),
+    clipped = g_disp >= AcceptConfig.clipped  # near white: a clipped light
+    found = streak_kernel(g_lin.cpu().numpy(), clipped.cpu().numpy(),
                           max_size=limit, kernel_size=kernel_size, config=config.streaks,
                           kernel_threshold=config.kernel_threshold,
                           speck_mass=config.speck_mass)

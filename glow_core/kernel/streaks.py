@@ -29,6 +29,8 @@ import torch
 
 from ._kernel_solve import clean_kernel
 from .config import StreakConfig
+from .estimate import kernel_alignment
+from .field import _pad_to
 
 __all__ = ["Streak", "find_streaks", "streak_kernel"]
 
@@ -87,28 +89,6 @@ def find_streaks(grey_lin: np.ndarray, clipped: np.ndarray, max_size: int,
     return found
 
 
-def _similarity(a: np.ndarray, b: np.ndarray) -> tuple[float, tuple[int, int]]:
-    """Max NCC over shifts and the shift (dy, dx) that moves ``b`` onto ``a``."""
-    n = a.shape[0] + b.shape[0]
-    cc = np.fft.irfft2(np.fft.rfft2(a, s=(n, n)) * np.conj(np.fft.rfft2(b, s=(n, n))),
-                       s=(n, n))
-    dy, dx = np.unravel_index(int(np.argmax(cc)), cc.shape)
-    dy, dx = (dy if dy <= n // 2 else dy - n), (dx if dx <= n // 2 else dx - n)
-    return float(cc.max() / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12)), (dy, dx)
-
-
-def _pad(k: np.ndarray, size: int) -> np.ndarray:
-    """``k`` centred in a ``size`` x ``size`` frame (cropped about its centre if larger)."""
-    out = np.zeros((size, size))
-    h, w = k.shape
-    sy, sx = max(0, (h - size) // 2), max(0, (w - size) // 2)
-    k = k[sy:sy + min(h, size), sx:sx + min(w, size)]
-    h, w = k.shape
-    oy, ox = (size - h) // 2, (size - w) // 2
-    out[oy:oy + h, ox:ox + w] = k
-    return out
-
-
 def streak_kernel(grey_lin: np.ndarray, clipped: np.ndarray, *, max_size: int,
                   kernel_size: int | None = None, config: StreakConfig | None = None,
                   kernel_threshold: float = 0.075, speck_mass: float = 0.1
@@ -132,10 +112,10 @@ def streak_kernel(grey_lin: np.ndarray, clipped: np.ndarray, *, max_size: int,
     sims = np.eye(n)
     shifts: dict[tuple[int, int], tuple[int, int]] = {}
     size = max(max(c.kernel.shape) for c in cands)
-    frames = [_pad(c.kernel, size) for c in cands]
+    frames = [_pad_to(c.kernel, size) for c in cands]
     for i in range(n):
         for j in range(i + 1, n):
-            s, (dy, dx) = _similarity(frames[i], frames[j])
+            s, (dy, dx) = kernel_alignment(frames[i], frames[j])
             sims[i, j] = sims[j, i] = s
             shifts[(i, j)], shifts[(j, i)] = (dy, dx), (-dy, -dx)
     agree = sims >= cfg.agreement
@@ -150,7 +130,7 @@ def streak_kernel(grey_lin: np.ndarray, clipped: np.ndarray, *, max_size: int,
             acc += np.roll(frames[j], shifts[(anchor, j)], axis=(0, 1))
     out = kernel_size if kernel_size is not None else size + 4
     out += 1 - out % 2
-    k = clean_kernel(torch.from_numpy(_pad(acc, out)), kernel_threshold, speck_mass)
+    k = clean_kernel(torch.from_numpy(_pad_to(acc, out)), kernel_threshold, speck_mass)
     k = k.numpy().astype(np.float32)
     info = {"count": len(members), "candidates": n,
             "agreement": float(np.mean([sims[anchor, j] for j in members if j != anchor])),
