@@ -1,7 +1,8 @@
-"""Seconds per megapixel and peak memory of the deconvolution and of the whole kernel stage.
+"""Seconds per megapixel and peak memory of the deconvolution, the kernel stage and the fast path.
 
     python -m benchmarks.kernel_speed [--data ../shared/data] [--sizes 1 4 12]
-                                      [--parts deconv stage] [--repeats 3] [--threads 2]
+                                      [--parts deconv stage fast] [--repeats 3]
+                                      [--threads 2]
                                       [--reference] [--markdown FILE]
 
 The photo: DIV2K 0803 (``sharp/div2k_valid6``), mirror-tiled to the size (so the detail
@@ -12,7 +13,10 @@ stays native, not upsampled), blurred in linear light with the measured Levin ke
   does with a user's kernel), sRGB in and out, noise estimated;
 * **stage**: :func:`glow_core.kernel_stage.run_kernel_stage` blind (kernel estimation,
   acceptance, deconvolution of the photo), as the engine runs it (scene priors from the
-  photo itself, no caption).
+  photo itself, no caption);
+* **fast**: the whole fast path a user gets, ``Engine.restore`` in fast mode with the
+  shipped default weights (kernel stage, then the network over its tiles); the row
+  notes the engine's own split (``info["timings"]``: kernel stage / network).
 
 Each (size, part) runs in a fresh subprocess, so its peak resident memory (``ru_maxrss``)
 is its own; "working" is that peak minus the resident size just before the timed calls
@@ -88,6 +92,13 @@ def child(args: argparse.Namespace) -> None:
     from glow_core.kernel import deconvolve
     from glow_core.kernel_stage import run_kernel_stage
 
+    engine = None
+    if args.part == "fast":
+        from glow_core.engine import Engine, RestoreOptions
+        from glow_core.resources import default_checkpoint
+
+        engine = Engine(default_checkpoint(), device="cpu")
+
     with Image.open(args.data / PHOTO) as im:
         sharp = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
     sharp = photo_of_size(sharp, args.mp)
@@ -101,6 +112,13 @@ def child(args: argparse.Namespace) -> None:
         t, c = time.perf_counter(), time.process_time()
         if args.part == "deconv":
             out = deconvolve(blurry, kernel, before)
+        elif engine is not None:
+            res = engine.restore(blurry, RestoreOptions(mode="fast"))
+            out = res.image
+            timings = res.info.get("timings", {})
+            info = {"kernel_px": res.info.get("kernel", {}).get("size"),
+                    "stage_s": round(float(res.info.get("kernel", {}).get("seconds", 0)), 1),
+                    "network_s": round(float(timings.get("network", 0.0)), 1)}
         else:
             res = run_kernel_stage(blurry, kernel=None, kernel_size=None, region=None,
                                    spatially_varying=False, report=lambda f, s: None,
@@ -128,6 +146,8 @@ def table(rows: list[dict]) -> str:
              "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         extra = "" if r["part"] == "deconv" else (
+            f" (kernel {r.get('kernel_px')} px, stage {r.get('stage_s')} s, network "
+            f"{r.get('network_s')} s)" if r["part"] == "fast" else
             f" (kernel {r.get('kernel_px')} px, strength {r.get('strength')})")
         lines.append(f"| {r['part']}{extra} | {r['size']} | {r['mp']:.1f} | {r['wall_s']:.1f} | "
                      f"{r['wall_s_per_mp']:.2f} | {r['cpu_s_per_mp']:.2f} | {r['peak_mb']:.0f} | "
@@ -139,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--sizes", type=float, nargs="+", default=[1.0, 4.0, 12.0])
-    ap.add_argument("--parts", nargs="+", choices=("deconv", "stage"),
+    ap.add_argument("--parts", nargs="+", choices=("deconv", "stage", "fast"),
                     default=["deconv", "stage"])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)

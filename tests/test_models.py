@@ -6,11 +6,12 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from glow_core.config import PRESETS, GlowConfig
 from glow_core.models import PARTS, GlowDeblur
 from glow_core.models.autoencoder import DeepCompressionAutoencoder
-from glow_core.models.blocks import LinearAttention, box_mean
+from glow_core.models.blocks import LayerNorm2d, LinearAttention, box_mean
 from glow_core.models.motion import decode_motion
 from glow_core.sampling import sample, timesteps
 
@@ -118,6 +119,37 @@ def test_box_mean_matches_direct_average() -> None:
     assert torch.allclose(got[:, :, y, xx], expect, atol=1e-6)
     assert torch.allclose(box_mean(x, 99), x.mean(dim=(2, 3), keepdim=True).expand_as(x),
                           atol=1e-6)
+
+
+@pytest.mark.parametrize("window", [3, 9, 40])
+def test_box_mean_is_the_same_in_every_memory_layout(window: int) -> None:
+    """The engine runs channels-last on the CPU, where box_mean takes its own running
+    sums: it must give the direct average (avg_pool2d without the outside) there too."""
+    torch.manual_seed(1)
+    x = torch.rand(2, 5, 23, 31)
+    r = window // 2
+    expect = F.avg_pool2d(F.pad(x, (r,) * 4), 2 * r + 1, stride=1) / \
+        F.avg_pool2d(F.pad(torch.ones_like(x), (r,) * 4), 2 * r + 1, stride=1)
+    for t in (x, x.contiguous(memory_format=torch.channels_last)):
+        got = box_mean(t, window)
+        assert got.shape == x.shape
+        assert torch.allclose(got, expect, atol=1e-5)
+
+
+def test_layer_norm_normalises_each_pixel_over_its_channels() -> None:
+    torch.manual_seed(2)
+    norm = LayerNorm2d(6)
+    with torch.no_grad():
+        norm.weight.uniform_(0.5, 2.0)
+        norm.bias.normal_()
+    x = torch.randn(2, 6, 7, 9) * 3 + 1
+    mean = x.mean(1, keepdim=True)
+    var = x.var(1, unbiased=False, keepdim=True)
+    expect = (x - mean) / torch.sqrt(var + norm.eps) * norm.weight.view(1, -1, 1, 1) \
+        + norm.bias.view(1, -1, 1, 1)
+    for t in (x, x.contiguous(memory_format=torch.channels_last)):
+        assert torch.allclose(norm(t), expect, atol=1e-5)
+    assert norm(x.half()).dtype == torch.float16  # statistics in float32, result as given
 
 
 def test_flow_loss_and_fusion_start_equal_to_fast_path(model: GlowDeblur) -> None:

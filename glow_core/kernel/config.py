@@ -192,6 +192,24 @@ class DeconvConfig:
     # 0.05 / 0.03 was better on night photos (nightshot5 x 3 kernels: 29.64 against 29.43,
     # per-channel 27.32), so 5/3 and 1.
     opponent_colour: bool = True
+    # Solve the two chroma channels on 2 x 2 averages (deconvolve._solve_half) when the
+    # photo's colour has little fine detail (below): the deconvolution's cost is its
+    # pixels, and two of its three channels at a quarter of them cut it by a third
+    # (Kodak, 0.4 MP: 68.5 -> 46.3 CPU s on 64 photo x kernel cases, 27.60 -> 27.63 dB
+    # with the true kernel; 12 MP: see the README's speed table).
+    chroma_half_resolution: bool = True
+    # The half-resolution chroma's data weight over a full-resolution pixel's. Its noise
+    # alone says 4 (a mean of 4 pixels); on the five cases the half solve lost most on
+    # (kodim19 x usrnet12_k10, kodim07 / 13 x infwide 20, kodim01 x k09, kodim07 x
+    # kair_large 1; true kernel, 1 % noise), against the full solve's 26.86 dB: 4 ->
+    # 26.75 (bilinear), 26.80 (bicubic); 8 -> 26.83 (bicubic), 12 / 16 -> 26.83 / 26.82.
+    chroma_half_weight: float = 8.0
+    # ... but not where colour carries fine detail (deconvolve.chroma_detail, per photo):
+    # there the half solve blurs colour edges. Half minus full, true kernel (usrnet12 k10,
+    # 1 % noise, 384 px centres): detail 0.44-1.15 (McMaster 1, 10-13, 15, 16; Kodak 02,
+    # 03) -0.26 to -1.15 dB but one +0.22; 0.06-0.23 (Kodak 01, 04-08, McMaster 14)
+    # -0.09 to +0.08; dead leaves (2.5-3.5) -2.5 to -3.0.
+    chroma_half_max_detail: float = 0.3
     luma_gain_ratio: float = 5.0 / 3.0
     chroma_gain_ratio: float = 1.0
     # The data split's penalty in the opponent solve, x one RGB channel's weight, the

@@ -39,6 +39,7 @@ from .deconvolve import (
     _join_alpha,
     _saturation_mask,
     _split_alpha,
+    chroma_choice,
     deconvolve,
     deconvolve_window,
     photo_noise,
@@ -466,6 +467,7 @@ def _deconvolve_field(image: np.ndarray, kfield: KernelField, config: DeconvConf
                           progress=progress, cancel=cancel)
     rgb, alpha, squeeze = _split_alpha(image)
     lin = rgb if linear else srgb_to_linear(rgb)
+    config = chroma_choice(lin, config)
     srgb = linear_to_srgb(rgb) if linear else np.clip(rgb, 0.0, 1.0)
     lam, tone_ref = photo_weights(rgb, lin, config, noise_sigma, linear)
     sat = _saturation_mask(srgb, config)

@@ -24,13 +24,13 @@ class LayerNorm2d(nn.Module):
         self.eps = eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # One fused pass over the channels (F.layer_norm on the channels-last view)
+        # instead of six elementwise passes: at 1 MP the six cost ~0.3 s of the fast
+        # path's 1.8 s on two CPU threads. Statistics in float32 for half inputs.
         dtype = x.dtype
-        x = x.float()
-        mean = x.mean(1, keepdim=True)
-        var = (x - mean).pow(2).mean(1, keepdim=True)
-        x = (x - mean) * torch.rsqrt(var + self.eps)
-        x = x.to(dtype)
-        return x * self.weight.view(1, -1, 1, 1).to(dtype) + self.bias.view(1, -1, 1, 1).to(dtype)
+        y = F.layer_norm(x.permute(0, 2, 3, 1).float(), (x.shape[1],),
+                         self.weight.float(), self.bias.float(), self.eps)
+        return y.permute(0, 3, 1, 2).to(dtype)
 
 
 def box_mean(x: torch.Tensor, window: int) -> torch.Tensor:
@@ -49,23 +49,52 @@ def box_mean(x: torch.Tensor, window: int) -> torch.Tensor:
     xf = x.to(acc)
 
     def axis_sums(t: torch.Tensor, dim: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        pad = [0, 0, 0, 0]
-        # cumulative sum with a leading zero along `dim`
-        if dim == 3:
-            pad[0] = 1
-        else:
-            pad[2] = 1
-        cs = F.pad(t, pad).cumsum(dim)
+        # Cumulative sums with a leading 0, extended by ``radius`` zeros before and
+        # copies of the total after: a window's sum is then the difference of two
+        # shifted slices, cs[i + 2r + 1] - cs[i], with no gather (``index_select`` of
+        # the two bounds took a quarter of the fast path's time).
+        shape = list(t.shape)
+        shape[dim] = size + 2 * radius + 1
+        cs = torch.empty(shape, dtype=t.dtype, device=t.device, memory_format=_layout(t))
+        cs.narrow(dim, 0, radius + 1).zero_()
+        _cumsum_into(cs.narrow(dim, radius + 1, size), t, dim)
+        cs.narrow(dim, size + radius + 1, radius).copy_(cs.narrow(dim, size + radius, 1))
+        sums = cs.narrow(dim, 2 * radius + 1, size) - cs.narrow(dim, 0, size)
         idx = torch.arange(size, device=t.device)
-        hi = (idx + radius + 1).clamp(max=size)
-        lo = (idx - radius).clamp(min=0)
-        sums = cs.index_select(dim, hi) - cs.index_select(dim, lo)
-        return sums, (hi - lo).to(acc)
+        count = (idx + radius + 1).clamp(max=size) - (idx - radius).clamp(min=0)
+        return sums, count.to(acc)
 
     s, count_w = axis_sums(xf, 3, w)
     s, count_h = axis_sums(s, 2, h)
     counts = count_h.view(1, 1, h, 1) * count_w.view(1, 1, 1, w)
     return (s / counts).to(dtype)
+
+
+def _cumsum_into(out: torch.Tensor, t: torch.Tensor, dim: int) -> None:
+    """``out = t.cumsum(dim)``, fast for channels-last maps on the CPU.
+
+    torch's CPU cumsum along a dimension that is not the innermost one is slow (on a
+    channels-last 32 x 1024 x 1024 map along W 0.29 s, along H 0.43 s, 2 threads): there
+    a running sum over the slices, each a dense (H or W) x C block, does the same
+    additions in order in 0.12 / 0.10 s. Elsewhere (CUDA, contiguous maps) torch's own.
+    """
+    if t.device.type != "cpu" or t.dim() != 4 or dim < 2 \
+            or not t.is_contiguous(memory_format=torch.channels_last):
+        out.copy_(t.cumsum(dim))
+        return
+    out.copy_(t)
+    prev = out.select(dim, 0)
+    for i in range(1, t.shape[dim]):
+        cur = out.select(dim, i)
+        cur.add_(prev)
+        prev = cur
+
+
+def _layout(t: torch.Tensor) -> torch.memory_format:
+    """Channels-last when ``t`` is (the engine's CPU / CUDA layout), so passes stay dense."""
+    if t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last):
+        return torch.channels_last
+    return torch.contiguous_format
 
 
 class SimpleGate(nn.Module):
