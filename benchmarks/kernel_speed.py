@@ -2,12 +2,15 @@
 
     python -m benchmarks.kernel_speed [--data ../shared/data] [--sizes 1 4 12]
                                       [--parts deconv stage fast] [--repeats 3]
-                                      [--threads 2]
+                                      [--threads 2] [--photo sharp/...]
                                       [--reference] [--markdown FILE]
 
-The photo: DIV2K 0803 (``sharp/div2k_valid6``), mirror-tiled to the size (so the detail
-stays native, not upsampled), blurred in linear light with the measured Levin kernel
-``usrnet12_k10`` (25 px) + 1 % noise, 8-bit (the protocol of ``benchmarks/kernels.py``).
+The photo: DIV2K 0803 (``sharp/div2k_valid6``; ``--photo`` names another under the data
+folder), mirror-tiled to the size (so the detail stays native, not upsampled), blurred
+in linear light with the measured Levin kernel ``usrnet12_k10`` (25 px) + 1 % noise,
+8-bit (the protocol of ``benchmarks/kernels.py``). Each row says whether the photo's
+chroma was solved at half resolution (``chroma_detail`` at most
+``DeconvConfig.chroma_half_max_detail``) or in full.
 
 * **deconv**: :func:`glow_core.kernel.deconvolve` given the true kernel (what the stage
   does with a user's kernel), sRGB in and out, noise estimated;
@@ -99,12 +102,18 @@ def child(args: argparse.Namespace) -> None:
 
         engine = Engine(default_checkpoint(), device="cpu")
 
-    with Image.open(args.data / PHOTO) as im:
+    with Image.open(args.data / args.photo) as im:
         sharp = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
     sharp = photo_of_size(sharp, args.mp)
     kernel = np.load(args.data / KERNEL)
     blurry = blur_photo(sharp, kernel, 0.01, seed=0)
     del sharp
+    from glow_core.kernel.config import DeconvConfig
+    from glow_core.kernel.deconvolve import chroma_detail
+    from glow_core.kernel.linear import srgb_to_linear
+
+    detail = chroma_detail(srgb_to_linear(blurry))  # the half-resolution chroma's test
+    chroma = "half" if detail <= DeconvConfig().chroma_half_max_detail else "full"
     h, w = blurry.shape[:2]
     baseline = _rss_bytes()
     walls, cpus, info = [], [], {}
@@ -137,19 +146,21 @@ def child(args: argparse.Namespace) -> None:
         "wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus),
         "walls": [round(v, 2) for v in walls], "wall_s_per_mp": statistics.median(walls) / mp,
         "cpu_s_per_mp": statistics.median(cpus) / mp, "peak_mb": peak / 2**20,
+        "chroma": f"{chroma} ({detail:.2f})",
         "working_mb": max(0, peak - baseline) / 2**20, **info}))
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| part | photo | MP | wall (s, median) | wall s/MP | CPU s/MP | peak RSS (MB) "
-             "| working (MB) | runs (wall s) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| part | photo | chroma solve (detail) | MP | wall (s, median) | wall s/MP "
+             "| CPU s/MP | peak RSS (MB) | working (MB) | runs (wall s) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         extra = "" if r["part"] == "deconv" else (
             f" (kernel {r.get('kernel_px')} px, stage {r.get('stage_s')} s, network "
             f"{r.get('network_s')} s)" if r["part"] == "fast" else
             f" (kernel {r.get('kernel_px')} px, strength {r.get('strength')})")
-        lines.append(f"| {r['part']}{extra} | {r['size']} | {r['mp']:.1f} | {r['wall_s']:.1f} | "
+        lines.append(f"| {r['part']}{extra} | {r['size']} | {r.get('chroma', '')} | "
+                     f"{r['mp']:.1f} | {r['wall_s']:.1f} | "
                      f"{r['wall_s_per_mp']:.2f} | {r['cpu_s_per_mp']:.2f} | {r['peak_mb']:.0f} | "
                      f"{r['working_mb']:.0f} | {', '.join(str(v) for v in r['walls'])} |")
     return "\n".join(lines)
@@ -165,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reference", action="store_true",
                     help="the solver as first written (before the speed-up)")
+    ap.add_argument("--photo", default=PHOTO,
+                    help="the sharp photo, relative to --data (default: %(default)s)")
     ap.add_argument("--markdown", type=Path, default=None)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--mp", type=float, default=1.0, help=argparse.SUPPRESS)
@@ -178,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         for part in args.parts:
             cmd = [sys.executable, "-m", "benchmarks.kernel_speed", "--child", "--mp", str(mp),
                    "--part", part, "--repeats", str(args.repeats), "--threads",
-                   str(args.threads), "--data", str(args.data)]
+                   str(args.threads), "--data", str(args.data), "--photo", args.photo]
             if args.reference:
                 cmd.append("--reference")
             proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
