@@ -317,32 +317,38 @@ def half_kernel(k: torch.Tensor) -> torch.Tensor:
     return kh / kh.sum()
 
 
+def _halve(t: torch.Tensor) -> torch.Tensor:
+    """2 x 2 means of (C, H, W), an odd side replicated first."""
+    h, w = t.shape[-2:]
+    pads = (0, w % 2, 0, h % 2)
+    t = torch.nn.functional.pad(t[None], pads, mode="replicate") if any(pads) else t[None]
+    return torch.nn.functional.avg_pool2d(t, 2)[0]
+
+
+def _double(t: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """(C, H/2, W/2) back to (C, h, w): bicubic, which keeps edges crisper than bilinear
+    (measured with the chroma solve, ``DeconvConfig.chroma_half_weight``)."""
+    up = torch.nn.functional.interpolate(t[None], scale_factor=2.0, mode="bicubic",
+                                         align_corners=False)[0]
+    return up[:, :h, :w]
+
+
 def _solve_half(y: torch.Tensor, k: torch.Tensor, lam: float, config: DeconvConfig,
                 tones: torch.Tensor | None, data_w: torch.Tensor,
                 res_scale: torch.Tensor) -> torch.Tensor:
-    """Chroma solved on 2 x 2 averages with :func:`half_kernel`, upsampled bilinearly.
+    """Chroma solved on 2 x 2 averages with :func:`half_kernel`, upsampled.
 
     Chroma carries little detail at the finest scale (as JPEG's 4:2:0 assumes), and the
     solve's cost is its pixels: two of the three channels at a quarter of them halve the
     deconvolution. The average of 2 x 2 pixels has a quarter of one pixel's noise
     variance, so the residual's scale is 4 x a pixel's; the data weight is
-    ``config.chroma_half_weight`` x a pixel's (see there). Bicubic upsampling keeps
-    colour edges crisper than bilinear (measured there too).
+    ``config.chroma_half_weight`` x a pixel's (see there).
     """
-    h, w = y.shape[-2:]
-    pads = (0, w % 2, 0, h % 2)
-    pool = torch.nn.functional.avg_pool2d
-
-    def down(t: torch.Tensor) -> torch.Tensor:
-        t = torch.nn.functional.pad(t[None], pads, mode="replicate") if any(pads) else t[None]
-        return pool(t, 2)[0]
-
     kh = half_kernel(k)
-    out = _solve_part(down(y), None, kh, lam, config, max(kh.shape) + 8, None, tones,
-                      down(data_w).mul_(config.chroma_half_weight), down(res_scale).mul_(4.0))
-    up = torch.nn.functional.interpolate(out[None], scale_factor=2.0, mode="bicubic",
-                                         align_corners=False)[0]
-    return up[:, :h, :w]
+    out = _solve_part(_halve(y), None, kh, lam, config, max(kh.shape) + 8, None, tones,
+                      _halve(data_w).mul_(config.chroma_half_weight),
+                      _halve(res_scale).mul_(4.0))
+    return _double(out, *y.shape[-2:])
 
 
 def _box(x: torch.Tensor, radius: int) -> torch.Tensor:
@@ -391,8 +397,18 @@ def _suppress_ringing(out: torch.Tensor, win: torch.Tensor, sat: torch.Tensor | 
     # The same sparse solver with half the inner iterations: the blend only needs a
     # calmer image (a closed-form Gaussian-prior solve instead lost 0.2-0.3 dB).
     light = dc_replace(config, inner_iters=max(1, config.inner_iters // 2))
-    smooth = _solve(win, sat, k, lam / config.ringing_boost, light, pad, tones=tones,
-                    weight=weight)
+    lam_s = lam / config.ringing_boost
+    if config.ringing_half_resolution and min(win.shape[-2:]) >= 4 * max(k.shape):
+        # The calmer image is smooth where it is used: solved on 2 x 2 means (a clipped
+        # pixel makes its mean one-sided; 4 x the weight for a quarter of the noise).
+        kh = half_kernel(k)
+        sat_h = None if sat is None else _halve(sat.float()) > 0
+        smooth = _double(_solve(_halve(win), sat_h, kh, lam_s, light, max(kh.shape) + 8,
+                                tones=tones,
+                                weight=None if weight is None else _halve(weight).mul_(4.0)),
+                         *win.shape[-2:])
+    else:
+        smooth = _solve(win, sat, k, lam_s, light, pad, tones=tones, weight=weight)
     return out + mask * (smooth - out)
 
 
