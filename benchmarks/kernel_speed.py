@@ -22,8 +22,9 @@ chroma was solved at half resolution (``chroma_detail`` at most
   notes the engine's own split (``info["timings"]``: kernel stage / network).
 
 Each (size, part) runs in a fresh subprocess, so its peak resident memory (``ru_maxrss``)
-is its own; "working" is that peak minus the resident size just before the timed calls
-(photo and blurry copy in memory). Times are the median of ``--repeats`` runs in that
+is its own (the blurry photo is made in a helper process, and each run's result is let go
+before the next); "working" is that peak minus the resident size just before the timed
+calls (the blurry photo and the loaded model in memory). Times are the median of ``--repeats`` runs in that
 process, wall and CPU (process time, all threads). **The machine may be shared**: wall
 times then vary by 2x and more between runs; CPU seconds vary less. ``--reference``
 swaps in the solver as first written (``glow_core.kernel._deconv_reference``), its odd
@@ -70,12 +71,22 @@ def photo_of_size(sharp, megapixels: float):
     return np.ascontiguousarray(np.concatenate(tiles, axis=0)[:h, :w])
 
 
-def child(args: argparse.Namespace) -> None:
+def shaken_photo(data: Path, photo: str, megapixels: float):
+    """The benchmark's blurry photo: ``photo`` at the size, shaken with ``KERNEL`` + 1 %
+    noise (the protocol of ``benchmarks/kernels.py``)."""
     import numpy as np
-    import torch
     from PIL import Image
 
     from training.blur.protocol import blur_photo
+
+    with Image.open(data / photo) as im:
+        sharp = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+    return blur_photo(photo_of_size(sharp, megapixels), np.load(data / KERNEL), 0.01, seed=0)
+
+
+def child(args: argparse.Namespace) -> None:
+    import numpy as np
+    import torch
 
     torch.set_num_threads(args.threads)
     before = None
@@ -102,12 +113,14 @@ def child(args: argparse.Namespace) -> None:
 
         engine = Engine(default_checkpoint(), device="cpu")
 
-    with Image.open(args.data / args.photo) as im:
-        sharp = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
-    sharp = photo_of_size(sharp, args.mp)
+    # The blur simulation (float64 FFTs, ~2.1 GB at 12 MP) runs in a process of its own,
+    # so the peak measured here is the restoration's, not the test photo's making.
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        blurry = pool.submit(shaken_photo, args.data, args.photo, args.mp).result()
     kernel = np.load(args.data / KERNEL)
-    blurry = blur_photo(sharp, kernel, 0.01, seed=0)
-    del sharp
     from glow_core.kernel.config import DeconvConfig
     from glow_core.kernel.deconvolve import chroma_detail
     from glow_core.kernel.linear import srgb_to_linear
@@ -118,6 +131,7 @@ def child(args: argparse.Namespace) -> None:
     baseline = _rss_bytes()
     walls, cpus, info = [], [], {}
     for _ in range(args.repeats):
+        res = None
         t, c = time.perf_counter(), time.process_time()
         if args.part == "deconv":
             out = deconvolve(blurry, kernel, before)
@@ -138,7 +152,7 @@ def child(args: argparse.Namespace) -> None:
                     "priors": res.info.get("priors", {}).get("notes")}
         walls.append(time.perf_counter() - t)
         cpus.append(time.process_time() - c)
-        del out
+        del out, res  # the next run must not count this one's result
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     mp = h * w / 1e6
     print(json.dumps({
@@ -186,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         child(args)
         return 0
+    if not (args.data / args.photo).is_file():
+        ap.error(f"no photo {args.data / args.photo}")
     rows = []
     for mp in args.sizes:
         for part in args.parts:
