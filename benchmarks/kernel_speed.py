@@ -24,12 +24,13 @@ chroma was solved at half resolution (``chroma_detail`` at most
 Each (size, part) runs in a fresh subprocess, so its peak resident memory (``ru_maxrss``)
 is its own (the blurry photo is made in a helper process, and each run's result is let go
 before the next); "working" is that peak minus the resident size just before the timed
-calls (the blurry photo and the loaded model in memory). Times are the median of ``--repeats`` runs in that
-process, wall and CPU (process time, all threads). **The machine may be shared**: wall
-times then vary by 2x and more between runs; CPU seconds vary less. ``--reference``
-swaps in the solver as first written (``glow_core.kernel._deconv_reference``), its odd
-FFT sizes, 1024 px tiles and 8 continuation levels: the deconvolution before the speed-up,
-for a before / after on the same machine (deconv part only).
+calls (the blurry photo and the loaded model in memory). Times are the median of
+``--repeats`` runs in that process, wall and CPU (process time, all threads). **The
+machine may be shared**: wall times then vary by 2x and more between runs; CPU seconds
+vary less. ``--reference`` swaps in the solver as first written
+(``glow_core.kernel._deconv_reference``), its odd FFT sizes, 1024 px tiles and 8
+continuation levels: the deconvolution before the speed-up, for a before / after on the
+same machine (deconv part only).
 """
 
 from __future__ import annotations

@@ -196,13 +196,9 @@ class DeconvConfig:
     # photo's colour has little fine detail (below): the deconvolution's cost is its
     # pixels, and two of its three channels at a quarter of them cut it by a third
     # (Kodak, 0.4 MP: 68.5 -> 46.3 CPU s on 64 photo x kernel cases, 27.60 -> 27.63 dB
-    # with the true kernel; 12 MP: see the README's speed table).
-    # The ringing blend's calmer solution (deconvolve._suppress_ringing) solved on 2 x 2
-    # means: it is only blended in where the result rings, and smooth there. Cached blind
-    # estimates (Kodak 05-12 x the 8 kernels, 1 % noise, the blind noise floor; 28
-    # cases): blend off 23.49 dB, at full resolution 23.51, at half 23.51 (14.6 / 17.1 /
-    # 16.5 CPU s).
-    ringing_half_resolution: bool = True
+    # with the true kernel, all solved half before the rule below; 12 MP: see the
+    # README's speed table). Real blur (27 GoPro crops, their cached blind estimates at
+    # full strength): 23.68 -> 23.83 dB, calmer colour ghosts of wrong kernels.
     chroma_half_resolution: bool = True
     # The half-resolution chroma's data weight over a full-resolution pixel's. Its noise
     # alone says 4 (a mean of 4 pixels); on the five cases the half solve lost most on
@@ -216,6 +212,12 @@ class DeconvConfig:
     # 03) -0.26 to -1.15 dB but one +0.22; 0.06-0.23 (Kodak 01, 04-08, McMaster 14)
     # -0.09 to +0.08; dead leaves (2.5-3.5) -2.5 to -3.0.
     chroma_half_max_detail: float = 0.3
+    # The ringing blend's calmer solution (deconvolve._suppress_ringing) solved on 2 x 2
+    # means: it is only blended in where the result rings, and smooth there. Cached blind
+    # estimates (Kodak 05-12 x the 8 kernels, 1 % noise, the blind noise floor; 28
+    # cases): blend off 23.49 dB, at full resolution 23.51, at half 23.51 (14.6 / 17.1 /
+    # 16.5 CPU s).
+    ringing_half_resolution: bool = True
     luma_gain_ratio: float = 5.0 / 3.0
     chroma_gain_ratio: float = 1.0
     # The data split's penalty in the opponent solve, x one RGB channel's weight, the
