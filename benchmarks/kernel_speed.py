@@ -141,8 +141,8 @@ def child(args: argparse.Namespace) -> None:
             out = res.image
             timings = res.info.get("timings", {})
             info = {"kernel_px": res.info.get("kernel", {}).get("size"),
-                    "stage_s": round(float(res.info.get("kernel", {}).get("seconds", 0)), 1),
-                    "network_s": round(float(timings.get("network", 0.0)), 1)}
+                    "stage_s": round(float(res.info.get("kernel", {}).get("seconds", 0)), 3),
+                    "network_s": round(float(timings.get("network", 0.0)), 3)}
         else:
             res = run_kernel_stage(blurry, kernel=None, kernel_size=None, region=None,
                                    spatially_varying=False, report=lambda f, s: None,
@@ -171,8 +171,8 @@ def table(rows: list[dict]) -> str:
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         extra = "" if r["part"] == "deconv" else (
-            f" (kernel {r.get('kernel_px')} px, stage {r.get('stage_s')} s, network "
-            f"{r.get('network_s')} s)" if r["part"] == "fast" else
+            f" (kernel {r.get('kernel_px')} px, stage {r.get('stage_s', 0):.1f} s, network "
+            f"{r.get('network_s', 0):.1f} s)" if r["part"] == "fast" else
             f" (kernel {r.get('kernel_px')} px, strength {r.get('strength')})")
         lines.append(f"| {r['part']}{extra} | {r['size']} | {r.get('chroma', '')} | "
                      f"{r['mp']:.1f} | {r['wall_s']:.1f} | "
