@@ -170,7 +170,8 @@ def estimate_field(pixels: np.ndarray, *, kernel_size: int | None = None,
     kf = KernelField.single(est.kernel, (h, w), confidence=float(est.confidence))
     kf.min_confidence = fcfg.min_confidence
     if "light_streaks" in est.info:  # the lights' agreement is that check's evidence
-        accept_config = replace(accept_config or AcceptConfig(), edge_residual_check=False)
+        accept_config = replace(accept_config or AcceptConfig(), edge_residual_check=False,
+                                steepness_check=False)
     # A blind kernel must pass the acceptance test (ringing / residual after deconvolving):
     # a confidently wrong estimate is attenuated or refused instead of damaging the photo.
     attach_acceptance(kf, pixels, kernel_config=kcfg, accept_config=accept_config,

@@ -24,6 +24,7 @@ The thresholds are in :class:`AcceptConfig` with the measurements that chose the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -271,7 +272,21 @@ def _post_parts(feats: dict, config: AcceptConfig) -> dict:
     if config.edge_residual_check:
         parts["edge_residual"] = _ramp(feats["edge_residual"], config.max_edge_residual,
                                        config.ok_edge_residual)
+    steep = feats.get("steepness", float("nan"))
+    if config.steepness_check and math.isfinite(steep):
+        parts["steepness"] = _ramp(steep, config.max_steepness, config.ok_steepness)
     return parts
+
+
+def _steepness(blurry: np.ndarray, kernel: np.ndarray, noise_sigma: float,
+               config: AcceptConfig) -> dict:
+    """``{"steepness": ...}`` (:mod:`.steepness`) when the check is on, else nothing."""
+    if not config.steepness_check:
+        return {}
+    from .steepness import edge_steepness
+
+    return {"steepness": edge_steepness(_grey(blurry), kernel, noise_sigma,
+                                        clipped=config.clipped)}
 
 
 def _finish(parts: dict, feats: dict, config: AcceptConfig) -> Acceptance:
@@ -322,6 +337,7 @@ def _post(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np.ndarray,
     codec = _codec_sigma(blurry, config, codec_error)
     post = deconvolution_checks(blurry, deconvolved, kernel, noise_sigma,
                                 **_floors(config, codec))
+    post.update(_steepness(blurry, kernel, noise_sigma, config))
     feats.update(post)
     parts.update(_post_parts(post, config))
 
@@ -372,6 +388,7 @@ def _post_regions(blurry: np.ndarray, deconvolved: np.ndarray, kfield: object,
                                      kfield.kernels[i, j], noise_sigma, **floors)
             for name in per:
                 per[name].append(f[name])
+    whole.update(_steepness(blurry, kfield.global_kernel, noise_sigma, config))
     found = dict(whole, **{name: float(np.median(v)) for name, v in per.items()})
     feats.update(found)
     parts.update(_post_parts(found, config))

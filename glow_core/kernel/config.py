@@ -432,6 +432,13 @@ class AcceptConfig:
     # 13.4 (residual 2.54: x0.73). With both residual checks off, exp_004's streak kernel
     # went from strength 0.69 to 1 and lost 0.68 dB, so the plain residual stays.
     edge_residual_check: bool = True
+    # Edge steepness (kernel.steepness): the photo's strongest edges over the steepest
+    # slope the kernel allows. Gains measured <= 1.75, losses 2.0-3.7 (sharp noisy photos,
+    # a 77 px estimate on a near-static GoPro frame; see the module). Off with the edge
+    # residual check for a kernel read off light streaks (clipped lamps are steep).
+    steepness_check: bool = True
+    ok_steepness: float = 1.8
+    max_steepness: float = 2.0
     # Noise sigma floors (sRGB units). Ringing is seen in absolute terms, and the overshoot
     # ramp above was measured at 1 % noise: below it, a clean photo's correct kernel read
     # 6-27 "sigmas" of overshoot and was refused (Kodak 01/05/13/19/23 x usrnet12_k10, noise
