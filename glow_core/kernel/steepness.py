@@ -15,8 +15,12 @@ frame -5.8 dB, wrong 75 px estimates on noisy shaken photos) 2.0-3.7.
 The measure: the grey photo smoothed over 3 x 3 (noise), its gradient magnitude at the 2 %
 strongest edges among those whose local contrast (max - min within the kernel's radius + 2)
 is well above the noise and not clipped, divided by that contrast and by the steepest slope
-the same smoothing and gradient give a unit step blurred by the kernel (over 16
-directions); the 90th percentile of that ratio.
+the same smoothing and gradient give a unit step blurred by the kernel (the steepest of
+16 directions); the 90th percentile of that ratio. Taking the steepest direction keeps it
+conservative: a thin straight trail leaves the edges along it sharp, so on a sharp photo
+such a kernel reads ~1.4-1.7 and passes; only a kernel that spreads every edge (what noise
+gets read as) is refused on this ground. Comparing each edge with the kernel's slope in
+its own direction would be stronger; not measured.
 """
 
 from __future__ import annotations
