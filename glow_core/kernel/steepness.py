@@ -72,8 +72,10 @@ def edge_steepness(grey: np.ndarray, kernel: np.ndarray, noise_sigma: float, *,
     smooth = _smooth(g)
     slope = _slope(smooth)
     r = int(max(kernel.shape)) // 2 + 2
-    hi = F.max_pool2d(smooth[None, None], 2 * r + 1, stride=1, padding=r)[0, 0]
-    lo = -F.max_pool2d(-smooth[None, None], 2 * r + 1, stride=1, padding=r)[0, 0]
+    from .accept import _maxpool  # separable: torch's max pooling took 33 s at 12 MP
+
+    hi = _maxpool(smooth, r)
+    lo = -_maxpool(-smooth, r)
     contrast = hi - lo
     ok = (contrast > max(0.15, 10.0 * float(noise_sigma))) & (hi < clipped) & (lo > 1 - clipped)
     ok[:r], ok[-r:], ok[:, :r], ok[:, -r:] = False, False, False, False
