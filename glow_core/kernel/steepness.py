@@ -29,8 +29,10 @@ import math
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from .accept import _maxpool
+from .config import AcceptConfig
+from .deconvolve import _box
 from .fft import conv2_same
 
 __all__ = ["edge_steepness", "kernel_max_slope"]
@@ -39,10 +41,6 @@ __all__ = ["edge_steepness", "kernel_max_slope"]
 STRONGEST = 0.02
 #: Percentile of their ratios that is reported.
 PERCENTILE = 0.9
-
-
-def _smooth(t: torch.Tensor) -> torch.Tensor:
-    return F.avg_pool2d(F.pad(t[None, None], (1, 1, 1, 1), mode="replicate"), 3, stride=1)[0, 0]
 
 
 def _slope(t: torch.Tensor) -> torch.Tensor:
@@ -60,21 +58,19 @@ def kernel_max_slope(kernel: np.ndarray, directions: int = 16) -> float:
     best = 0.0
     for th in np.linspace(0.0, math.pi, directions, endpoint=False):
         step = ((xx * math.cos(th) + yy * math.sin(th)) > 0).float()
-        best = max(best, float(_slope(_smooth(conv2_same(step, k)))[inner].max()))
+        best = max(best, float(_slope(_box(conv2_same(step, k), 1))[inner].max()))
     return best
 
 
 def edge_steepness(grey: np.ndarray, kernel: np.ndarray, noise_sigma: float, *,
-                   clipped: float = 0.97) -> float:
+                   clipped: float = AcceptConfig.clipped) -> float:
     """The ratio of the module docstring for a grey sRGB photo (H x W in [0, 1]); NaN when
     the photo has too few strong edges to judge (then nothing is judged)."""
     g = torch.from_numpy(np.ascontiguousarray(grey, dtype=np.float32))
-    smooth = _smooth(g)
+    smooth = _box(g, 1)  # 3 x 3 mean: the noise
     slope = _slope(smooth)
     r = int(max(kernel.shape)) // 2 + 2
-    from .accept import _maxpool  # separable: torch's max pooling took 33 s at 12 MP
-
-    hi = _maxpool(smooth, r)
+    hi = _maxpool(smooth, r)  # separable: torch's max pooling took 33 s at 12 MP
     lo = -_maxpool(-smooth, r)
     contrast = hi - lo
     ok = (contrast > max(0.15, 10.0 * float(noise_sigma))) & (hi < clipped) & (lo > 1 - clipped)
