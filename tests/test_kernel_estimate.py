@@ -171,6 +171,37 @@ def test_large_kernel_found_by_the_large_search() -> None:
     assert err_est < 0.75 * err_in and err_est / err_true < 3.5
 
 
+@pytest.mark.parametrize(("confidence", "contained", "searched"), [
+    (0.71, 0.94, False),  # confident, a little truncated: kept (kodim01 x usrnet12 k09)
+    (0.40, 0.47, True),   # truncated and doubtful: look wider
+    (0.20, 1.00, True),   # not trusted at all: look wider
+    (0.80, 1.00, False),  # confident and contained: nothing to look for
+])
+def test_large_search_runs_only_for_doubtful_estimates(
+        monkeypatch: pytest.MonkeyPatch, confidence: float, contained: float,
+        searched: bool) -> None:
+    """The decision alone, on stand-in estimates: a large estimate's confidence cannot read
+    as truncated, so it must not get to replace a confident usual one."""
+    from glow_core.kernel import estimate as est_mod
+
+    calls: list[int | None] = []
+
+    def fake_single(image, config, kernel_size, region, *args):  # noqa: ANN001, ANN202
+        calls.append(kernel_size)
+        k = np.zeros((kernel_size or 47, kernel_size or 47), np.float32)
+        k[k.shape[0] // 2, :] = 1.0 / k.shape[0]
+        conf = 0.99 if kernel_size else confidence  # the large search always "wins"
+        return est_mod.KernelEstimate(
+            kernel=k, confidence=conf, size=k.shape[0], region=(0, 0, 600, 600),
+            seconds=0.0, info={"confidence_parts": {"contained": contained}})
+
+    monkeypatch.setattr(est_mod, "_estimate_single", fake_single)
+    out = est_mod._estimate_edges(np.zeros((600, 600), np.float32), KernelConfig(), None,
+                                  None, True, None, None, None, None)
+    assert (len(calls) == 2) is searched
+    assert (out.confidence == 0.99) is searched
+
+
 def test_polish_recovers_a_faint_stroke_the_estimate_cut() -> None:
     """A trail whose second stroke is faint (what the 7.5 % threshold of the coarse-to-fine
     search drops on Levin's kernels): polished against deconvolutions of the region, the

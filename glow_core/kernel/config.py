@@ -76,6 +76,15 @@ class KernelConfig:
     # window of 15 % of the region side (1/6.7: 75 px on a 500 px photo; a
     # shake must fit with room around it). With a window of 101 px (1/5) junk filled it.
     large_below: float = 0.3
+    # ... but a truncated estimate at least this confident is kept without it: the two
+    # confidences do not compare (the large search is given its size, so it cannot read
+    # as truncated, and it is judged on coarse levels only). Measured on the cached
+    # protocol candidates (Kodak 24 x 8 kernels, 1 % noise): of the 54 cases where it
+    # ran, the two whose usual estimate read >= 0.5 (0.71 and 0.79, 43-47 px for 17-19 px
+    # usrnet12 kernels) lost 2.8 dB each to a 69 / 49 px large estimate (similarity to
+    # the truth 0.91 / 0.89 -> 0.49 / 0.63); every usual estimate the large search
+    # rightly replaced read <= 0.43 (the 67-70 px kair_large kernels).
+    large_keep_above: float = 0.5
     large_fraction: float = 0.15
     # Solve it up to ~37 px, upsample the rest: on the kair_large kernels (8 Kodak cases,
     # given size 75) full resolution reached similarity 0.36, stopping at 31 / 37 px 0.69.

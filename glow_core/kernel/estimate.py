@@ -286,7 +286,9 @@ def _estimate_edges(image: np.ndarray | torch.Tensor, config: KernelConfig,
     usual sizes do not hold the blur."""
     est = _estimate_single(image, config, kernel_size, region, linear, first, cancel, device)
     truncated = est.info["confidence_parts"]["contained"] < 1.0  # fills its window
-    if kernel_size is None and (est.confidence < config.large_below or truncated):
+    doubtful = est.confidence < config.large_below or (
+        truncated and est.confidence < config.large_keep_above)
+    if kernel_size is None and doubtful:
         y0, x0, y1, x1 = est.region
         big = _odd(config.large_fraction * min(y1 - y0, x1 - x0))
         if big > config.auto_kernel_max:
