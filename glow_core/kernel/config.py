@@ -221,6 +221,17 @@ class DeconvConfig:
     # 03) -0.26 to -1.15 dB but one +0.22; 0.06-0.23 (Kodak 01, 04-08, McMaster 14)
     # -0.09 to +0.08; dead leaves (2.5-3.5) -2.5 to -3.0.
     chroma_half_max_detail: float = 0.3
+    # Inner ADMM iterations of a full-resolution chroma solve (None: ``inner_iters``, and
+    # the three channels solved together). Chroma at 2 instead of 3 is a third less of
+    # two thirds of the work and, less converged, a little calmer: true kernel, 1 % noise,
+    # 384 px centres of the 9 colourful photos (detail > 0.3: Kodak 02, 03, McMaster 1,
+    # 10-13, 15, 16) x usrnet12 k10, infwide 20, kair_large 1: 3 -> 28.65 dB, 2 -> 28.73
+    # (worst -0.08, McMaster 13), 1 -> 28.58 (-2.2 on McMaster 15); half resolution 28.23.
+    chroma_inner_iters: int | None = 2
+    # ... up to this chroma detail: saturated dead leaves (2.5-3.5, no photo measured
+    # above 1.15) lost 0.47 dB at 2 (three scenes, 11 px shake); there all three channels
+    # are solved alike.
+    chroma_fewer_iters_max_detail: float = 1.5
     # The ringing blend's calmer solution (deconvolve._suppress_ringing) solved on 2 x 2
     # means: it is only blended in where the result rings, and smooth there. Cached blind
     # estimates (Kodak 05-12 x the 8 kernels, 1 % noise, the blind noise floor; 28

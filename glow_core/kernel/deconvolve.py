@@ -276,14 +276,24 @@ def _solve_opponent(win: torch.Tensor, sat: torch.Tensor | None, k: torch.Tensor
     data_w = noise_w * (lam_c / lam)
     res_scale = noise_w / var_c
     config = dc_replace(config, rho_ratio=config.opponent_rho_ratio)
-    if not config.chroma_half_resolution or min(y.shape[-2:]) < 4 * max(k.shape):
+    half = config.chroma_half_resolution and min(y.shape[-2:]) >= 4 * max(k.shape)
+    # Fewer chroma iterations only where the photo's colour detail chose full resolution
+    # (chroma_choice), not in a window too small for the half solve.
+    fewer = not config.chroma_half_resolution and \
+        config.chroma_inner_iters not in (None, config.inner_iters)
+    if not half and not fewer:
         return opponent.to_rgb(_solve_part(y, sat_c, k, lam, config, pad, step, tt,
                                            data_w, res_scale))
     luma = _solve_part(y[:1], sat_c[:1] if sat_c is not None else None, k, lam, config,
                        pad, step, None if tt is None else tt[:, :1], data_w[:1],
                        res_scale[:1])
-    chroma = _solve_half(y[1:], k, lam, config, None if tt is None else tt[:, 1:],
-                         data_w[1:], res_scale[1:])
+    tt_c = None if tt is None else tt[:, 1:]
+    if half:
+        chroma = _solve_half(y[1:], k, lam, config, tt_c, data_w[1:], res_scale[1:])
+    else:
+        chroma = _solve_part(y[1:], None if sat_c is None else sat_c[1:], k, lam,
+                             dc_replace(config, inner_iters=config.chroma_inner_iters),
+                             pad, None, tt_c, data_w[1:], res_scale[1:])
     return opponent.to_rgb(torch.cat([luma, chroma]))
 
 
@@ -429,14 +439,18 @@ def chroma_detail(lin: np.ndarray) -> float:
 
 def chroma_choice(lin: np.ndarray, config: DeconvConfig) -> DeconvConfig:
     """``config`` with the half-resolution chroma solve turned off for a photo whose
-    colour has fine detail (:func:`chroma_detail` above ``chroma_half_max_detail``):
-    decided once per photo, so every tile solves alike and no seam can show."""
-    if not config.chroma_half_resolution or not config.opponent_colour \
-            or lin.ndim != 3 or lin.shape[2] < 3:
+    colour has fine detail (:func:`chroma_detail` above ``chroma_half_max_detail``), and
+    the chroma solved as fully as the luminance where colour carries more detail than
+    any photo measured (above ``chroma_fewer_iters_max_detail``): decided once per
+    photo, so every tile solves alike and no seam can show."""
+    if not config.opponent_colour or lin.ndim != 3 or lin.shape[2] < 3:
         return config
-    if chroma_detail(lin) <= config.chroma_half_max_detail:
+    detail = chroma_detail(lin)
+    if config.chroma_half_resolution and detail <= config.chroma_half_max_detail:
         return config
-    return dc_replace(config, chroma_half_resolution=False)
+    fewer = detail <= config.chroma_fewer_iters_max_detail
+    return dc_replace(config, chroma_half_resolution=False,
+                      chroma_inner_iters=config.chroma_inner_iters if fewer else None)
 
 
 def text_tones(lin: np.ndarray) -> np.ndarray:
