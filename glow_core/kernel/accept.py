@@ -92,7 +92,8 @@ def _maxpool(x: torch.Tensor, r: int) -> torch.Tensor:
 def deconvolution_checks(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np.ndarray,
                          noise_sigma: float, *, residual_floor: float = 0.002,
                          overshoot_floor: float = 0.01, codec_sigma: float = 0.0,
-                         clipped: float | None = None) -> dict:
+                         clipped: float | None = None,
+                         blurry_grey: np.ndarray | None = None) -> dict:
     """Residual and ringing features of a deconvolution (blurry/deconvolved: sRGB [0, 1]).
 
     * ``residual``: rms of ``y - srgb(k * lin(x))`` over the interior, in noise sigmas;
@@ -118,8 +119,11 @@ def deconvolution_checks(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np
 
     In float32: the features are ratios of means over ~10^5-10^7 pixels, far from
     float32's limits, and at 12 MP the float64 copies of the photo cost ~1.5 GB.
+    ``blurry_grey``: ``_grey(blurry)`` when the caller has it (the steepness check reads
+    the same grey).
     """
-    y = torch.from_numpy(_grey(blurry).astype(np.float32))
+    y = torch.from_numpy((_grey(blurry) if blurry_grey is None else blurry_grey)
+                         .astype(np.float32, copy=False))
     x = torch.from_numpy(_grey(deconvolved).astype(np.float32))
     k = torch.from_numpy(np.asarray(kernel, dtype=np.float32))
     sigma = max(float(noise_sigma), residual_floor, float(codec_sigma))
@@ -278,15 +282,15 @@ def _post_parts(feats: dict, config: AcceptConfig) -> dict:
     return parts
 
 
-def _steepness(blurry: np.ndarray, kernel: np.ndarray, noise_sigma: float,
+def _steepness(grey: np.ndarray, kernel: np.ndarray, noise_sigma: float,
                config: AcceptConfig) -> dict:
-    """``{"steepness": ...}`` (:mod:`.steepness`) when the check is on, else nothing."""
+    """``{"steepness": ...}`` (:mod:`.steepness`) of the blurry photo's grey when the
+    check is on, else nothing."""
     if not config.steepness_check:
         return {}
     from .steepness import edge_steepness
 
-    return {"steepness": edge_steepness(_grey(blurry), kernel, noise_sigma,
-                                        clipped=config.clipped)}
+    return {"steepness": edge_steepness(grey, kernel, noise_sigma, clipped=config.clipped)}
 
 
 def _finish(parts: dict, feats: dict, config: AcceptConfig) -> Acceptance:
@@ -335,9 +339,10 @@ def _post(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np.ndarray,
           codec_error: float | None = None) -> None:
     noise_sigma = _noise(blurry, noise_sigma)
     codec = _codec_sigma(blurry, config, codec_error)
+    grey = _grey(blurry)
     post = deconvolution_checks(blurry, deconvolved, kernel, noise_sigma,
-                                **_floors(config, codec))
-    post.update(_steepness(blurry, kernel, noise_sigma, config))
+                                blurry_grey=grey, **_floors(config, codec))
+    post.update(_steepness(grey, kernel, noise_sigma, config))
     feats.update(post)
     parts.update(_post_parts(post, config))
 
@@ -377,8 +382,9 @@ def _post_regions(blurry: np.ndarray, deconvolved: np.ndarray, kfield: object,
     fits neither, but the residual-aware blend does not use it there)."""
     noise_sigma = _noise(blurry, noise_sigma)
     floors = _floors(config, _codec_sigma(blurry, config, codec_error))  # the whole photo's
+    grey = _grey(blurry)
     whole = deconvolution_checks(blurry, deconvolved, kfield.global_kernel, noise_sigma,
-                                 **floors)
+                                 blurry_grey=grey, **floors)
     per: dict = {"residual": [], "edge_residual": []}
     gy, gx = kfield.grid
     for i in range(gy):
@@ -388,7 +394,7 @@ def _post_regions(blurry: np.ndarray, deconvolved: np.ndarray, kfield: object,
                                      kfield.kernels[i, j], noise_sigma, **floors)
             for name in per:
                 per[name].append(f[name])
-    whole.update(_steepness(blurry, kfield.global_kernel, noise_sigma, config))
+    whole.update(_steepness(grey, kfield.global_kernel, noise_sigma, config))
     found = dict(whole, **{name: float(np.median(v)) for name, v in per.items()})
     feats.update(found)
     parts.update(_post_parts(found, config))
