@@ -390,7 +390,10 @@ class Engine:
                 image_out, motion, tiles = stage.deconvolved, None, 0
                 run.report(1.0, "deconvolved")
             elif plan.weight != 1.0:
-                image_out = net_in + plan.weight * (image_out - net_in)
+                # blended with the deconvolution, whichever image was the network's input
+                base = net_in if plan.input == "deconvolved" else np.ascontiguousarray(
+                    stage.deconvolved[..., :3], dtype=np.float32)
+                image_out = base + plan.weight * (image_out - base)
         image_out = np.clip(image_out, 0.0, 1.0)
         if options.strength < 1.0:
             image_out = pixels + options.strength * (image_out - pixels)

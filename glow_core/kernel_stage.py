@@ -58,7 +58,9 @@ Source = Literal["estimated", "user"]
 #: ``"network"`` runs it on the deconvolved photo, ``"deconvolved"`` skips it and keeps
 #: the deconvolution, ``"blend"`` averages the two (:data:`BLEND_WEIGHT`). ``"auto"``
 #: follows :data:`MEASURED_AFTER_DECONV` for checkpoints trained without the deconvolved
-#: input, and gives both images to those trained with it.
+#: input; those trained with it always get both images, and "auto" then follows
+#: :data:`MEASURED_AFTER_DECONV_PAIRED` ("blend": their output averaged with the
+#: deconvolution).
 AfterDeconv = Literal["auto", "network", "deconvolved", "blend"]
 AFTER_DECONV: tuple[str, ...] = ("auto", "network", "deconvolved", "blend")
 #: The default for checkpoints without ``prerecon.deconv_input``, measured by
@@ -69,6 +71,16 @@ AFTER_DECONV: tuple[str, ...] = ("auto", "network", "deconvolved", "blend")
 MEASURED_AFTER_DECONV: Literal["network", "deconvolved", "blend"] = "blend"
 #: Share of the network's output in "blend" (the rest: the deconvolution).
 BLEND_WEIGHT = 0.5
+#: The default for checkpoints that take the deconvolution beside the photo
+#: (``glow-small-v2``): "blend" keeps the network's output (given both) averaged with the
+#: deconvolution, "network" its output alone. Measured where the kernel stage accepted its
+#: deconvolution (2026-12-01, 512 px crops, the stage's own blind estimates; README "The
+#: network on real blur"), PSNR in dB, network's output / deconvolution alone / blend:
+#: real ``gopro_frameavg`` crops held out (4) 26.66 / 26.64 / 26.73, the other pairs'
+#: crops (19) 28.86 / 29.27 / 29.16; 12 Kodak photos x 4 real shake kernels + 1 % noise
+#: (47) 25.11 / 25.04 / 25.19. The blend beat the network's output on 17 of the 23 real
+#: crops and lost on none by more than 0.05 dB; on Kodak 15 up, 2 down (worst -0.33).
+MEASURED_AFTER_DECONV_PAIRED: Literal["network", "blend"] = "blend"
 #: Spatially varying field by default? Measured: see README (cost ~16 estimates).
 MEASURED_SPATIALLY_VARYING = False
 MIN_KERNEL = 3
@@ -382,9 +394,12 @@ def network_plan(model: Any, stage: KernelStageResult | None, after: str,
             # Trained with a deconvolution beside the photo: with none, it gets the photo.
             return NetworkPlan(input="blurry", pass_deconvolved=True)
         return NetworkPlan()
-    if takes_deconvolved(model) and after in ("auto", "network"):
+    if takes_deconvolved(model) and after != "deconvolved":
+        choice = MEASURED_AFTER_DECONV_PAIRED if after == "auto" else after
+        blend = choice == "blend" and mode == "fast"
         return NetworkPlan(input="blurry", pass_deconvolved=True,
-                           pass_motion=_accepts(model, "motion"))
+                           pass_motion=_accepts(model, "motion"),
+                           weight=BLEND_WEIGHT if blend else 1.0)
     choice = MEASURED_AFTER_DECONV if after == "auto" else after
     if choice == "deconvolved" and mode == "fast":
         return NetworkPlan(skip=True, input="deconvolved")
@@ -406,6 +421,7 @@ __all__ = [
     "AFTER_DECONV",
     "KernelStageResult",
     "MEASURED_AFTER_DECONV",
+    "MEASURED_AFTER_DECONV_PAIRED",
     "NetworkPlan",
     "clip_region",
     "deconvolve_photo",
@@ -430,7 +446,8 @@ def stage_info(stage: KernelStageResult | None, plan: NetworkPlan) -> dict[str, 
     if plan.skip:
         network = "skipped"
     elif plan.weight != 1.0:
-        network = f"blended {plan.weight:g} with deconvolved"
+        given = "with deconvolved, " if plan.pass_deconvolved else ""
+        network = f"{given}blended {plan.weight:g} with deconvolved"
     elif plan.pass_deconvolved and stage.backed_off:
         # The checkpoint's second input got the photo itself: nothing was deconvolved.
         network = "on blurry"

@@ -225,6 +225,14 @@ def test_network_plan_for_deconv_input_checkpoints() -> None:
     assert kernel_stage.network_plan(Plain(), done, "blend", "full").weight == 1.0
     plan = kernel_stage.network_plan(Trained(), done, "auto")
     assert plan.pass_deconvolved and plan.pass_motion and plan.input == "blurry"
+    assert plan.weight == (kernel_stage.BLEND_WEIGHT
+                           if kernel_stage.MEASURED_AFTER_DECONV_PAIRED == "blend" else 1.0)
+    # given both images either way; "network" keeps its output whole, as the full mode does
+    for after, mode, weight in (("network", "fast", 1.0), ("blend", "fast", 0.5),
+                                ("auto", "full", 1.0), ("blend", "full", 1.0)):
+        plan = kernel_stage.network_plan(Trained(), done, after, mode)
+        assert plan.pass_deconvolved and plan.input == "blurry" and plan.weight == weight
+    assert kernel_stage.network_plan(Trained(), done, "deconvolved").skip
     assert kernel_stage.network_plan(Trained(), off, "auto").pass_deconvolved
     assert kernel_stage.network_plan(Plain(), None, "auto") == kernel_stage.NetworkPlan()
 
@@ -241,10 +249,21 @@ def test_engine_passes_deconvolved_to_a_trained_checkpoint(engine: Engine, blurr
 
     monkeypatch.setattr(kernel_stage, "takes_deconvolved", lambda model: True)
     monkeypatch.setattr(engine.model, "fast", fast)
-    res = engine.restore(blurry, RestoreOptions(kernel=k))
+    res = engine.restore(blurry, RestoreOptions(kernel=k, after_deconv="network"))
     assert res.info["network"] == "with deconvolved"
     assert got["deconvolved"] is not None and got["deconvolved"].shape == got["x"].shape
     assert not torch.equal(got["deconvolved"], got["x"])  # the blurry photo is the input
+    # "blend" (the default, measured) averages that output with the deconvolution, not
+    # with the network's input (the blurry photo)
+    deconv = engine.restore(blurry, RestoreOptions(kernel=k, after_deconv="deconvolved")).image
+    blend = engine.restore(blurry, RestoreOptions(kernel=k, after_deconv="blend"))
+    assert blend.info["network"] == "with deconvolved, blended 0.5 with deconvolved"
+    inside = (res.image > 0.0) & (res.image < 1.0)  # where the network's output was not clipped
+    expected = deconv + 0.5 * (res.image - deconv)
+    assert inside.mean() > 0.9
+    assert np.abs(blend.image - expected)[inside].max() < 1e-5
+    assert engine.restore(blurry, RestoreOptions(kernel=k)).info["network"] == \
+        blend.info["network"]
 
 
 def test_sixteen_bit_and_alpha_go_through(engine: Engine, blurred) -> None:
