@@ -36,6 +36,7 @@ from .config import AcceptConfig, KernelConfig
 from .deconvolve import _split_alpha
 from .fft import conv2_same
 from .linear import linear_to_srgb, srgb_to_linear
+from .noise import channel_mean, channel_min
 
 __all__ = ["Acceptance", "accept", "accept_field", "blend", "deconvolution_checks",
            "field_consistency", "region_consistency"]
@@ -60,7 +61,7 @@ class Acceptance:
 def _grey(img: np.ndarray) -> np.ndarray:
     a = np.asarray(img, dtype=np.float32)
     if a.ndim == 3:
-        a = a[..., :3].mean(axis=2) if a.shape[2] >= 3 else a[..., 0]
+        a = channel_mean(a) if a.shape[2] >= 3 else a[..., 0]
     return a
 
 
@@ -143,7 +144,7 @@ def deconvolution_checks(blurry: np.ndarray, deconvolved: np.ndarray, kernel: np
     g = torch.sqrt(gx * gx + gy * gy)[sl]
     rad = max(1, max(k.shape) // 2)
     level = AcceptConfig.clipped if clipped is None else clipped
-    top = _split_alpha(blurry)[0].min(-1)  # near white: a light, not a red door
+    top = channel_min(_split_alpha(blurry)[0])  # near white: a light, not a red door
     keep = ~(_maxpool(torch.from_numpy(np.ascontiguousarray(top >= level)).float(), rad)[sl] > 0)
     if float(keep.float().mean()) < 0.1:
         keep = torch.ones_like(keep)

