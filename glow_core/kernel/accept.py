@@ -36,7 +36,8 @@ from .config import AcceptConfig, KernelConfig
 from .deconvolve import _split_alpha
 from .fft import conv2_same
 from .linear import linear_to_srgb, srgb_to_linear
-from .noise import channel_mean, channel_min
+from .noise import channel_min
+from .noise import photo_grey as _grey
 
 __all__ = ["Acceptance", "accept", "accept_field", "blend", "deconvolution_checks",
            "field_consistency", "region_consistency"]
@@ -56,13 +57,6 @@ class Acceptance:
     @property
     def backs_off(self) -> bool:
         return self.strength <= 0.0
-
-
-def _grey(img: np.ndarray) -> np.ndarray:
-    a = np.asarray(img, dtype=np.float32)
-    if a.ndim == 3:
-        a = channel_mean(a) if a.shape[2] >= 3 else a[..., 0]
-    return a
 
 
 def _window_max(t: torch.Tensor, n: int, dim: int) -> torch.Tensor:

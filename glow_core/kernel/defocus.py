@@ -32,6 +32,7 @@ from .config import DeconvConfig, DefocusConfig
 from .deconvolve import _solve, data_weight
 from .fft import conv2_same
 from .linear import srgb_to_linear
+from .noise import photo_grey
 
 __all__ = ["DefocusEstimate", "disk_kernel", "estimate_defocus", "sparsity_score"]
 
@@ -107,9 +108,7 @@ def estimate_defocus(image: np.ndarray, config: DefocusConfig | None = None, *,
     result has the sparsest gradients (see the module docstring).
     """
     config = config or DefocusConfig()
-    a = np.asarray(image, dtype=np.float32)
-    if a.ndim == 3:
-        a = a[:, :, :3].mean(axis=2) if a.shape[2] >= 3 else a[:, :, 0]
+    a = photo_grey(image)
     lin = a if linear else srgb_to_linear(a)
     lin = _crop(lin, config.crop)
     # The continuation the radius search was measured with (1 x 2 sqrt 2), kept when the

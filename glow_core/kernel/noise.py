@@ -24,7 +24,7 @@ import numpy as np
 from .config import NoiseConfig
 
 __all__ = ["NoiseConfig", "block_excess", "channel_mean", "channel_min", "estimate_codec_noise",
-           "estimate_noise"]
+           "estimate_noise", "photo_grey"]
 
 
 def channel_mean(a: np.ndarray, channels: int = 3) -> np.ndarray:
@@ -37,6 +37,15 @@ def channel_mean(a: np.ndarray, channels: int = 3) -> np.ndarray:
     for i in range(1, n):
         out += a[..., i]
     return out / np.float32(n) if n > 1 else out
+
+
+def photo_grey(img: np.ndarray) -> np.ndarray:
+    """A photo's grey as float32 H x W: the mean of its colour channels (alpha ignored),
+    its only channel, or the image itself when it is grey already."""
+    a = np.asarray(img, dtype=np.float32)
+    if a.ndim == 3:
+        a = channel_mean(a) if a.shape[2] >= 3 else a[..., 0]
+    return a
 
 
 def channel_min(a: np.ndarray) -> np.ndarray:
