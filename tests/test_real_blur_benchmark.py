@@ -30,11 +30,25 @@ def test_summary_counts_losses_and_gains() -> None:
     rows = [{"input_psnr": 20.0, "input_ssim": 0.5, "stage_psnr": s, "stage_ssim": 0.5,
              "strength": st} for s, st in ((21.0, 1.0), (19.5, 0.4), (20.05, 0.0))]
     s = bench.summarise(rows)
-    assert (s["n"], s["losses"], s["gains"], s["kept"]) == (3, 1, 1, 2)
-    assert s["gain"] == pytest.approx((1.0 - 0.5 + 0.05) / 3)
-    assert s["worst"] == pytest.approx(-0.5) and s["best"] == pytest.approx(1.0)
+    stage = s["stage"]
+    assert (s["n"], stage["losses"], stage["gains"], s["kept"]) == (3, 1, 1, 2)
+    assert stage["gain"] == pytest.approx((1.0 - 0.5 + 0.05) / 3)
+    assert stage["worst"] == pytest.approx(-0.5) and stage["best"] == pytest.approx(1.0)
+    assert "engine" not in s and "network" not in s
     assert bench.summarise([]) == {}
-    assert "| all | 3 |" in bench.markdown_table({"all": s, "none": {}})
+    table = bench.markdown_table({"all": s, "none": {}})
+    assert "| all | 3 | stage alone |" in table and "whole engine" not in table
+
+
+def test_summary_scores_the_engine_and_the_network_beside_the_stage() -> None:
+    rows = [{"input_psnr": 20.0, "input_ssim": 0.5, "stage_psnr": 21.0, "stage_ssim": 0.6,
+             "engine_psnr": 20.5, "engine_ssim": 0.55, "network_psnr": e, "network_ssim": 0.5,
+             "strength": 1.0} for e in (19.0, 21.0)]
+    s = bench.summarise(rows)
+    assert s["engine"]["gain"] == pytest.approx(0.5)
+    assert (s["network"]["losses"], s["network"]["gains"]) == (1, 1)
+    table = bench.markdown_table({"all": s})
+    assert "| all | 2 | whole engine |" in table and "| all | 2 | network alone |" in table
 
 
 @pytest.mark.usefixtures("one_torch_thread")
@@ -60,3 +74,17 @@ def test_cli_runs_the_engine_stage_on_each_place(tmp_path: Path) -> None:
     assert payload["table"].startswith("| pairs |")
     with pytest.raises(SystemExit):
         bench.main(["--data", str(tmp_path / "data"), "--places", "X"])
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_engine_mode_scores_what_a_user_gets(tmp_path: Path) -> None:
+    """The shipped checkpoint behind the stage, and alone, on a generated pair."""
+    sharp = dead_leaves(192, seed=3, n=400)
+    blurry = blur_linear(sharp, motion_kernel(9, seed=3), noise=0.005, seed=3)
+    sharp, blurry = (np.round(np.clip(x, 0, 1) * 255) / 255 for x in (sharp, blurry))
+    scores = bench.engine_scores(blurry.astype(np.float32), sharp.astype(np.float32))
+    assert set(scores) == {"engine_psnr", "engine_ssim", "network_psnr", "network_ssim"}
+    # the two runs differ (the stage deconvolves this blur) and both are real restorations
+    assert scores["engine_psnr"] != scores["network_psnr"]
+    assert all(np.isfinite(v) for v in scores.values())
+    assert scores["engine_psnr"] > bench.psnr(blurry, sharp) - 1.0
