@@ -2,7 +2,8 @@
 
     python -m benchmarks.real_blur [--data ../shared/data] [--crop 512] [--places L,C,R]
                                    [--full] [--pairs all|heldout|train] [--jobs 2]
-                                   [--threads 1] [--engine] [--json FILE]
+                                   [--threads 1] [--engine [--checkpoint FILE]]
+                                   [--json FILE]
 
 The Kodak protocol (:mod:`benchmarks.kernels`) blurs with one exact kernel; a photographer's
 photo is never that (the blur varies over the frame, objects move, the camera sharpens and
@@ -73,15 +74,17 @@ def pairs(data: Path, which: str) -> list[tuple[str, Path, Path, bool]]:
 
 
 _ENGINE = None
+#: ``--checkpoint`` (None: the default one, as the app loads it); set in each process.
+_CHECKPOINT: str | None = None
 
 
 def _engine():
-    """One engine per process (the default checkpoint, as the app loads it)."""
+    """One engine per process."""
     global _ENGINE
     if _ENGINE is None:
         from glow_core.engine import Engine
 
-        _ENGINE = Engine(device="cpu")
+        _ENGINE = Engine(_CHECKPOINT, device="cpu")
     return _ENGINE
 
 
@@ -127,7 +130,9 @@ def run_case(name: str, bpath: Path, spath: Path, held: bool, place: str, crop: 
 
 
 def _worker(args: tuple) -> dict:
-    *case, threads = args
+    global _CHECKPOINT
+    *case, checkpoint, threads = args
+    _CHECKPOINT = checkpoint
     torch.set_num_threads(threads)
     return run_case(*case)
 
@@ -189,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch threads per process")
     ap.add_argument("--engine", action="store_true",
                     help="also the whole engine (fast mode) and the network alone")
+    ap.add_argument("--checkpoint", default=None,
+                    help="weights for --engine (default: the app's default checkpoint)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     places = [p.strip().upper() for p in args.places.split(",") if p.strip()]
@@ -200,8 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     found = pairs(args.data, args.pairs)
     if not found:
         ap.error(f"no gopro_frameavg pairs under {args.data}")
-    cases = [(*p, place, args.crop, args.engine, args.threads) for p in found
-             for place in places]
+    cases = [(*p, place, args.crop, args.engine, args.checkpoint, args.threads)
+             for p in found for place in places]
     if args.jobs > 1:
         import multiprocessing as mp
 

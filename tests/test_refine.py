@@ -244,6 +244,24 @@ def test_refine_dataset_shapes_and_cache(tmp_path: Path, pipeline: str) -> None:
     assert len(list(ds.folder.glob("*.npz"))) == 1
 
 
+def test_sharp_samples_are_the_photo_itself_with_noise(tmp_path: Path) -> None:
+    """p_sharp: no blur, not deconvolved, the target the photo; p_sharp 0 keeps old caches."""
+    from training.deconv_data import make_sample
+
+    base = _tiny_refine(tmp_path, "linear")
+    cfg = dataclasses.replace(base, p_sharp=1.0, noise=(0.01, 0.01))
+    assert dataclasses.replace(base, p_sharp=0.0).key() == base.key() != cfg.key()
+    for i in range(3):
+        item = make_sample(cfg, i)
+        assert (item["family"], item["how"]) == ("sharp", "backoff")
+        assert np.array_equal(item["blurry"], item["deconvolved"])
+        noise = item["blurry"] - item["sharp"]
+        assert 0.005 < float(noise.std()) < 0.015 and abs(float(noise.mean())) < 0.005
+    mixed = dataclasses.replace(base, p_sharp=0.5)
+    families = {make_sample(mixed, i)["family"] for i in range(12)}
+    assert "sharp" in families and len(families) > 1
+
+
 def test_widened_checkpoint_starts_as_v1_or_as_the_deconvolution() -> None:
     torch.manual_seed(0)
     old = GlowDeblur(TINY).eval()
