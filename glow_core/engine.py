@@ -34,6 +34,7 @@ from glow_core.kernel_stage import (
     estimate_field,
     motion_map,
     network_plan,
+    paired_choice,
     run_kernel_stage,
     stage_configs,
     stage_info,
@@ -371,7 +372,8 @@ class Engine:
         run = _Restore(options, self.precision, progress, cancel)
         with self._lock:
             stage = self._kernel_stage(run, pixels) if options.kernel_stage else None
-            plan = network_plan(self.model, stage, options.after_deconv, options.mode)
+            plan = network_plan(self.model, stage, options.after_deconv, options.mode,
+                                paired_choice(self.manifest_entry))
             net_in = self._prepare_network(run, pixels, stage, plan)
             while not plan.skip:
                 try:

@@ -71,16 +71,30 @@ AFTER_DECONV: tuple[str, ...] = ("auto", "network", "deconvolved", "blend")
 MEASURED_AFTER_DECONV: Literal["network", "deconvolved", "blend"] = "blend"
 #: Share of the network's output in "blend" (the rest: the deconvolution).
 BLEND_WEIGHT = 0.5
-#: The default for checkpoints that take the deconvolution beside the photo
-#: (``glow-small-v2``): "blend" keeps the network's output (given both) averaged with the
-#: deconvolution, "network" its output alone. Measured where the kernel stage accepted its
-#: deconvolution (2026-12-01, 512 px crops, the stage's own blind estimates; README "The
-#: network on real blur"), PSNR in dB, network's output / deconvolution alone / blend:
-#: real ``gopro_frameavg`` crops held out (4) 26.66 / 26.64 / 26.73, the other pairs'
-#: crops (19) 28.86 / 29.27 / 29.16; 12 Kodak photos x 4 real shake kernels + 1 % noise
-#: (47) 25.11 / 25.04 / 25.19. The blend beat the network's output on 17 of the 23 real
+#: The default for checkpoints that take the deconvolution beside the photo when their
+#: manifest entry records no measured choice (``"after_deconv"``, :func:`paired_choice`;
+#: ``glow-small-v2`` and files from outside the weights folder): "blend" keeps the network's
+#: output (given both) averaged with the deconvolution, "network" its output alone.
+#: Measured for v2 where the kernel stage accepted its deconvolution (2026-12-01, 512 px
+#: crops, the stage's own blind estimates; README "The network on real blur"), PSNR in dB, network's
+#: output / deconvolution alone / blend: real ``gopro_frameavg`` crops held out (4) 26.66 / 26.64 /
+#: 26.73, the other pairs' crops (19) 28.86 / 29.27 / 29.16; 12 Kodak photos x 4 real shake kernels
+#: + 1 % noise (47) 25.11 / 25.04 / 25.19. The blend beat the network's output on 17 of the 23 real
 #: crops and lost on none by more than 0.05 dB; on Kodak 15 up, 2 down (worst -0.33).
 MEASURED_AFTER_DECONV_PAIRED: Literal["network", "blend"] = "blend"
+#: What a paired checkpoint's manifest entry may record as its measured "auto" choice.
+PAIRED_CHOICES: tuple[str, ...] = ("network", "blend")
+
+
+def paired_choice(entry: dict[str, Any] | None) -> str | None:
+    """The "auto" choice measured for one checkpoint (its manifest entry's
+    ``"after_deconv"``), or None. Why per checkpoint: how far a refiner's output should be
+    trusted over the deconvolution it was given depends on how it was trained (v2's own
+    output lost to the deconvolution on real crops, so it is averaged with it; a refiner
+    trained with sharp photos beat that average), so the measurement lives beside the
+    weights it was made on."""
+    choice = (entry or {}).get("after_deconv")
+    return choice if choice in PAIRED_CHOICES else None
 #: Spatially varying field by default? Measured: see README (cost ~16 estimates).
 MEASURED_SPATIALLY_VARYING = False
 MIN_KERNEL = 3
@@ -383,11 +397,13 @@ def _accepts(model: Any, name: str) -> bool:
 
 
 def network_plan(model: Any, stage: KernelStageResult | None, after: str,
-                 mode: str = "fast") -> NetworkPlan:
+                 mode: str = "fast", paired_default: str | None = None) -> NetworkPlan:
     """What the network does: see :data:`AFTER_DECONV`.
 
     Skipping or blending the network is a fast-mode choice only: the full mode's diffusion
     always runs, on the deconvolved photo, and its result is kept whole.
+    ``paired_default``: the checkpoint's measured "auto" choice (:func:`paired_choice`);
+    None: :data:`MEASURED_AFTER_DECONV_PAIRED`.
     """
     if stage is None or stage.backed_off:
         if takes_deconvolved(model):
@@ -395,7 +411,7 @@ def network_plan(model: Any, stage: KernelStageResult | None, after: str,
             return NetworkPlan(input="blurry", pass_deconvolved=True)
         return NetworkPlan()
     if takes_deconvolved(model) and after != "deconvolved":
-        choice = MEASURED_AFTER_DECONV_PAIRED if after == "auto" else after
+        choice = (paired_default or MEASURED_AFTER_DECONV_PAIRED) if after == "auto" else after
         blend = choice == "blend" and mode == "fast"
         return NetworkPlan(input="blurry", pass_deconvolved=True,
                            pass_motion=_accepts(model, "motion"),
@@ -423,12 +439,14 @@ __all__ = [
     "MEASURED_AFTER_DECONV",
     "MEASURED_AFTER_DECONV_PAIRED",
     "NetworkPlan",
+    "PAIRED_CHOICES",
     "clip_region",
     "deconvolve_photo",
     "estimate_field",
     "field_info",
     "motion_map",
     "network_plan",
+    "paired_choice",
     "run_kernel_stage",
     "scene_configs",
     "stage_configs",

@@ -233,6 +233,16 @@ def test_network_plan_for_deconv_input_checkpoints() -> None:
         plan = kernel_stage.network_plan(Trained(), done, after, mode)
         assert plan.pass_deconvolved and plan.input == "blurry" and plan.weight == weight
     assert kernel_stage.network_plan(Trained(), done, "deconvolved").skip
+    # a checkpoint's own measured choice (its manifest entry) decides "auto", nothing else
+    for entry, weight in (({"after_deconv": "network"}, 1.0), ({"after_deconv": "blend"}, 0.5),
+                          ({"after_deconv": "junk"}, None), (None, None)):
+        choice = kernel_stage.paired_choice(entry)
+        plan = kernel_stage.network_plan(Trained(), done, "auto", "fast", choice)
+        expected = weight if weight is not None else (
+            kernel_stage.BLEND_WEIGHT if kernel_stage.MEASURED_AFTER_DECONV_PAIRED == "blend"
+            else 1.0)
+        assert plan.weight == expected and plan.pass_deconvolved
+        assert kernel_stage.network_plan(Trained(), done, "blend", "fast", choice).weight == 0.5
     assert kernel_stage.network_plan(Trained(), off, "auto").pass_deconvolved
     assert kernel_stage.network_plan(Plain(), None, "auto") == kernel_stage.NetworkPlan()
 

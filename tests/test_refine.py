@@ -301,5 +301,20 @@ def test_ship_can_keep_the_current_default(tmp_path: Path) -> None:
         ship(src, f"glow-tiny-{name}", target=tmp_path / "w", make_default=default)
     manifest = read_manifest(tmp_path / "w")
     assert manifest["default"] == "glow-tiny-v1.safetensors"
+    assert all("after_deconv" not in e for e in manifest["weights"])
     assert {e["file"] for e in manifest["weights"]} == {"glow-tiny-v1.safetensors",
                                                        "glow-tiny-v2.safetensors"}
+
+
+def test_ship_records_the_measured_choice_after_deconvolution(tmp_path: Path) -> None:
+    from glow_core.checkpoint import manifest_entry
+    from glow_core.engine import Engine
+    from training.ship import ship
+
+    src = tmp_path / "v3.safetensors"
+    save_checkpoint(src, GlowDeblur(TINY_DECONV), stages=["prerecon"])
+    dest = ship(src, "glow-tiny-v3", target=tmp_path / "w", after_deconv="network")
+    assert manifest_entry(tmp_path / "w", dest.name)["after_deconv"] == "network"
+    assert Engine(dest, device="cpu").manifest_entry["after_deconv"] == "network"
+    with pytest.raises(ValueError, match="after_deconv"):
+        ship(src, "glow-tiny-v4", target=tmp_path / "w", after_deconv="average")

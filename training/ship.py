@@ -1,13 +1,15 @@
 """Put a trained checkpoint into ``resources/weights`` with its manifest entry.
 
 ``python -m training ship CKPT --name glow-small-v1 [--notes TEXT] [--eval FILE.json]
-[--keep-default]``
+[--after-deconv network|blend] [--keep-default]``
 writes the checkpoint into the weights folder (refusing anything over 16 MiB: the
 repository's limit per file) through the checkpoint writer, so the shipped file always
 carries the SHA-256 of its content in its metadata and verifies itself on every load;
 checks that the written file loads, records its SHA-256, preset, caption encoder, trained
-stages and, when given, the evaluation summary, and makes it the default the engine loads
-(unless ``--keep-default``: shipped beside the current default, which stays).
+stages and, when given, the evaluation summary and the measured fast-mode choice after the
+deconvolution (``--after-deconv``: the refiner's output as it is, or averaged with the
+deconvolution; :func:`glow_core.kernel_stage.paired_choice`), and makes it the default the
+engine loads (unless ``--keep-default``: shipped beside the current default, which stays).
 
 ``python -m training ship --reexport OLD NEW`` rewrites a checkpoint saved before the
 content digest existed (same tensors) so that it loads without a manifest.
@@ -27,6 +29,7 @@ from glow_core.checkpoint import (
     reexport_checkpoint,
     write_manifest_entry,
 )
+from glow_core.kernel_stage import PAIRED_CHOICES
 from glow_core.resources import weights_dir
 
 MAX_BYTES = 16 * 1024 * 1024
@@ -34,7 +37,9 @@ MAX_BYTES = 16 * 1024 * 1024
 
 def ship(checkpoint: str | Path, name: str, notes: str = "",
          evaluation: dict[str, Any] | None = None, target: Path | None = None,
-         make_default: bool = True) -> Path:
+         make_default: bool = True, after_deconv: str | None = None) -> Path:
+    if after_deconv is not None and after_deconv not in PAIRED_CHOICES:
+        raise ValueError(f"after_deconv must be one of {PAIRED_CHOICES}, not {after_deconv!r}")
     checkpoint = Path(checkpoint)
     size = checkpoint.stat().st_size
     if size >= MAX_BYTES:
@@ -65,6 +70,8 @@ def ship(checkpoint: str | Path, name: str, notes: str = "",
     }
     if evaluation:
         entry["evaluation"] = evaluation
+    if after_deconv is not None:
+        entry["after_deconv"] = after_deconv
     write_manifest_entry(target, entry, make_default=make_default)
     return dest
 
@@ -80,6 +87,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--reexport", nargs=2, metavar=("OLD", "NEW"),
                         help="rewrite a checkpoint saved before the content checksum "
                              "existed so that it verifies itself (same tensors)")
+    parser.add_argument("--after-deconv", choices=PAIRED_CHOICES, default=None,
+                        help="the fast mode's measured choice after the deconvolution, for a "
+                             "refiner that takes it (default: the engine's general one)")
     parser.add_argument("--keep-default", action="store_true",
                         help="add the entry but leave the manifest's default as it is")
     args = parser.parse_args(argv)
@@ -97,6 +107,6 @@ def main(argv: list[str]) -> int:
         parser.error("give CHECKPOINT and --name, or --reexport OLD NEW")
     evaluation = json.loads(Path(args.evaluation).read_text()) if args.evaluation else None
     dest = ship(args.checkpoint, args.name, args.notes, evaluation,
-                make_default=not args.keep_default)
+                make_default=not args.keep_default, after_deconv=args.after_deconv)
     print(f"shipped {dest}")
     return 0
