@@ -315,6 +315,16 @@ def test_ship_records_the_measured_choice_after_deconvolution(tmp_path: Path) ->
     save_checkpoint(src, GlowDeblur(TINY_DECONV), stages=["prerecon"])
     dest = ship(src, "glow-tiny-v3", target=tmp_path / "w", after_deconv="network")
     assert manifest_entry(tmp_path / "w", dest.name)["after_deconv"] == "network"
-    assert Engine(dest, device="cpu").manifest_entry["after_deconv"] == "network"
+    engine = Engine(dest, device="cpu")
+    assert engine.manifest_entry["after_deconv"] == "network"
+    # the engine follows it: given the user's kernel, the output is the network's, unblended
+    from glow_core.engine import RestoreOptions
+
+    photo = np.random.default_rng(0).random((48, 48, 3)).astype(np.float32)
+    kernel = np.full((5, 5), 1 / 25, np.float32)
+    result = engine.restore(photo, RestoreOptions(kernel=kernel))
+    assert result.info["network"] == "with deconvolved"
+    blended = engine.restore(photo, RestoreOptions(kernel=kernel, after_deconv="blend"))
+    assert blended.info["network"].endswith("blended 0.5 with deconvolved")
     with pytest.raises(ValueError, match="after_deconv"):
         ship(src, "glow-tiny-v4", target=tmp_path / "w", after_deconv="average")
