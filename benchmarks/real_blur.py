@@ -30,7 +30,6 @@ network stands behind it, an accepted wrong kernel costs more than a refused rig
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -44,6 +43,7 @@ if str(ROOT) not in sys.path:
 
 import torch  # noqa: E402
 
+from benchmarks._runner import photo_parser, run_rows  # noqa: E402
 from benchmarks.kernels import best_shift, heldout_gopro, psnr, read_rgb, ssim  # noqa: E402
 
 PLACES = ("L", "C", "R")
@@ -182,21 +182,15 @@ def markdown_table(summary: dict[str, dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    ap.add_argument("--crop", type=int, default=512)
+    ap = photo_parser(__doc__)
     ap.add_argument("--places", default=",".join(PLACES),
                     help="comma list of L, C, R (crops) and F (the whole frame)")
     ap.add_argument("--full", action="store_true", help="add the whole frame (F)")
     ap.add_argument("--pairs", choices=("all", "heldout", "train"), default="all")
-    ap.add_argument("--jobs", type=int, default=1, help="processes (one case each at a time)")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads per process")
     ap.add_argument("--engine", action="store_true",
                     help="also the whole engine (fast mode) and the network alone")
     ap.add_argument("--checkpoint", default=None,
                     help="weights for --engine (default: the app's default checkpoint)")
-    ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     places = [p.strip().upper() for p in args.places.split(",") if p.strip()]
     if args.full and "F" not in places:
@@ -209,19 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"no gopro_frameavg pairs under {args.data}")
     cases = [(*p, place, args.crop, args.engine, args.checkpoint, args.threads)
              for p in found for place in places]
-    if args.jobs > 1:
-        import multiprocessing as mp
-
-        with mp.get_context("spawn").Pool(args.jobs) as pool:
-            rows = []
-            for row in pool.imap(_worker, cases):
-                rows.append(row)
-                print(json.dumps(row), flush=True)
-    else:
-        rows = []
-        for case in cases:
-            rows.append(_worker(case))
-            print(json.dumps(rows[-1]), flush=True)
+    rows = run_rows(_worker, cases, args.jobs)
     summary = {"held out": summarise([r for r in rows if r["held_out"]]),
                "the rest": summarise([r for r in rows if not r["held_out"]]),
                "all": summarise(rows)}

@@ -22,7 +22,6 @@ itself, so for ``clean`` and ``gopro sharp`` the output's PSNR is the whole stor
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -36,6 +35,7 @@ if str(ROOT) not in sys.path:
 
 import torch  # noqa: E402
 
+from benchmarks._runner import photo_parser, run_rows  # noqa: E402
 from benchmarks.kernels import centre_crop, psnr, read_rgb, ssim  # noqa: E402
 
 SETS = ("clean", "noisy", "gopro sharp")
@@ -128,16 +128,10 @@ def markdown_table(summary: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    ap.add_argument("--crop", type=int, default=512)
+    ap = photo_parser(__doc__)
     ap.add_argument("--noise", type=float, default=0.01, help="sigma of the noisy set, sRGB")
     ap.add_argument("--checkpoint", default=None)
     ap.add_argument("--sets", default=",".join(SETS), help=f"comma list of {SETS}")
-    ap.add_argument("--jobs", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
     bad = [s for s in wanted if s not in SETS]
@@ -147,18 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     if not found:
         ap.error(f"no sharp photos under {args.data}")
     jobs = [(*c, args.crop, args.checkpoint, args.threads) for c in found]
-    rows: list[dict] = []
-    if args.jobs > 1:
-        import multiprocessing as mp
-
-        with mp.get_context("spawn").Pool(args.jobs) as pool:
-            for row in pool.imap(_worker, jobs):
-                rows.append(row)
-                print(json.dumps(row), flush=True)
-    else:
-        for job in jobs:
-            rows.append(_worker(job))
-            print(json.dumps(rows[-1]), flush=True)
+    rows = run_rows(_worker, jobs, args.jobs)
     summary = summarise(rows)
     table = markdown_table(summary)
     print(table)
