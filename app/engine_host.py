@@ -33,6 +33,29 @@ def available_devices() -> list[str]:
     return devices or ["cpu"]
 
 
+#: The manifest fields the About box shows, in this order (the evaluation tables and the
+#: checksum stay in ``manifest.json``: a nested table read as one run-on line).
+_ABOUT_FIELDS = ("date", "preset", "stages", "after_deconv", "notes")
+
+
+def manifest_summary(entry: dict[str, Any] | None) -> str:
+    """The About box's line for the weights' manifest entry."""
+    if not entry:
+        return "none (weights loaded from a file outside the bundled manifest)"
+    parts = []
+    for key in _ABOUT_FIELDS:
+        value = entry.get(key)
+        if value in (None, "", []):
+            continue
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        label = "after deconvolution" if key == "after_deconv" else key
+        parts.append(f"{label}: {value}")
+    if entry.get("evaluation"):
+        parts.append("evaluation: in resources/weights/manifest.json")
+    return "; ".join(parts)
+
+
 class EngineHost(QObject):
     """Loads the engine off the GUI thread and remembers why it could not, if it could not."""
 
@@ -105,10 +128,7 @@ class EngineHost(QObject):
         if engine is None:
             return [("Weights", self.error or "loading…")]
         info, config = engine.checkpoint, engine.config
-        entry = getattr(engine, "manifest_entry", None)
-        manifest = (", ".join(f"{k}: {v}" for k, v in entry.items() if k != "sha256")
-                    if entry else
-                    "none (weights loaded from a file outside the bundled manifest)")
+        manifest = manifest_summary(getattr(engine, "manifest_entry", None))
         return [
             ("Weights", f"{Path(info.path).name} ({config.name} preset, stages: "
                         f"{', '.join(info.stages) or 'none'})"),

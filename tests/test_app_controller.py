@@ -191,3 +191,20 @@ def test_gui_modules_import_without_torch() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_about_box_summarises_the_manifest_entry() -> None:
+    """The weights' facts in one readable line: not the evaluation tables, not the hash."""
+    from app.engine_host import manifest_summary
+
+    entry = {"file": "glow-small-v3.safetensors", "sha256": "ab" * 32, "date": "2026-12-01",
+             "preset": "small", "stages": ["autoencoder", "prerecon"], "after_deconv": "network",
+             "notes": "fine-tuned with sharp photos",
+             "evaluation": {"engine": {"held out": [26.95, 27.12, 27.10]}}}
+    line = manifest_summary(entry)
+    assert line == ("date: 2026-12-01; preset: small; stages: autoencoder, prerecon; "
+                    "after deconvolution: network; notes: fine-tuned with sharp photos; "
+                    "evaluation: in resources/weights/manifest.json")
+    assert "ab" * 8 not in line and "27.12" not in line
+    assert manifest_summary(None).startswith("none")
+    assert manifest_summary({"file": "x", "preset": "tiny"}) == "preset: tiny"
