@@ -84,6 +84,15 @@ BLEND_WEIGHT = 0.5
 MEASURED_AFTER_DECONV_PAIRED: Literal["network", "blend"] = "blend"
 #: What a paired checkpoint's manifest entry may record as its measured "auto" choice.
 PAIRED_CHOICES: tuple[str, ...] = ("network", "blend")
+#: Spatially varying field by default? Measured: see README (cost ~16 estimates).
+MEASURED_SPATIALLY_VARYING = False
+MIN_KERNEL = 3
+MAX_KERNEL = 151
+#: Below this side the photo holds too few edges for a blind estimate: the stage backs off.
+MIN_ESTIMATE_SIDE = 128
+#: An estimated kernel narrower than this (rms radius, px) is "no blur" (the reason:
+#: :attr:`KernelConfig.no_blur_spread`).
+MIN_SPREAD_PX = KernelConfig().no_blur_spread
 
 
 def paired_choice(entry: dict[str, Any] | None) -> str | None:
@@ -95,15 +104,6 @@ def paired_choice(entry: dict[str, Any] | None) -> str | None:
     weights it was made on."""
     choice = (entry or {}).get("after_deconv")
     return choice if choice in PAIRED_CHOICES else None
-#: Spatially varying field by default? Measured: see README (cost ~16 estimates).
-MEASURED_SPATIALLY_VARYING = False
-MIN_KERNEL = 3
-MAX_KERNEL = 151
-#: Below this side the photo holds too few edges for a blind estimate: the stage backs off.
-MIN_ESTIMATE_SIDE = 128
-#: An estimated kernel narrower than this (rms radius, px) is "no blur" (the reason:
-#: :attr:`KernelConfig.no_blur_spread`).
-MIN_SPREAD_PX = KernelConfig().no_blur_spread
 
 
 def validate_kernel_options(kernel: np.ndarray | None, kernel_size: int | None,
