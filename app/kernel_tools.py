@@ -51,16 +51,20 @@ class KernelTools(QObject):
     def options(self) -> dict[str, Any]:
         """RestoreOptions fields: stage on/off, size, region, and a kernel to reuse.
 
-        A loaded kernel is always used; an estimate is reused while the size and region
-        it was made with are unchanged and it was trusted (else the restore estimates).
+        A loaded kernel is always used, as exact. An estimate ("Estimate blur") is reused
+        while the size and region it was made with are unchanged (else the restore
+        estimates again), and as an estimate: the engine deconvolves it with the blind
+        noise floor and its acceptance test, exactly as if the restore had estimated it
+        (passed as a loaded kernel it skipped both: the same blur came out ringier, and a
+        wrong estimate was no longer refused). One that backed off backs off again at once.
         """
         values = self.panel.values()
         values["kernel_region"] = self.estimate_region()
-        reuse = self.field is not None and values["kernel_stage"] and (
-            self.source == "user"
-            or (self.source == "estimated" and not self.field.backs_off
-                and self._estimated_with == self._estimate_key(values)))
-        values["kernel"] = self.field.global_kernel if reuse else None
+        use = self.field is not None and values["kernel_stage"]
+        values["kernel"] = self.field.global_kernel if use and self.source == "user" else None
+        values["estimate"] = self.field if (
+            use and self.source == "estimated"
+            and self._estimated_with == self._estimate_key(values)) else None
         return values
 
     def estimate_region(self) -> tuple[int, int, int, int] | None:
@@ -175,7 +179,7 @@ class KernelTools(QObject):
         info = getattr(result, "info", {}).get("kernel")
         if self.source == "user" or info is None:
             return
-        if self.source == "estimated" and info.get("source") == "user":
+        if self.source == "estimated" and info.get("reused"):
             return  # the restore reused the estimate shown
         if kernel_field is not None:
             self.set_field(kernel_field, "restored")

@@ -82,6 +82,10 @@ class RestoreOptions:
     kernel_stage: bool = True  # estimate the blur kernel and deconvolve before the network
     # the user's kernel (k x k, non-negative): used as it is, no estimation
     kernel: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # a blind estimate made earlier on this photo (Engine.estimate_kernel): used without
+    # estimating again, and still judged as an estimate (the blind noise floor, the
+    # acceptance test), unlike ``kernel``, which is taken as exact
+    estimate: KernelField | None = field(default=None, compare=False, repr=False)
     kernel_size: int | None = None  # odd side in pixels; None: automatic
     kernel_region: tuple[int, int, int, int] | None = None  # (y0, x0, y1, x1) to estimate from
     spatially_varying: bool = MEASURED_SPATIALLY_VARYING  # a kernel per region vs one kernel
@@ -107,6 +111,8 @@ class RestoreOptions:
         if self.after_deconv not in AFTER_DECONV:
             raise EngineError(f"after_deconv must be one of {AFTER_DECONV}")
         validate_kernel_options(self.kernel, self.kernel_size, self.kernel_region)
+        if self.kernel is not None and self.estimate is not None:
+            raise EngineError("give a kernel or an earlier estimate, not both")
 
 
 @dataclass
@@ -434,7 +440,8 @@ class Engine:
 
         with run.timed("kernel"):
             stage = run_kernel_stage(
-                pixels, kernel=options.kernel, kernel_size=options.kernel_size,
+                pixels, kernel=options.kernel, estimate=options.estimate,
+                kernel_size=options.kernel_size,
                 region=options.kernel_region, spatially_varying=options.spatially_varying,
                 report=report, cancel=run.cancel, device=self._kernel_device,
                 caption=options.caption, scene_priors=options.scene_priors)

@@ -21,6 +21,7 @@ fires, and :class:`~glow_core.errors.EngineError` for a kernel that cannot be us
 
 from __future__ import annotations
 
+import copy
 import inspect
 import time
 from collections.abc import Callable
@@ -246,8 +247,15 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
                      report: Callable[[float, str], None],
                      cancel: CancelToken | None,
                      device: str | None = None, caption: str = "",
-                     scene_priors: bool = True) -> KernelStageResult:
+                     scene_priors: bool = True,
+                     estimate: KernelField | None = None) -> KernelStageResult:
     """Kernel (given or estimated), back-off decision, deconvolution of the whole photo.
+
+    ``estimate``: a blind field estimated earlier on this photo (the GUI's "Estimate blur",
+    :meth:`Engine.estimate_kernel`), used instead of estimating again and treated as what it
+    is: an estimate, deconvolved with the blind noise floor and judged by the acceptance test
+    (a ``kernel`` is the user's and taken as exact). A copy is judged, so the caller's field
+    keeps its own acceptance.
 
     ``report(fraction, stage)`` gets the stage's own fraction in [0, 1]: estimation is the
     first half, deconvolution the second ("estimating blur", "deconvolving"). ``device``:
@@ -257,12 +265,17 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
     h, w = pixels.shape[:2]
     start = time.perf_counter()
     keep_freed_blocks()  # estimation and deconvolution reuse their big temporaries
-    if kernel is None and min(h, w) < MIN_ESTIMATE_SIDE:
+    if estimate is not None and tuple(estimate.image_size) != (h, w):
+        raise EngineError(f"the blur estimate was made on a {estimate.image_size[1]} x "
+                          f"{estimate.image_size[0]} photo, not this {w} x {h} one")
+    if kernel is None and estimate is None and min(h, w) < MIN_ESTIMATE_SIDE:
         return _backed_off(f"the photo is smaller than {MIN_ESTIMATE_SIDE} px: too few edges "
                            "to estimate the blur", start)
     priors, kcfg, dcfg, fcfg, acfg = stage_configs(caption, pixels, device, scene_priors)
     if kernel is not None:
         kf, source = user_field(kernel, h, w), "user"
+    elif estimate is not None:
+        kf, source = copy.copy(estimate), "estimated"
     else:
         report(0.0, "estimating blur")
         try:
@@ -295,6 +308,8 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
     if acceptance is not None and deconvolved is not None and acceptance.strength <= 0.0:
         backed_off, deconvolved = True, None  # refused after deconvolving: the photo as is
     info = field_info(kf, source, time.perf_counter() - start, backed_off)
+    if estimate is not None and kernel is None:
+        info["reused"] = True  # the earlier estimate, not a new one
     if acceptance is not None:
         info["acceptance"] = {"strength": round(float(acceptance.strength), 3),
                               "score": round(float(acceptance.score), 3),

@@ -59,8 +59,11 @@ def test_estimate_blur_shows_the_blur_trace(qtbot, window, blurry_file: Path) ->
               for dx in range(-50, 51, 3) for dy in range(-50, 51, 3)]
     assert min(values) < 40 and max(values) > 180
     assert after != before
-    # a restore now reuses the estimate shown (no second estimate)
-    assert window.restore_options().kernel is not None
+    # a restore now reuses the estimate shown (no second estimate), as an estimate
+    options = window.restore_options()
+    assert options.estimate is field and options.kernel is None
+    window.kernel.panel.size.setValue(KSIZE + 2)  # another size: estimated again
+    assert window.restore_options().estimate is None
 
 
 def test_dragged_region_reaches_the_engine(qtbot, window, blurry_file: Path,  # noqa: F811

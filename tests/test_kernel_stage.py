@@ -378,3 +378,35 @@ def test_a_confidently_wrong_estimate_is_refused(engine: Engine, blurred, monkey
     # refused: the photo goes to the network exactly as with the stage off
     off = engine.restore(blurry, RestoreOptions(kernel_stage=False))
     np.testing.assert_allclose(result.image, off.image, atol=1e-6)
+
+
+def test_an_earlier_estimate_is_reused_as_an_estimate(engine: Engine, blurred, monkeypatch
+                                                      ) -> None:
+    """"Estimate blur" then restore: no second estimate, and the same result as a restore
+    that estimated (blind noise floor, acceptance test), not the exact-kernel path."""
+    sharp, k, clean = blurred
+    blurry = np.clip(clean + np.random.default_rng(3).normal(0, 0.005, clean.shape), 0, 1
+                     ).astype(np.float32)
+    opts = {"kernel_size": KSIZE, "after_deconv": "deconvolved"}
+    direct = engine.restore(blurry, RestoreOptions(**opts))
+    estimate = engine.estimate_kernel(blurry, kernel_size=KSIZE)
+    before = estimate.acceptance
+
+    def no_estimate(*_a, **_kw):
+        raise AssertionError("an earlier estimate must not be estimated again")
+
+    monkeypatch.setattr(kernel_stage, "estimate_kernel", no_estimate)
+    monkeypatch.setattr(kernel_stage, "estimate_kernel_field", no_estimate)
+    reused = engine.restore(blurry, RestoreOptions(estimate=estimate, **opts))
+    info = reused.info["kernel"]
+    assert info["source"] == "estimated" and info["reused"] and "acceptance" in info
+    np.testing.assert_allclose(reused.image, direct.image, atol=1e-6)
+    assert psnr(reused.image, sharp) > psnr(blurry, sharp) + 2.0
+    assert estimate.acceptance is before  # the caller's field is not judged in place
+    # taken as exact instead (the user-kernel path), the same kernel gives another result
+    exact = engine.restore(blurry, RestoreOptions(kernel=estimate.global_kernel, **opts))
+    assert not np.allclose(exact.image, reused.image, atol=1e-3)
+    with pytest.raises(EngineError, match="not both"):
+        engine.restore(blurry, RestoreOptions(estimate=estimate, kernel=k))
+    with pytest.raises(EngineError, match="made on a"):
+        engine.restore(blurry[:160], RestoreOptions(estimate=estimate))

@@ -383,9 +383,9 @@ class BatchDialog(QDialog):
 
         earlier, todo = split_resumed(self.plan)
         plan = BatchPlan(items=todo, settings=self.plan.settings)
-        # The open photo's kernel and blur region are not the other photos' blur.
-        options = self.extras.options(self.window_.restore_options(kernel=None,
-                                                                   kernel_region=None))
+        # The open photo's kernel, estimate and blur region are not the other photos' blur.
+        options = self.extras.options(self.window_.restore_options(
+            kernel=None, estimate=None, kernel_region=None))
         self.total = len(todo)
         self.finished_count = 0
         self._current_fraction = 0.0
