@@ -11,7 +11,8 @@ held-out ``gopro_frameavg`` pairs. Per blurry photo, with the engine's own stage
 * ``input``: the blurry photo;
 * ``net(blurry)``: the network alone (``kernel_stage=False``, the path before issue 10);
 * ``deconv``: the kernel stage's deconvolution alone (the network skipped);
-* ``net(deconv)``: the network on the deconvolved photo;
+* ``net(deconv)``: the network on the deconvolved photo (a checkpoint that takes the
+  deconvolution beside the photo, v2 / v3, gets both, as in the engine);
 * ``mean``: the average of ``deconv`` and ``net(deconv)``.
 """
 
@@ -40,7 +41,7 @@ from benchmarks.kernels import (  # noqa: E402
     read_rgb,
 )
 from glow_core.engine import Engine, RestoreOptions  # noqa: E402
-from glow_core.kernel_stage import run_kernel_stage  # noqa: E402
+from glow_core.kernel_stage import run_kernel_stage, takes_deconvolved  # noqa: E402
 
 KERNELS = ("usrnet12/usrnet12_k09", "usrnet12/usrnet12_k10", "usrnet12/usrnet12_k11",
            "usrnet12/usrnet12_k12", "kair_large/k_large_1", "infwide_real/infwide_kernel_20_1")
@@ -49,11 +50,19 @@ METHODS = ("input", "net(blurry)", "deconv", "net(deconv)", "mean")
 
 
 def methods(engine: Engine, blurry: np.ndarray) -> tuple[dict[str, np.ndarray], dict]:
+    """Every output of the module docstring for one blurry photo. ``net(deconv)`` is what
+    the engine's network makes of the stage's deconvolution: a checkpoint trained with the
+    deconvolved input gets both images (the stage's own estimate, reused as an estimate,
+    so the same deconvolution), one trained without gets the deconvolution alone."""
     off = RestoreOptions(kernel_stage=False)
     stage = run_kernel_stage(blurry, kernel=None, kernel_size=None, region=None,
                              spatially_varying=False, report=lambda f, s: None, cancel=None)
     deconv = stage.deconvolved if stage.deconvolved is not None else blurry
-    net_deconv = engine.restore(deconv, off).image
+    if takes_deconvolved(engine.model) and stage.field is not None:
+        net_deconv = engine.restore(blurry, RestoreOptions(estimate=stage.field,
+                                                           after_deconv="network")).image
+    else:
+        net_deconv = engine.restore(deconv, off).image
     out = {"input": blurry, "net(blurry)": engine.restore(blurry, off).image,
            "deconv": deconv, "net(deconv)": net_deconv, "mean": 0.5 * (deconv + net_deconv)}
     return out, stage.info
