@@ -4,9 +4,11 @@ prints each row as it comes (a long run shows progress and leaves its rows in th
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,6 +23,15 @@ def photo_parser(doc: str | None, crop: int = 512) -> argparse.ArgumentParser:
     ap.add_argument("--threads", type=int, default=1, help="torch threads per process")
     ap.add_argument("--json", type=Path, default=None)
     return ap
+
+
+@functools.cache
+def process_engine(checkpoint: str | None = None) -> Any:
+    """One CPU engine per process and checkpoint (None: the default one, as the app loads
+    it): loading the weights once, not once per photo."""
+    from glow_core.engine import Engine
+
+    return Engine(checkpoint, device="cpu")
 
 
 def run_rows(worker: Callable[[tuple], dict], cases: Sequence[tuple], jobs: int) -> list[dict]:

@@ -43,7 +43,7 @@ if str(ROOT) not in sys.path:
 
 import torch  # noqa: E402
 
-from benchmarks._runner import photo_parser, run_rows  # noqa: E402
+from benchmarks._runner import photo_parser, process_engine, run_rows  # noqa: E402
 from benchmarks.kernels import best_shift, heldout_gopro, psnr, read_rgb, ssim  # noqa: E402
 
 PLACES = ("L", "C", "R")
@@ -73,28 +73,16 @@ def pairs(data: Path, which: str) -> list[tuple[str, Path, Path, bool]]:
     return out
 
 
-_ENGINE = None
-#: ``--checkpoint`` (None: the default one, as the app loads it); set in each process.
-_CHECKPOINT: str | None = None
-
-
-def _engine():
-    """One engine per process."""
-    global _ENGINE
-    if _ENGINE is None:
-        from glow_core.engine import Engine
-
-        _ENGINE = Engine(_CHECKPOINT, device="cpu")
-    return _ENGINE
-
-
-def engine_scores(blurry: np.ndarray, sharp: np.ndarray) -> dict:
-    """PSNR / SSIM of the whole engine (fast mode) and of the network alone (stage off)."""
+def engine_scores(blurry: np.ndarray, sharp: np.ndarray, checkpoint: str | None = None
+                  ) -> dict:
+    """PSNR / SSIM of the whole engine (fast mode) and of the network alone (stage off);
+    ``checkpoint`` None: the app's default weights."""
     from glow_core.engine import RestoreOptions
 
     out = {}
     for key, stage_on in (("engine", True), ("network", False)):
-        result = _engine().restore(blurry, RestoreOptions(kernel_stage=stage_on))
+        result = process_engine(checkpoint).restore(blurry,
+                                                    RestoreOptions(kernel_stage=stage_on))
         shift = best_shift(result.image, sharp)
         out[f"{key}_psnr"] = psnr(result.image, sharp, shift)
         out[f"{key}_ssim"] = ssim(result.image, sharp, shift)
@@ -102,7 +90,7 @@ def engine_scores(blurry: np.ndarray, sharp: np.ndarray) -> dict:
 
 
 def run_case(name: str, bpath: Path, spath: Path, held: bool, place: str, crop: int,
-             engine: bool = False) -> dict:
+             engine: bool = False, checkpoint: str | None = None) -> dict:
     """The engine's kernel stage on one crop of one pair (``engine``: and the whole engine
     and the network alone)."""
     from glow_core.kernel_stage import run_kernel_stage
@@ -125,14 +113,12 @@ def run_case(name: str, bpath: Path, spath: Path, held: bool, place: str, crop: 
             if not stage.info.get("backed_off") else 0.0,
             "kernel_size": stage.info.get("size"), "seconds": seconds}
     if engine:
-        row.update(engine_scores(blurry, sharp))
+        row.update(engine_scores(blurry, sharp, checkpoint))
     return row
 
 
 def _worker(args: tuple) -> dict:
-    global _CHECKPOINT
-    *case, checkpoint, threads = args
-    _CHECKPOINT = checkpoint
+    *case, threads = args
     torch.set_num_threads(threads)
     return run_case(*case)
 

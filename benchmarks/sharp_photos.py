@@ -35,23 +35,13 @@ if str(ROOT) not in sys.path:
 
 import torch  # noqa: E402
 
-from benchmarks._runner import photo_parser, run_rows  # noqa: E402
+from benchmarks._runner import photo_parser, process_engine, run_rows  # noqa: E402
 from benchmarks.kernels import centre_crop, psnr, read_rgb, ssim  # noqa: E402
 
 SETS = ("clean", "noisy", "gopro sharp")
 #: An input at or above this PSNR is the sharp photo itself (``psnr`` caps an exact match
 #: at 120 dB); its score says nothing and is left out of the input's mean.
 ITSELF_DB = 100.0
-_ENGINE = None
-
-
-def _engine(checkpoint: str | None):
-    global _ENGINE
-    if _ENGINE is None:
-        from glow_core.engine import Engine
-
-        _ENGINE = Engine(checkpoint, device="cpu")
-    return _ENGINE
 
 
 def add_noise(photo: np.ndarray, sigma: float, seed: int) -> np.ndarray:
@@ -78,7 +68,7 @@ def run_case(which: str, name: str, path: Path, noise: float, seed: int, crop: i
 
     sharp = centre_crop(read_rgb(path), crop)
     photo = add_noise(sharp, noise, seed) if noise > 0 else sharp
-    result = _engine(checkpoint).restore(photo, RestoreOptions())
+    result = process_engine(checkpoint).restore(photo, RestoreOptions())
     kernel = result.info.get("kernel", {})
     return {"set": which, "name": name, "noise": noise,
             "input_psnr": psnr(photo, sharp), "input_ssim": ssim(photo, sharp),
