@@ -14,9 +14,10 @@ noise, quantised to 8 bits. For each blurry photo it reports
 * **Wiener (true k)**: a scalar-NSR Wiener filter given the true kernel (the goal is a
   blind result above it);
 * **ceiling**: our :func:`deconvolve` given the true kernel;
-* **blind**: :func:`estimate_kernel` (or :func:`estimate_kernel_field` with
-  ``--mode field``) then deconvolution; below the estimator's minimum confidence the
-  stage backs off and returns the input, as the engine does;
+* **blind**: the engine's kernel stage as a restore runs it
+  (:func:`glow_core.kernel_stage.run_kernel_stage`: one kernel, or a field of them with
+  ``--mode field``; scene priors from the photo; deconvolution; the acceptance test's
+  blend); where the stage backs off it returns the input, as the engine does;
 
 as PSNR / SSIM (sRGB, 20 px border excluded; blind results and the ceiling at their best
 quarter-pixel shift within 12 px, as in Levin et al.'s error ratios, and blind at the best
@@ -204,45 +205,33 @@ def true_kernel_wiener(nsr: float = WIENER_NSR) -> Restorer:
     return run
 
 
-def blind_global(min_confidence: float | None = None, acceptance: bool = True) -> Restorer:
-    """estimate_kernel on the photo, then deconvolve; back off below the confidence;
-    then the acceptance test (glow_core.kernel.accept) blends by its strength."""
-    from glow_core.kernel.accept import accept, blend
-    from glow_core.kernel.config import FieldConfig
-    from glow_core.kernel.estimate import estimate_kernel
-    from glow_core.kernel.noise import estimate_noise
+def blind_stage(spatially_varying: bool = False, acceptance: bool = True) -> Restorer:
+    """The engine's kernel stage, blind, exactly as a restore with an empty caption runs it
+    (:func:`glow_core.kernel_stage.run_kernel_stage`: scene priors read off the photo, one
+    kernel or with ``spatially_varying`` a field of them, the back-off rules, the
+    deconvolution with the blind noise floor and the acceptance test's blend), so the
+    table measures what a user gets rather than a copy of the stage's steps.
 
-    floor = FieldConfig().min_confidence if min_confidence is None else min_confidence
+    ``acceptance=False``: the stage before its acceptance test (general-scene defaults; a
+    field without acceptance is deconvolved as a given one, so without the noise floor).
+    """
+    from glow_core.kernel.config import AcceptConfig
+    from glow_core.kernel_stage import deconvolve_photo, estimate_field, run_kernel_stage
 
     def run(blurry: np.ndarray, truth: np.ndarray):
         del truth  # blind
-        est = estimate_kernel(blurry)
-        if est.confidence < floor:
-            return blurry, est.confidence, est.kernel
-        sigma = float(estimate_noise(blurry))
-        # the engine's blind deconvolution (glow_core.kernel.field.deconvolve_field)
-        misfit = DeconvConfig().blind_noise_floor
-        out = deconvolve(blurry, est.kernel, noise_sigma=max(sigma, misfit))
-        if acceptance:
-            out = blend(blurry, out, accept(blurry, out, est, sigma).strength)
-        return out, est.confidence, est.kernel
-    return run
-
-
-def blind_field(acceptance: bool = True) -> Restorer:
-    """estimate_kernel_field then deconvolve_field (spatially varying); the acceptance
-    test is built into both (``acceptance=False`` turns it off)."""
-    from glow_core.kernel.config import AcceptConfig
-    from glow_core.kernel.field import deconvolve_field, estimate_kernel_field
-
-    acfg = AcceptConfig(enabled=acceptance)
-
-    def run(blurry: np.ndarray, truth: np.ndarray):
-        del truth
-        fld = estimate_kernel_field(blurry, accept_config=acfg)
-        if fld.backs_off:
-            return blurry, fld.global_confidence, fld.global_kernel
-        return deconvolve_field(blurry, fld), fld.global_confidence, fld.global_kernel
+        if not acceptance:
+            kf = estimate_field(blurry, spatially_varying=spatially_varying,
+                                accept_config=AcceptConfig(enabled=False))
+            out = blurry if kf.backs_off else deconvolve_photo(blurry, kf)
+            return out, float(kf.global_confidence), kf.global_kernel
+        stage = run_kernel_stage(blurry, kernel=None, kernel_size=None, region=None,
+                                 spatially_varying=spatially_varying,
+                                 report=lambda _f, _m: None, cancel=None)
+        if stage.field is None:  # too small a photo, or a failed estimate: as it is
+            return blurry, 0.0, None
+        out = blurry if stage.deconvolved is None else stage.deconvolved
+        return out, float(stage.field.global_confidence), stage.field.global_kernel
     return run
 
 
@@ -565,8 +554,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                     "ceiling": true_kernel_ceiling()}
     blind = None
     if not args.no_blind:
-        blind = (blind_field(not args.no_accept) if args.mode == "field"
-                 else blind_global(acceptance=not args.no_accept))
+        blind = blind_stage(spatially_varying=args.mode == "field",
+                            acceptance=not args.no_accept)
         methods["blind"] = blind
     if args.jobs > 1:
         passed = list(argv if argv is not None else sys.argv[1:])

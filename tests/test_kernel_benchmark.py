@@ -105,3 +105,27 @@ def test_quarter_pixel_alignment_recovers_a_fractional_shift() -> None:
     # best integer shift)
     assert bench.psnr(moved, img, shift) > 38
     assert bench.psnr(moved, img, shift) > bench.psnr(moved, img, bench.best_shift(moved, img)) + 15
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_blind_is_the_engines_kernel_stage() -> None:
+    """The table's blind column is what a restore's kernel stage returns (scene priors,
+    back-off, deconvolution, acceptance blend), not a copy of its steps; and it undoes a
+    clear synthetic shake."""
+    from glow_core.kernel_stage import run_kernel_stage
+
+    sharp = dead_leaves(192, seed=5)
+    k = motion_kernel(11, seed=3)
+    blurry = bench.blur_photo(sharp, k, noise=0.005, seed=2)
+    out, conf, kernel = bench.blind_stage()(blurry, k)
+    stage = run_kernel_stage(blurry, kernel=None, kernel_size=None, region=None,
+                             spatially_varying=False, report=lambda _f, _m: None,
+                             cancel=None)
+    assert stage.deconvolved is not None and kernel is not None
+    np.testing.assert_array_equal(out, stage.deconvolved)
+    assert conf == pytest.approx(float(stage.field.global_confidence))
+    gain = bench.psnr(out, sharp, bench.best_shift(out, sharp)) - bench.psnr(blurry, sharp)
+    assert gain > 1.0
+    # Without the acceptance test: the estimate deconvolved as it is, never the input.
+    raw, _, _ = bench.blind_stage(acceptance=False)(blurry, k)
+    assert raw.shape == blurry.shape and not np.array_equal(raw, blurry)
