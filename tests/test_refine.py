@@ -262,6 +262,29 @@ def test_sharp_samples_are_the_photo_itself_with_noise(tmp_path: Path) -> None:
     assert "sharp" in families and len(families) > 1
 
 
+def test_sharp_samples_deconvolved_by_a_false_kernel_keep_the_photo_as_target(
+        tmp_path: Path) -> None:
+    """p_sharp_deconvolved: a sharp photo deconvolved anyway (the stage's false positive)
+    still has the photo as its target; the false kernels are as small as those estimates."""
+    from glow_core.kernel.estimate import kernel_spread
+    from training.deconv_data import false_small_kernel, make_sample
+
+    base = dataclasses.replace(_tiny_refine(tmp_path, "linear"), p_sharp=1.0,
+                               noise=(0.01, 0.01))
+    cfg = dataclasses.replace(base, p_sharp_deconvolved=1.0)
+    assert dataclasses.replace(base, p_sharp_deconvolved=0.0).key() == base.key() != cfg.key()
+    for i in range(2):
+        item = make_sample(cfg, i)
+        assert (item["family"], item["how"]) == ("sharp", "false")
+        assert 0.005 < float((item["blurry"] - item["sharp"]).std()) < 0.015
+        # sharpened past the photo: further from it than the noisy input is
+        err_in = float(np.abs(item["blurry"] - item["sharp"]).mean())
+        assert float(np.abs(item["deconvolved"] - item["sharp"]).mean()) > err_in
+    rng = np.random.default_rng(3)
+    spreads = [kernel_spread(false_small_kernel(rng)) for _ in range(200)]
+    assert min(spreads) > 1.0 and np.percentile(spreads, 50) > 2.0 and max(spreads) < 4.5
+
+
 def test_widened_checkpoint_starts_as_v1_or_as_the_deconvolution() -> None:
     torch.manual_seed(0)
     old = GlowDeblur(TINY).eval()
