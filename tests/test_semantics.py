@@ -90,6 +90,27 @@ def test_image_classifier_picks_text_and_night():
     assert dominant(image_weights(_photo()))[0] == "general"
 
 
+def test_an_object_against_a_white_sky_is_not_a_page():
+    """Bright, colourless and two-toned like a page, but its dark part is broad (an
+    aeroplane over grass, Kodak 20): not text. The same scene's marks drawn as thin strokes
+    (the text image) are."""
+    from glow_core.semantics.image_classifier import image_features, image_logits
+
+    rng = np.random.default_rng(1)
+    scene = np.full((192, 288, 3), 0.99, np.float32)  # clipped sky
+    scene[120:, :] = 0.25  # ground
+    scene[60:80, 100:190] = 0.2  # the aeroplane's body
+    scene[40:100, 135:150] = 0.2  # and wings
+    scene += rng.normal(0, 0.01, scene.shape).astype(np.float32)
+    scene = np.clip(scene, 0, 1)
+    feats = image_features(scene)
+    assert feats["solid"] > 0.8 and image_features(_text_image(192))["solid"] < 0.1
+    assert image_weights(scene)["text"] < 0.05
+    # without the stroke test this scene read as a page (what Kodak 20 did)
+    assert image_logits(dict(feats, solid=0.0))["text"] > 0.5
+    assert dominant(image_weights(_text_image(192)))[0] == "text"
+
+
 def test_weights_blend_the_configs():
     defaults = (KernelConfig(), DeconvConfig(), FieldConfig(), AcceptConfig())
     assert configs_for({"general": 1.0}) == defaults
