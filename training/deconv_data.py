@@ -240,26 +240,18 @@ def _sharp_sample(cfg: RefineDataConfig, sharp: np.ndarray, rng: np.random.Gener
 
 def false_small_kernel(rng: np.random.Generator) -> np.ndarray:
     """A small kernel like the stage's estimates on sharp photos (rms spread ~1.4-4 px): a
-    short straight or bent stroke softened by a Gaussian, at any angle."""
-    import cv2
+    short straight or bent stroke softened by a Gaussian, at any angle, centred."""
+    from training.blur.kernels import gaussian_kernel, splat_points
+    from training.blur.simulate import _convolve_kernels
 
-    size = 15
-    c = size // 2
     length = float(rng.uniform(3.0, 13.0))
     angle = float(rng.uniform(0.0, np.pi))
     bend = float(rng.uniform(-0.6, 0.6))
-    k = np.zeros((size * 4, size * 4), np.float32)  # drawn 4x finer, then area-averaged
     t = np.linspace(-0.5, 0.5, 64)
-    xs = t * length
-    ys = bend * length * (t * t - 1 / 12)
+    xs, ys = t * length, bend * length * (t * t - 1 / 12)  # zero mean: splatted centred
     ca, sa = np.cos(angle), np.sin(angle)
-    px = (xs * ca - ys * sa + c + 0.5) * 4
-    py = (xs * sa + ys * ca + c + 0.5) * 4
-    for x, y in zip(px, py):
-        k[int(np.clip(y, 0, size * 4 - 1)), int(np.clip(x, 0, size * 4 - 1))] += 1.0
-    k = cv2.resize(k, (size, size), interpolation=cv2.INTER_AREA)
-    k = cv2.GaussianBlur(k, (0, 0), float(rng.uniform(0.4, 1.2)))
-    return (k / k.sum()).astype(np.float32)
+    stroke = splat_points(np.stack([xs * ca - ys * sa, xs * sa + ys * ca], axis=1))
+    return _convolve_kernels(stroke, gaussian_kernel(float(rng.uniform(0.4, 1.2))))
 
 
 def make_sample(cfg: RefineDataConfig, index: int, photos: Any = None,
