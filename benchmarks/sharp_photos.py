@@ -90,8 +90,7 @@ def summarise(rows: list[dict]) -> dict:
         sel = [r for r in rows if r["set"] == which]
         if not sel:
             continue
-        inp = [r["input_psnr"] for r in sel
-               if math.isfinite(r["input_psnr"]) and r["input_psnr"] < ITSELF_DB]
+        inp = [r["input_psnr"] for r in sel if r["input_psnr"] < ITSELF_DB]
         out[which] = {
             "n": len(sel),
             "input_psnr": float(np.mean(inp)) if inp else float("inf"),
