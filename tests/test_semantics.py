@@ -252,6 +252,30 @@ def test_caption_panel_shows_the_selected_case(qtbot, monkeypatch):
     assert "image" in panel.case_label.text() and panel.notes_label.isHidden()
 
 
+def test_panel_names_the_priors_that_run_when_the_photo_reads_night(qtbot):
+    # From the photo alone a night reading turns no priors on (WORDS_ONLY), so the panel
+    # names the general priors that run, and says what the photo looked like in a note;
+    # a caption that says night still shows night.
+    import app.panels.caption as cap
+
+    street = np.full((96, 96, 3), 0.05, np.float32)
+    street[40:44, 40:44] = 1.0  # a lamp
+    panel = cap.CaptionPanel()
+    qtbot.addWidget(panel)
+    panel.set_image(street)
+    panel.set_caption("")
+    panel.weigh_now()
+    qtbot.waitUntil(lambda: "image" in panel.case_label.text(), timeout=10000)
+    assert "Natural scene" in panel.case_label.text()
+    assert panel.weights["night"] > 0.5  # the reading itself is kept (tooltip, sidecar)
+    assert "looks like night" in panel.notes_label.text().lower()
+    assert "only a caption turns it on" in panel.notes_label.text()
+    panel.set_caption("a street at night")
+    panel.weigh_now()
+    qtbot.waitUntil(lambda: "caption" in panel.case_label.text(), timeout=10000)
+    assert "Night" in panel.case_label.text()
+
+
 def test_case_priors_report_the_notes_of_the_priors_in_force(monkeypatch):
     import app.panels.caption as cap
     import glow_core.semantics as sem

@@ -46,10 +46,11 @@ def case_priors(caption: str, pixels: Any) -> tuple[dict[str, float], str, tuple
 
 
 def describe_case(weights: dict[str, float], source: str) -> tuple[str, int]:
-    """Label text and percentage for the case bar."""
-    from glow_core.semantics import LABELS, dominant
+    """Label text and percentage for the case bar: the case whose priors run (from the
+    photo alone a night reading is only a note, :func:`weights_in_force`)."""
+    from glow_core.semantics import LABELS, dominant, weights_in_force
 
-    case, w = dominant(weights)
+    case, w = dominant(weights_in_force(weights, source))
     origin = "from the caption" if source == "caption" else "decided from the image"
     return f"Priors: {LABELS[case]} ({origin})", int(round(100 * w))
 

@@ -45,7 +45,25 @@ DOUBT_NOTES = {"text": "text priors off: the photo does not look like print",
 #: 22.60 dB with the default solve and 19.64 with the night solve, whose lower residual
 #: let the acceptance keep a wrong 45 px estimate at 0.75 instead of 0.41.
 WORDS_ONLY = frozenset({"night"})
-WORDS_ONLY_NOTE = "night solve off: only a caption turns it on (the photo alone may be wrong)"
+#: Said when the photo alone picked such a case: what it looks like, and that it is not
+#: used. (The image classifier reads many sunlit photos with a clipped sky or glint as
+#: night: 9 of the 24 Kodak photos, 71 of ~300 day photos of the shared sets.)
+WORDS_ONLY_NOTE = ("looks like {label} ({weight:.0%}), but its solve is off: only a caption "
+                   "turns it on (the photo alone is often wrong)")
+
+
+def weights_in_force(weights: dict[str, float], source: str) -> dict[str, float]:
+    """The case weights whose priors apply. From a caption: the caption's (the panel shows
+    what was asked, and a note says where the photo overrules it). From the photo: a case
+    only words turn on (``WORDS_ONLY``) counts as the general case, so the panel names the
+    priors that run, not a reading of the photo they ignore."""
+    if source == "caption":
+        return dict(weights)
+    out = dict(weights)
+    for c in WORDS_ONLY:
+        out["general"] = out.get("general", 0.0) + out.get(c, 0.0)
+        out[c] = 0.0
+    return out
 
 __all__ = [
     "CASES",
@@ -61,6 +79,7 @@ __all__ = [
     "preserve_defocus",
     "semantic_priors",
     "weights_for",
+    "weights_in_force",
 ]
 
 
@@ -111,7 +130,7 @@ def semantic_priors(caption: str, image: np.ndarray | None, *,
     """
     weights, source = weights_for(caption, image)
     k, d, f, a = configs_for(weights, kernel, deconv, field, accept)
-    case, w = dominant(weights)
+    case, w = dominant(weights_in_force(weights, source))
     notes = [f"{LABELS[case]} ({w:.0%}, from the {source})"]
     if source == "caption":  # the words' cases the pixels must agree with
         doubted = [] if image is None else \
@@ -132,7 +151,8 @@ def semantic_priors(caption: str, image: np.ndarray | None, *,
         doubtful = (k, d, f, a)
         k, d, f, a = configs_for(as_photo, kernel, deconv, field, accept)
         if (k, d, f, a) != doubtful:  # say so only where the case's priors were in force
-            notes += [DOUBT_NOTES[c] if source == "caption" else WORDS_ONLY_NOTE
+            notes += [DOUBT_NOTES[c] if source == "caption" else
+                      WORDS_ONLY_NOTE.format(label=LABELS[c].lower(), weight=weights[c])
                       for c in doubted]
     if k.intensity_l0 > 0:
         notes.append("text prior (L0 on intensity and gradient) on")
