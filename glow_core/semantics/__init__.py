@@ -47,7 +47,7 @@ DOUBT_NOTES = {"text": "text priors off: the photo does not look like print",
 WORDS_ONLY = frozenset({"night"})
 #: Said when the photo alone picked such a case: what it looks like, and that it is not
 #: used. (The image classifier reads many sunlit photos with a clipped sky or glint as
-#: night: 9 of the 24 Kodak photos, 71 of ~300 day photos of the shared sets.)
+#: night: 9 of the 24 Kodak photos, 67 of 303 day photos of the shared sets, up to 60 a set.)
 WORDS_ONLY_NOTE = ("looks like {label} ({weight:.0%}), but its solve is off: only a caption "
                    "turns it on (the photo alone is often wrong)")
 
