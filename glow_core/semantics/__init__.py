@@ -57,10 +57,13 @@ def weights_in_force(weights: dict[str, float], source: str) -> dict[str, float]
     what was asked, and a note says where the photo overrules it). From the photo: a case
     only words turn on (``WORDS_ONLY``) counts as the general case, so the panel names the
     priors that run, not a reading of the photo they ignore."""
-    if source == "caption":
-        return dict(weights)
+    return dict(weights) if source == "caption" else _as_general(weights, WORDS_ONLY)
+
+
+def _as_general(weights: dict[str, float], cases: object) -> dict[str, float]:
+    """``weights`` with each of ``cases``' weight moved to the general case."""
     out = dict(weights)
-    for c in WORDS_ONLY:
+    for c in cases:
         out["general"] = out.get("general", 0.0) + out.get(c, 0.0)
         out[c] = 0.0
     return out
@@ -144,12 +147,8 @@ def semantic_priors(caption: str, image: np.ndarray | None, *,
         # The configs are blended as if a doubted case's weight were the general case's
         # (the reported weights stay the caption's, so the panel still shows what was
         # asked).
-        as_photo = dict(weights)
-        for c in doubted:
-            as_photo["general"] += as_photo[c]
-            as_photo[c] = 0.0
         doubtful = (k, d, f, a)
-        k, d, f, a = configs_for(as_photo, kernel, deconv, field, accept)
+        k, d, f, a = configs_for(_as_general(weights, doubted), kernel, deconv, field, accept)
         if (k, d, f, a) != doubtful:  # say so only where the case's priors were in force
             notes += [DOUBT_NOTES[c] if source == "caption" else
                       WORDS_ONLY_NOTE.format(label=LABELS[c].lower(), weight=weights[c])
