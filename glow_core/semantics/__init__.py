@@ -12,6 +12,7 @@ Public entry point: :func:`semantic_priors` (caption, image) -> :class:`Semantic
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,7 +40,7 @@ IMAGE_CHECKS: dict[str, float] = {"text": 0.2, "night": 0.2}
 DOUBT_NOTES = {"text": "text priors off: the photo does not look like print",
                "night": "night priors off: the photo does not look dark with lights"}
 #: Cases whose priors only a caption turns on: the photo alone may pick the case (the
-#: panel shows it) but not these priors. The night solve fits any kernel closer, a wrong
+#: panel notes it) but not these priors. The night solve fits any kernel closer, a wrong
 #: one too, and the photo alone calls dark day scenes night: the engine on a shaken 256 px
 #: crop of kodim02 (a dark red door with a white knob, night 0.99 from the image) gave
 #: 22.60 dB with the default solve and 19.64 with the night solve, whose lower residual
@@ -60,7 +61,7 @@ def weights_in_force(weights: dict[str, float], source: str) -> dict[str, float]
     return dict(weights) if source == "caption" else _as_general(weights, WORDS_ONLY)
 
 
-def _as_general(weights: dict[str, float], cases: object) -> dict[str, float]:
+def _as_general(weights: dict[str, float], cases: Iterable[str]) -> dict[str, float]:
     """``weights`` with each of ``cases``' weight moved to the general case."""
     out = dict(weights)
     for c in cases:
