@@ -207,6 +207,9 @@ def estimate_field(pixels: np.ndarray, *, kernel_size: int | None = None,
     kf.info = {"region": tuple(int(v) for v in est.region), "seconds": est.seconds}
     if "polish" in est.info:
         kf.info["polish"] = est.info["polish"]
+    if "starts" in est.info:  # each start's kernel size, confidence and residual
+        kf.info["starts"] = est.info["starts"]
+        kf.info["start"] = est.info["start"]
     if "light_streaks" in est.info:  # read off the photo's lights (night case)
         kf.info["light_streaks"] = est.info["light_streaks"]
     return kf
@@ -233,6 +236,10 @@ def field_info(kf: KernelField, source: Source, seconds: float, backed_off: bool
         info["polish"] = {k: ([round(float(x), 4) for x in v] if isinstance(v, tuple)
                               else round(v, 4) if isinstance(v, float) else v)
                           for k, v in kf.info["polish"].items()}
+    if "starts" in kf.info:  # the estimate's starts, and which one explained the photo best
+        info["starts"] = [{k: round(v, 4) if isinstance(v, float) else v for k, v in s.items()}
+                          for s in kf.info["starts"]]
+        info["start"] = int(kf.info["start"])
     if "light_streaks" in kf.info:
         streaks = kf.info["light_streaks"]
         info["light_streaks"] = {"count": int(streaks["count"]),

@@ -196,10 +196,68 @@ def test_large_search_runs_only_for_doubtful_estimates(
             seconds=0.0, info={"confidence_parts": {"contained": contained}})
 
     monkeypatch.setattr(est_mod, "_estimate_single", fake_single)
-    out = est_mod._estimate_edges(np.zeros((600, 600), np.float32), KernelConfig(), None,
-                                  None, True, None, None, None, None)
+    out = est_mod._estimate_edges(np.zeros((600, 600), np.float32),
+                                  KernelConfig(extra_starts=()), None, None, True, None, None,
+                                  None)
     assert (len(calls) == 2) is searched
     assert (out.confidence == 0.99) is searched
+
+
+@pytest.mark.parametrize("right_first", [True, False])
+def test_of_two_starts_the_one_that_explains_the_photo_is_kept(
+        monkeypatch: pytest.MonkeyPatch, right_first: bool) -> None:
+    """Two starts (two pyramids) disagree: the kernel kept is the one whose deconvolution,
+    blurred again, comes back closest to the photo (here the true trail against the same
+    trail turned 90 degrees), whichever start found it; both are reported."""
+    from glow_core.kernel import estimate as est_mod
+
+    k = motion_kernel(15, seed=3)
+    turned = np.ascontiguousarray(np.rot90(k))
+    sharp = dead_leaves(192 + 16, seed=2, n=900)
+    rng = np.random.default_rng(4)
+    photo = np.clip(linear_to_srgb(blur(sharp, k)) + rng.normal(0, 0.01, (192, 192)), 0, 1)
+    photo = photo.astype(np.float32)
+    scales: list[float] = []
+
+    def fake_single(image, config, kernel_size, region, *args):  # noqa: ANN001, ANN202
+        scales.append(config.level_scale)
+        right = (len(scales) == 1) == right_first
+        return est_mod.KernelEstimate(
+            kernel=k if right else turned, confidence=0.8, size=15,
+            region=(0, 0, 192, 192), seconds=0.0,
+            info={"confidence_parts": {"contained": 1.0}, "noise_sigma": 0.01})
+
+    monkeypatch.setattr(est_mod, "_estimate_single", fake_single)
+    config = KernelConfig(extra_starts=(1.35,), polish_rounds=0)
+    out = est_mod.estimate_kernel(photo, config)
+    assert scales == [config.level_scale, 1.35]
+    np.testing.assert_array_equal(out.kernel, k)
+    report = out.info["starts"]
+    assert [s["level_scale"] for s in report] == scales
+    assert out.info["start"] == (0 if right_first else 1)
+    res = [s["residual"] for s in report]
+    assert min(res) == res[out.info["start"]] and max(res) > 1.2 * min(res)
+
+
+def test_no_blur_found_needs_no_second_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first start that finds no blur (a sharp photo) ends the search: another start could
+    only bring a blur kernel the photo does not have, and costs a whole estimate."""
+    from glow_core.kernel import estimate as est_mod
+
+    calls: list[float] = []
+
+    def fake_single(image, config, kernel_size, region, *args):  # noqa: ANN001, ANN202
+        calls.append(config.level_scale)
+        k = np.zeros((15, 15), np.float32)
+        k[7, 7] = 1.0
+        return est_mod.KernelEstimate(
+            kernel=k, confidence=0.9, size=15, region=(0, 0, 64, 64), seconds=0.0,
+            info={"confidence_parts": {"contained": 1.0}, "noise_sigma": 0.01})
+
+    monkeypatch.setattr(est_mod, "_estimate_single", fake_single)
+    out = est_mod.estimate_kernel(np.zeros((64, 64), np.float32),
+                                  KernelConfig(extra_starts=(1.35,)))
+    assert len(calls) == 1 and "starts" not in out.info
 
 
 def test_polish_recovers_a_faint_stroke_the_estimate_cut() -> None:

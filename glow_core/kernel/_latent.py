@@ -44,8 +44,8 @@ def l0_latent(
     while beta < beta_max:
         gx, gy = gradients(x)
         small = (gx * gx + gy * gy) < (lam / beta)
-        gx = gx.masked_fill(small, 0.0)
-        gy = gy.masked_fill(small, 0.0)
+        gx.masked_fill_(small, 0.0)  # fresh tensors: in place saves two allocations
+        gy.masked_fill_(small, 0.0)
         num2 = torch.fft.rfft2(gradients_t(gx, gy))
         if intensity > 0.0:
             u = snap_two_tone(x, levels or (0.0, 1.0), intensity * lam / beta)

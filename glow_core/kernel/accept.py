@@ -193,7 +193,8 @@ def region_consistency(image: np.ndarray, kernel: np.ndarray | Callable[[tuple],
 
     est_fn = estimator or default_estimator
     # the halves only check the kernel's shape: no polish (two region deconvolutions each)
-    kcfg = replace(kernel_config or KernelConfig(), polish_rounds=0)
+    # and one start
+    kcfg = replace(kernel_config or KernelConfig(), polish_rounds=0, extra_starts=())
     img = np.asarray(image)
     h, w = img.shape[:2]
     ref_of = kernel if callable(kernel) else (lambda _region: kernel)

@@ -96,6 +96,11 @@ class KernelConfig:
     large_tikhonov: float = 0.3
     coarsest_kernel: int = 5  # 3-5 px at the coarsest level: a blob that cannot be wrong yet
     level_scale: float = math.sqrt(2.0)  # sqrt(2) per level (Cho & Lee, Pan): stable hand-over
+    # Further starts: the whole estimate again with these pyramid steps on the same region,
+    # the one whose kernel explains the region best kept (estimate._pick_start, which has
+    # the measurements). Each start costs a usual estimate and one region deconvolution;
+    # () for one start (the field's regions and the acceptance's halves use one).
+    extra_starts: tuple[float, ...] = (1.35,)
 
     # --- latent image: L0 gradient prior by half-quadratic splitting (Xu 2013, Pan 2014) ------
     latent_lambda: float = 1.5e-3  # Pan's 4e-3 is for gamma values; linear has ~2x less contrast

@@ -167,16 +167,31 @@ def crop_back(padded: torch.Tensor, crop: tuple[int, int, int, int]) -> torch.Te
     return padded[..., top : top + h, left : left + w]
 
 
+def _circular_diff(x: torch.Tensor, dim: int, ahead: bool) -> torch.Tensor:
+    """``roll(x, -1, dim) - x`` (``ahead``) or ``roll(x, 1, dim) - x``, written from slices
+    into one new tensor: the same values as the rolls, without their copies (the L0 latent
+    step calls this ~30 times per update; the rolls were ~40 % of its time)."""
+    n = x.shape[dim]
+    out = torch.empty_like(x)
+    if ahead:  # out[i] = x[i + 1] - x[i], out[n - 1] = x[0] - x[n - 1]
+        torch.sub(x.narrow(dim, 1, n - 1), x.narrow(dim, 0, n - 1),
+                  out=out.narrow(dim, 0, n - 1))
+        torch.sub(x.narrow(dim, 0, 1), x.narrow(dim, n - 1, 1), out=out.narrow(dim, n - 1, 1))
+    else:  # out[i] = x[i - 1] - x[i], out[0] = x[n - 1] - x[0]
+        torch.sub(x.narrow(dim, 0, n - 1), x.narrow(dim, 1, n - 1),
+                  out=out.narrow(dim, 1, n - 1))
+        torch.sub(x.narrow(dim, n - 1, 1), x.narrow(dim, 0, 1), out=out.narrow(dim, 0, 1))
+    return out
+
+
 def gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Circular forward differences ``(dx, dy)`` of (..., H, W)."""
-    dx = torch.roll(x, shifts=-1, dims=-1) - x
-    dy = torch.roll(x, shifts=-1, dims=-2) - x
-    return dx, dy
+    return _circular_diff(x, -1, True), _circular_diff(x, -2, True)
 
 
 def gradients_t(dx: torch.Tensor, dy: torch.Tensor) -> torch.Tensor:
     """Adjoint of :func:`gradients`: ``Dx^T dx + Dy^T dy`` (a negative divergence)."""
-    return (torch.roll(dx, shifts=1, dims=-1) - dx) + (torch.roll(dy, shifts=1, dims=-2) - dy)
+    return _circular_diff(dx, -1, False).add_(_circular_diff(dy, -2, False))
 
 
 def otf_of_gradients(

@@ -320,8 +320,9 @@ def estimate_kernel_field(image: np.ndarray, config: FieldConfig | None = None, 
         from .estimate import estimate_kernel as estimator
     kcfg = kernel_config or KernelConfig()
     # The regions are estimated at the global kernel's size and pulled towards it; the
-    # polish (two more region deconvolutions each, ~2 s) is the global estimate's only.
-    region_cfg = replace(kcfg, polish_rounds=0)
+    # polish (two more region deconvolutions each, ~2 s) and the second start (a whole
+    # estimate and a region deconvolution) are the global estimate's only.
+    region_cfg = replace(kcfg, polish_rounds=0, extra_starts=())
     h, w = image.shape[:2]
 
     def call(region: Box | None, size: int | None):
