@@ -33,6 +33,20 @@ def to_tensor(image: np.ndarray | torch.Tensor, device: torch.device) -> torch.T
     return torch.from_numpy(np.ascontiguousarray(arr)).to(device)
 
 
+def _rgb(image: torch.Tensor) -> torch.Tensor:
+    c = image.shape[-1]
+    return image[..., :3] if c >= 3 else image[..., :1].expand(*image.shape[:2], 3)
+
+
+def display_grey(image: torch.Tensor) -> torch.Tensor:
+    """The display-referred grey of :func:`grey` alone: all that choosing a region needs,
+    without the linear conversion (0.8 s of a 12 MP photo's 0.83 s)."""
+    if image.ndim == 3:
+        return (_rgb(image) * torch.tensor(_LUMA, dtype=image.dtype, device=image.device)
+                ).sum(-1).contiguous()
+    return image.contiguous()
+
+
 def grey(image: torch.Tensor, linear: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """(linear-light luminance, display-referred grey) of an HWC or HW image.
 
@@ -40,8 +54,7 @@ def grey(image: torch.Tensor, linear: bool) -> tuple[torch.Tensor, torch.Tensor]
     grey is where the sensor/JPEG noise level is judged (it was added there).
     """
     if image.ndim == 3:
-        c = image.shape[-1]
-        rgb = image[..., :3] if c >= 3 else image[..., :1].expand(*image.shape[:2], 3)
+        rgb = _rgb(image)
         w = torch.tensor(_LUMA, dtype=image.dtype, device=image.device)
         lin = rgb if linear else srgb_to_linear(rgb)
         g_lin = (lin * w).sum(-1)
