@@ -218,17 +218,19 @@ def test_of_two_starts_the_one_that_explains_the_photo_is_kept(
     photo = np.clip(linear_to_srgb(blur(sharp, k)) + rng.normal(0, 0.01, (192, 192)), 0, 1)
     photo = photo.astype(np.float32)
     scales: list[float] = []
+    wrong = [turned]
 
     def fake_single(image, config, kernel_size, region, *args):  # noqa: ANN001, ANN202
         scales.append(config.level_scale)
         right = (len(scales) == 1) == right_first
         return est_mod.KernelEstimate(
-            kernel=k if right else turned, confidence=0.8, size=15,
+            kernel=k if right else wrong[0], confidence=0.8, size=15,
             region=(0, 0, 192, 192), seconds=0.0,
             info={"confidence_parts": {"contained": 1.0}, "noise_sigma": 0.01})
 
     monkeypatch.setattr(est_mod, "_estimate_single", fake_single)
-    config = KernelConfig(extra_starts=(1.35,), polish_rounds=0)
+    # any agreement: the two compete on their residuals alone
+    config = KernelConfig(extra_starts=(1.35,), polish_rounds=0, start_agreement=0.0)
     out = est_mod.estimate_kernel(photo, config)
     assert scales == [config.level_scale, 1.35]
     np.testing.assert_array_equal(out.kernel, k)
@@ -237,6 +239,18 @@ def test_of_two_starts_the_one_that_explains_the_photo_is_kept(
     assert out.info["start"] == (0 if right_first else 1)
     res = [s["residual"] for s in report]
     assert min(res) == res[out.info["start"]] and max(res) > 1.2 * min(res)
+    # The default demands that a challenger agree with the first start (a turned trail
+    # still does, at 0.56: trails of one length look alike to the shift-searching
+    # similarity). Another trail is another blur, so the first start stands, whichever
+    # explains more.
+    wrong[0] = motion_kernel(15, seed=19)
+    similarity = kernel_similarity(k, wrong[0])
+    assert similarity < KernelConfig().start_agreement
+    scales.clear()
+    out = est_mod.estimate_kernel(photo, KernelConfig(polish_rounds=0))
+    np.testing.assert_array_equal(out.kernel, k if right_first else wrong[0])
+    assert out.info["start"] == 0 and out.info["starts"][1]["residual"] is None
+    assert out.info["starts"][1]["agreement"] == pytest.approx(similarity)
 
 
 def test_no_blur_found_needs_no_second_start(monkeypatch: pytest.MonkeyPatch) -> None:
