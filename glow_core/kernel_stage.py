@@ -215,6 +215,13 @@ def estimate_field(pixels: np.ndarray, *, kernel_size: int | None = None,
     return kf
 
 
+def _rounded(report: dict) -> dict:
+    """An estimator report with its floats (alone or in tuples) to 4 places, the rest as
+    it is: what ``info`` shows a person and a sidecar stores."""
+    return {k: ([round(float(x), 4) for x in v] if isinstance(v, tuple)
+                else round(v, 4) if isinstance(v, float) else v) for k, v in report.items()}
+
+
 def field_info(kf: KernelField, source: Source, seconds: float, backed_off: bool) -> dict:
     """``RestoreResult.info["kernel"]``: plain values, JSON-friendly."""
     gy, gx = kf.grid
@@ -233,12 +240,9 @@ def field_info(kf: KernelField, source: Source, seconds: float, backed_off: bool
     if "region" in kf.info:
         info["region"] = list(kf.info["region"])
     if "polish" in kf.info:  # whether the polish was kept, and the residuals that decided
-        info["polish"] = {k: ([round(float(x), 4) for x in v] if isinstance(v, tuple)
-                              else round(v, 4) if isinstance(v, float) else v)
-                          for k, v in kf.info["polish"].items()}
+        info["polish"] = _rounded(kf.info["polish"])
     if "starts" in kf.info:  # the estimate's starts, and which one explained the photo best
-        info["starts"] = [{k: round(v, 4) if isinstance(v, float) else v for k, v in s.items()}
-                          for s in kf.info["starts"]]
+        info["starts"] = [_rounded(s) for s in kf.info["starts"]]
         info["start"] = int(kf.info["start"])
     if "light_streaks" in kf.info:
         streaks = kf.info["light_streaks"]

@@ -342,13 +342,14 @@ def _one_start(image: np.ndarray | torch.Tensor, config: KernelConfig,
     return est
 
 
-def _region_srgb(image: np.ndarray | torch.Tensor, region: Region, linear: bool,
-                 config: KernelConfig, device: str | None) -> np.ndarray:
-    """The region of the photo in display (sRGB) values, as the residual test reads it."""
+def _region_crop(image: np.ndarray | torch.Tensor, region: Region, linear: bool,
+                 config: KernelConfig, device: str | None) -> tuple[torch.Tensor, np.ndarray]:
+    """The region of the photo as a tensor (the input's values) and in display (sRGB)
+    values as numpy, as the residual test reads it."""
     y0, x0, y1, x1 = region
     crop = to_tensor(image, _pick_device(image, config, device))[y0:y1, x0:x1]
     out = crop.cpu().numpy()
-    return linear_to_srgb(out) if linear else out
+    return crop, linear_to_srgb(out) if linear else out
 
 
 def _pick_start(image: np.ndarray | torch.Tensor, starts: list[KernelEstimate],
@@ -378,7 +379,7 @@ def _pick_start(image: np.ndarray | torch.Tensor, starts: list[KernelEstimate],
     lower, passed it and cost 1.1 / 2.5 dB. On the protocol the rule keeps 150 of the 151
     cases and its mean (25.553 against 25.551 dB, on the two starts' cached results).
     """
-    region = _region_srgb(image, starts[0].region, linear, config, device)
+    _, region = _region_crop(image, starts[0].region, linear, config, device)
     sigma = float(estimate_noise(region))
     residuals, agreement = [], []
     for i, est in enumerate(starts):
@@ -426,8 +427,8 @@ def _polish(image: np.ndarray | torch.Tensor, est: KernelEstimate, config: Kerne
     bar = None if progress is None else (
         lambda f: progress(0.85 + 0.15 * f, "polishing the kernel"))
     # Only the region is read: grey is per pixel, so cropping first gives the same values
-    # without converting the whole photo (and the colour check below reuses the crop).
-    crop = to_tensor(image, _pick_device(image, config, device))[y0:y1, x0:x1]
+    # without converting the whole photo (and the colour check below reads its sRGB).
+    crop, region = _region_crop(image, est.region, linear, config, device)
     g_lin, _ = grey(crop, linear)
     # the region's noise, measured by the estimate on the same pixels (display units)
     polished = polish_kernel(g_lin, est.kernel, config,
@@ -441,9 +442,6 @@ def _polish(image: np.ndarray | torch.Tensor, est: KernelEstimate, config: Kerne
         return est.kernel
     # Kept only when it explains its region better (one that does not fitted a halo or
     # thinned the trail: see :mod:`._polish`), judged on the region in colour.
-    region = crop.cpu().numpy()
-    if linear:
-        region = linear_to_srgb(region)
     known = est.info.get("region_residual")  # the starts' pick measured it already
     if known is not None:
         before, sigma = known
