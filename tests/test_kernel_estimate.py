@@ -247,10 +247,55 @@ def test_of_two_starts_the_one_that_explains_the_photo_is_kept(
     similarity = kernel_similarity(k, wrong[0])
     assert similarity < KernelConfig().start_agreement
     scales.clear()
-    out = est_mod.estimate_kernel(photo, KernelConfig(polish_rounds=0))
+    out = est_mod.estimate_kernel(photo, KernelConfig(polish_rounds=0, extra_starts=(1.35,)))
     np.testing.assert_array_equal(out.kernel, k if right_first else wrong[0])
     assert out.info["start"] == 0 and out.info["starts"][1]["residual"] is None
     assert out.info["starts"][1]["agreement"] == pytest.approx(similarity)
+
+
+@pytest.mark.parametrize("third_agrees_with_first", [True, False])
+def test_a_third_start_breaks_the_tie_of_two_that_disagree(
+        monkeypatch: pytest.MonkeyPatch, third_agrees_with_first: bool) -> None:
+    """Two starts that find different blurs call a third (the default's tie-break); the
+    kernel two starts agree on is kept, and the one alone does not compete however well
+    it explains the photo. Two that agree call no third."""
+    from glow_core.kernel import estimate as est_mod
+
+    k = motion_kernel(15, seed=3)
+    other = motion_kernel(15, seed=19)
+    assert kernel_similarity(k, other) < KernelConfig().start_agreement
+    sharp = dead_leaves(192 + 16, seed=2, n=900)
+    rng = np.random.default_rng(4)
+    photo = np.clip(linear_to_srgb(blur(sharp, k)) + rng.normal(0, 0.01, (192, 192)), 0, 1)
+    photo = photo.astype(np.float32)
+    found: list[np.ndarray] = []
+    scales: list[float] = []
+
+    def fake_single(image, config, kernel_size, region, *args):  # noqa: ANN001, ANN202
+        scales.append(config.level_scale)
+        return est_mod.KernelEstimate(
+            kernel=found[len(scales) - 1], confidence=0.8, size=15,
+            region=(0, 0, 192, 192), seconds=0.0,
+            info={"confidence_parts": {"contained": 1.0}, "noise_sigma": 0.01})
+
+    monkeypatch.setattr(est_mod, "_estimate_single", fake_single)
+    config = KernelConfig(polish_rounds=0)
+    assert len(config.extra_starts) == 2
+    # The first start finds the other blur; the second finds the true one. The third
+    # sides with one of them: that pair's kernel is kept.
+    found[:] = [other, k, other if third_agrees_with_first else k]
+    out = est_mod.estimate_kernel(photo, config)
+    assert scales == [config.level_scale, *config.extra_starts]
+    np.testing.assert_array_equal(out.kernel, other if third_agrees_with_first else k)
+    report = out.info["starts"]
+    lone = 1 if third_agrees_with_first else 0
+    assert report[lone]["residual"] is None and report[lone]["agreement"] < 0.5
+    assert all(s["residual"] is not None for i, s in enumerate(report) if i != lone)
+    # two starts that agree end the search
+    scales.clear()
+    found[:] = [k, k, other]
+    out = est_mod.estimate_kernel(photo, config)
+    assert len(scales) == 2 and len(out.info["starts"]) == 2
 
 
 def test_no_blur_found_needs_no_second_start(monkeypatch: pytest.MonkeyPatch) -> None:
