@@ -123,6 +123,26 @@ def test_cancel_raises_and_progress_reports() -> None:
     assert len(calls) == 2 and 0 < calls[0] < calls[1] < 1
 
 
+def test_tie_break_start_moves_the_bar_and_can_be_cancelled(scene) -> None:
+    """A tie-break start (forced here: no similarity reaches a consensus above 1) moves
+    the bar forward, says what it is doing, and a cancel inside it stops the estimate."""
+    _, _, blurry = scene
+    cfg = KernelConfig(iters_per_level=2, iters_finest=2, polish_rounds=0,
+                       start_consensus=1.01)
+    seen: list[tuple[float, str]] = []
+    est = estimate_kernel(blurry, cfg, kernel_size=11, linear=True,
+                          progress=lambda f, m: seen.append((f, m)))
+    assert len(est.info["starts"]) == 3
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    third = [f for f, m in seen if m.startswith("tie-break start")]
+    assert third and 0.75 <= min(third) and max(third) <= 0.85
+    with pytest.raises(KernelCancelled):
+        estimate_kernel(blurry, cfg, kernel_size=11, linear=True,
+                        progress=lambda f, m: seen.append((f, m)),
+                        cancel=lambda: seen[-1][1].startswith("tie-break start"))
+
+
 def test_overrides_region_and_uint8(scene) -> None:
     _, k, blurry = scene
     srgb8 = np.round(linear_to_srgb(blurry) * 255).astype(np.uint8)
