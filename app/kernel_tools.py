@@ -193,7 +193,9 @@ class KernelTools(QObject):
                       "confidence": float(kernel_field.global_confidence),
                       "backed_off": bool(kernel_field.backs_off), "seconds": seconds,
                       "polish": kernel_field.info.get("polish"),
-                      "light_streaks": kernel_field.info.get("light_streaks")}))
+                      "light_streaks": kernel_field.info.get("light_streaks"),
+                      "starts": kernel_field.info.get("starts"),
+                      "start": kernel_field.info.get("start")}))
         act = getattr(self.window, "act_motion", None)
         if act is not None and not act.isChecked():
             act.setChecked(True)  # show the blur trace
@@ -226,4 +228,19 @@ def describe(info: dict[str, Any]) -> str:
     streaks = info.get("light_streaks") or {}
     lights = f", read off {streaks['count']} light streaks" if streaks.get("count") else ""
     return (f"{where}: {info.get('size')} px, confidence {info.get('confidence', 0):.2f}"
-            f"{lights}{polished} ({info.get('seconds', 0):.1f} s)")
+            f"{lights}{_agreement(info)}{polished} ({info.get('seconds', 0):.1f} s)")
+
+
+def _agreement(info: dict[str, Any]) -> str:
+    """Whether the estimator's independent starts found the same kernel: a photographer's
+    reason to trust the trace, or to draw a region or set the size by hand when they did
+    not (engine: ``KernelConfig.extra_starts``, ``start_agreement``)."""
+    starts, chosen = info.get("starts") or [], info.get("start")
+    if len(starts) < 2 or chosen is None or not 0 <= int(chosen) < len(starts):
+        return ""
+    # here, not at the top: the window opens before the engine (and torch) is loaded
+    from glow_core.kernel.config import KernelConfig
+
+    if (starts[int(chosen)].get("agreement") or 0.0) >= KernelConfig().start_agreement:
+        return ", confirmed by a second estimate"
+    return ", estimates disagree"

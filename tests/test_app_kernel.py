@@ -173,3 +173,20 @@ def test_the_panel_line_says_when_the_polish_recovered_faint_strokes() -> None:
     assert describe(base) == "Estimated: 27 px, confidence 0.80 (4.2 s)"
     lit = describe(dict(base, light_streaks={"count": 3, "agreement": 0.82}))
     assert "read off 3 light streaks" in lit and "faint strokes" not in lit
+
+
+def test_the_panel_line_says_whether_the_estimates_agreed() -> None:
+    """The estimator's starts (``info["kernel"]["starts"]``): a kept kernel that another
+    start confirmed says so; one no other start found says the estimates disagree."""
+    from app.kernel_tools import describe
+
+    base = {"source": "estimated", "size": 27, "confidence": 0.8, "seconds": 4.2}
+    two = [{"agreement": 0.93, "residual": 1.1}, {"agreement": 0.93, "residual": 1.0}]
+    assert describe(dict(base, starts=two, start=1)) == (
+        "Estimated: 27 px, confidence 0.80, confirmed by a second estimate (4.2 s)")
+    # three starts, no two alike: the first one's kernel stands, unconfirmed
+    alone = [{"agreement": 0.46, "residual": 1.3}, {"agreement": 0.46, "residual": None},
+             {"agreement": 0.41, "residual": None}]
+    assert describe(dict(base, starts=alone, start=0)) == (
+        "Estimated: 27 px, confidence 0.80, estimates disagree (4.2 s)")
+    assert describe(dict(base, starts=two[:1], start=0)) == describe(base)
