@@ -276,6 +276,19 @@ def test_panel_names_the_priors_that_run_when_the_photo_reads_night(qtbot):
     assert "Night" in panel.case_label.text()
 
 
+def test_the_priors_line_wraps_instead_of_widening_the_dock(qtbot):
+    # "Priors: Natural scene (decided from the image)" on one line was wider than the
+    # Adjust dock and pushed all its panels (the kernel buttons too) past its right edge.
+    import app.panels.caption as cap
+
+    panel = cap.CaptionPanel()
+    qtbot.addWidget(panel)
+    panel.case_label.setText("Priors: Natural scene (decided from the image): 100 %")
+    # the line's own minimum width is what the dock must make room for (unwrapped: ~330
+    # px, the whole dock is ~290 px wide beside its 90 px bar)
+    assert panel.case_label.minimumSizeHint().width() < 150
+
+
 def test_case_priors_report_the_notes_of_the_priors_in_force(monkeypatch):
     import app.panels.caption as cap
     import glow_core.semantics as sem

@@ -116,6 +116,9 @@ class CaptionPanel(QWidget):
         case_row = QHBoxLayout()
         self.case_label = QLabel("Priors: natural scene")
         self.case_label.setObjectName("hint")
+        # "Priors: Natural scene (decided from the image)" unwrapped was wider than the
+        # dock, and pushed every panel of it (the kernel buttons too) past its right edge
+        self.case_label.setWordWrap(True)
         self.case_label.setToolTip(
             "Which prior the kernel stage uses: text (documents, signs), night (lights, "
             "noise), face (smooth skin, keep the bokeh) or a natural scene; the bar shows "
