@@ -1,7 +1,8 @@
 """Seconds per megapixel and peak memory of the deconvolution, the kernel stage and the fast path.
 
     python -m benchmarks.kernel_speed [--data ../shared/data] [--sizes 1 4 12]
-                                      [--parts deconv stage fast] [--repeats 3]
+                                      [--parts deconv stage fast estimate]
+                                      [--tie-break] [--repeats 3]
                                       [--threads 2] [--photo sharp/...]
                                       [--reference] [--markdown FILE]
 
@@ -19,7 +20,11 @@ chroma was solved at half resolution (``chroma_detail`` at most
   photo itself, no caption);
 * **fast**: the whole fast path a user gets, ``Engine.restore`` in fast mode with the
   shipped default weights (kernel stage, then the network over its tiles); the row
-  notes the engine's own split (``info["timings"]``: kernel stage / network).
+  notes the engine's own split (``info["timings"]``: kernel stage / network);
+* **estimate**: :func:`glow_core.kernel.estimate_kernel` alone with a 31 px kernel size
+  given (issue 10's goal: 5 s at 1 MP on 2 cores); the row adds the automatic size's
+  median and how many of the estimator's starts ran (a third, the tie-break, only when
+  the first two disagree: ``--tie-break`` forces it, for its cost).
 
 Each (size, part) runs in a fresh subprocess, so its peak resident memory (``ru_maxrss``)
 is its own (the blurry photo is made in a helper process, and each run's result is let go
@@ -131,7 +136,9 @@ def child(args: argparse.Namespace) -> None:
     h, w = blurry.shape[:2]
     baseline = _rss_bytes()
     walls, cpus, info = [], [], {}
-    for _ in range(args.repeats):
+    if args.part == "estimate":
+        walls, cpus, info = _time_estimates(blurry, args)
+    for _ in range(args.repeats if args.part != "estimate" else 0):
         res = None
         t, c = time.perf_counter(), time.process_time()
         if args.part == "deconv":
@@ -165,16 +172,45 @@ def child(args: argparse.Namespace) -> None:
         "working_mb": max(0, peak - baseline) / 2**20, **info}))
 
 
+def _time_estimates(blurry, args: argparse.Namespace) -> tuple[list[float], list[float], dict]:
+    """The kernel estimate timed with a 31 px size given (the goal's case) and automatic."""
+    from glow_core.kernel import KernelConfig, estimate_kernel
+
+    config = KernelConfig(start_consensus=2.0) if args.tie_break else KernelConfig()
+    estimate_kernel(blurry[:256, :256], KernelConfig(extra_starts=()))  # warm-up
+    times: dict[int | None, tuple[list[float], list[float]]] = {31: ([], []), None: ([], [])}
+    starts: dict[int | None, int] = {}
+    for _ in range(args.repeats):
+        for size, (walls, cpus) in times.items():
+            t, c = time.perf_counter(), time.process_time()
+            est = estimate_kernel(blurry, config, kernel_size=size)
+            walls.append(time.perf_counter() - t)
+            cpus.append(time.process_time() - c)
+            starts[size] = len(est.info.get("starts", [None]))
+    info = {"auto_s": round(statistics.median(times[None][0]), 2),
+            "starts": starts[31], "auto_starts": starts[None]}
+    return times[31][0], times[31][1], info
+
+
+def _row_note(r: dict) -> str:
+    """What a row's part adds to its label."""
+    if r["part"] == "deconv":
+        return ""
+    if r["part"] == "fast":
+        return (f" (kernel {r.get('kernel_px')} px, stage {r.get('stage_s', 0):.1f} s, "
+                f"network {r.get('network_s', 0):.1f} s)")
+    if r["part"] == "estimate":
+        return (f" (31 px given, {r.get('starts')} starts; automatic {r.get('auto_s')} s, "
+                f"{r.get('auto_starts')} starts)")
+    return f" (kernel {r.get('kernel_px')} px, strength {r.get('strength')})"
+
+
 def table(rows: list[dict]) -> str:
     lines = ["| part | photo | chroma solve (detail) | MP | wall (s, median) | wall s/MP "
              "| CPU s/MP | peak RSS (MB) | working (MB) | runs (wall s) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        extra = "" if r["part"] == "deconv" else (
-            f" (kernel {r.get('kernel_px')} px, stage {r.get('stage_s', 0):.1f} s, network "
-            f"{r.get('network_s', 0):.1f} s)" if r["part"] == "fast" else
-            f" (kernel {r.get('kernel_px')} px, strength {r.get('strength')})")
-        lines.append(f"| {r['part']}{extra} | {r['size']} | {r.get('chroma', '')} | "
+        lines.append(f"| {r['part']}{_row_note(r)} | {r['size']} | {r.get('chroma', '')} | "
                      f"{r['mp']:.1f} | {r['wall_s']:.1f} | "
                      f"{r['wall_s_per_mp']:.2f} | {r['cpu_s_per_mp']:.2f} | {r['peak_mb']:.0f} | "
                      f"{r['working_mb']:.0f} | {', '.join(str(v) for v in r['walls'])} |")
@@ -185,8 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--sizes", type=float, nargs="+", default=[1.0, 4.0, 12.0])
-    ap.add_argument("--parts", nargs="+", choices=("deconv", "stage", "fast"),
+    ap.add_argument("--parts", nargs="+", choices=("deconv", "stage", "fast", "estimate"),
                     default=["deconv", "stage"])
+    ap.add_argument("--tie-break", action="store_true",
+                    help="estimate part: always run the third start (its cost)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reference", action="store_true",
@@ -211,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
                    str(args.threads), "--data", str(args.data), "--photo", args.photo]
             if args.reference:
                 cmd.append("--reference")
+            if args.tie_break:
+                cmd.append("--tie-break")
             proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
             if proc.returncode != 0:
                 print(proc.stderr[-2000:], file=sys.stderr)

@@ -48,6 +48,23 @@ def test_every_part_reports_time_memory_and_the_chroma_solve(tmp_path: Path, cap
     assert table.count("\n| ") == 3 and "network" in table  # a row per part
 
 
+@pytest.mark.parametrize("tie_break", [False, True])
+def test_the_estimate_part_times_the_given_and_the_automatic_size(
+        tmp_path: Path, capsys, tie_break: bool) -> None:
+    """Issue 10's goal (a 31 px kernel given at 1 MP) as a row, with the automatic size's
+    time and how many starts ran; ``--tie-break`` runs the third start every time."""
+    data = data_folder(tmp_path / "data")
+    args = ["--data", str(data), "--sizes", "0.03", "--parts", "estimate", "--repeats", "1",
+            "--threads", "1"] + (["--tie-break"] if tie_break else [])
+    assert bench.main(args) == 0
+    out = capsys.readouterr().out
+    row = next(json.loads(line) for line in out.splitlines() if line.startswith("{"))
+    assert row["part"] == "estimate" and row["wall_s"] > 0 and row["auto_s"] > 0
+    if tie_break:
+        assert row["starts"] == 3
+    assert "31 px given" in out
+
+
 def test_a_missing_photo_is_a_usage_error(tmp_path: Path) -> None:
     data = data_folder(tmp_path / "data")
     with pytest.raises(SystemExit) as err:
