@@ -35,7 +35,8 @@ class KernelTools(QObject):
         self.field: Any = None  # glow_core.kernel.KernelField shown as the blur trace
         self.source: str | None = None  # "estimated", "user" (loaded), "restored"
         self.user_path: Path | None = None
-        self._estimated_with: tuple[Any, ...] | None = None  # (size, region) of the estimate
+        # (size, region, spatially varying) the estimate was made with
+        self._estimated_with: tuple[Any, ...] | None = None
         p = self.panel
         p.estimateRequested.connect(self.estimate)
         p.regionModeToggled.connect(self.set_region_mode)
@@ -81,7 +82,7 @@ class KernelTools(QObject):
 
     @staticmethod
     def _estimate_key(values: dict[str, Any]) -> tuple[Any, ...]:
-        return values["kernel_size"], values["kernel_region"]
+        return values["kernel_size"], values["kernel_region"], values["spatially_varying"]
 
     # ------------------------------------------------------------------ commands
     def estimate(self) -> Any:
@@ -93,9 +94,10 @@ class KernelTools(QObject):
             return None
         values = self.panel.values()
         region = self.estimate_region()
-        self._estimated_with = (values["kernel_size"], region)
+        self._estimated_with = (values["kernel_size"], region, values["spatially_varying"])
         return win.restorer.start_estimate(win.image.pixels, kernel_size=values["kernel_size"],
-                                           region=region, caption=win.caption_panel.caption())
+                                           region=region, caption=win.caption_panel.caption(),
+                                           spatially_varying=values["spatially_varying"])
 
     def set_region_mode(self, on: bool) -> None:
         if on and self.window.image is None:
@@ -195,7 +197,9 @@ class KernelTools(QObject):
                       "polish": kernel_field.info.get("polish"),
                       "light_streaks": kernel_field.info.get("light_streaks"),
                       "starts": kernel_field.info.get("starts"),
-                      "start": kernel_field.info.get("start")}))
+                      "start": kernel_field.info.get("start"),
+                      "grid": list(kernel_field.grid), "uniform": bool(kernel_field.uniform),
+                      "regions_differing": kernel_field.info.get("differing")}))
         act = getattr(self.window, "act_motion", None)
         if act is not None and not act.isChecked():
             act.setChecked(True)  # show the blur trace
@@ -228,7 +232,20 @@ def describe(info: dict[str, Any]) -> str:
     streaks = info.get("light_streaks") or {}
     lights = f", read off {streaks['count']} light streaks" if streaks.get("count") else ""
     return (f"{where}: {info.get('size')} px, confidence {info.get('confidence', 0):.2f}"
-            f"{lights}{_agreement(info)}{polished} ({info.get('seconds', 0):.1f} s)")
+            f"{lights}{_agreement(info)}{polished}{_regions(info)} "
+            f"({info.get('seconds', 0):.1f} s)")
+
+
+def _regions(info: dict[str, Any]) -> str:
+    """For a kernel per region ("Blur varies across the photo"): how many regions the
+    estimate gave a blur of their own, or that one kernel fits them all."""
+    gy, gx = info.get("grid") or (1, 1)
+    if (gy, gx) == (1, 1):
+        return ""
+    n, differing = gy * gx, int(info.get("regions_differing") or 0)
+    if info.get("uniform") or differing == 0:
+        return f", one kernel fits all {n} regions"
+    return f", {differing} of {n} regions blurred differently"
 
 
 def _agreement(info: dict[str, Any]) -> str:

@@ -154,7 +154,7 @@ class RestoreController(QObject):
 
     def start_estimate(self, pixels: np.ndarray, *, kernel_size: int | None = None,
                        region: tuple[int, int, int, int] | None = None,
-                       caption: str = "") -> Task | None:
+                       caption: str = "", spatially_varying: bool = False) -> Task | None:
         """"Estimate blur": the engine's kernel estimate alone, with progress and cancel."""
         ok, _reason = self.can_restore(True)
         if not ok:
@@ -163,7 +163,8 @@ class RestoreController(QObject):
 
         def work(report: Any, token: CancelToken | None) -> Any:
             return engine.estimate_kernel(pixels, kernel_size=kernel_size, region=region,
-                                          progress=report, cancel=token, caption=caption)
+                                          progress=report, cancel=token, caption=caption,
+                                          spatially_varying=spatially_varying)
 
         return self._launch(Task(work, token=CancelToken(), name="estimate-kernel"),
                             self.estimated.emit, "Estimating blur…")

@@ -65,6 +65,7 @@ class Settings:
     kernel_stage: bool = True
     kernel_size_auto: bool = True
     kernel_size: int = 31
+    kernel_varying: bool = False  # a kernel per region (RestoreOptions.spatially_varying)
     # Camera RAW ("srgb" | "adobe-rgb", glow_core.presets.COLOUR_SPACES)
     raw_colour_space: str = "srgb"
     # View

@@ -3,7 +3,7 @@
     python -m benchmarks.real_blur [--data ../shared/data] [--crop 512] [--places L,C,R]
                                    [--full] [--pairs all|heldout|train] [--jobs 2]
                                    [--threads 1] [--engine [--checkpoint FILE]]
-                                   [--json FILE]
+                                   [--varying-blur] [--json FILE]
 
 The Kodak protocol (:mod:`benchmarks.kernels`) blurs with one exact kernel; a photographer's
 photo is never that (the blur varies over the frame, objects move, the camera sharpens and
@@ -21,6 +21,10 @@ SSIM of the input and the stage's output at the best integer shift within 12 px 
 :func:`benchmarks.kernels.run_gopro`), the blend strength, the kernel size, how many
 outputs lose or gain more than 0.1 dB. The goal: on average above the input, and as few
 losses as possible.
+
+``--varying-blur`` runs the stage with a kernel per region (``spatially_varying``, the
+app's "Blur varies across the photo") instead of one kernel; with ``--full`` the frame is
+where that matters (a crop is one or two regions).
 
 ``--engine`` adds what a user gets: the whole engine as the app runs it (fast mode, the
 default checkpoint, the stage's deconvolution handed to the network) and the network alone
@@ -90,9 +94,10 @@ def engine_scores(blurry: np.ndarray, sharp: np.ndarray, checkpoint: str | None 
 
 
 def run_case(name: str, bpath: Path, spath: Path, held: bool, place: str, crop: int,
-             engine: bool = False, checkpoint: str | None = None) -> dict:
+             engine: bool = False, checkpoint: str | None = None,
+             varying: bool = False) -> dict:
     """The engine's kernel stage on one crop of one pair (``engine``: and the whole engine
-    and the network alone)."""
+    and the network alone; ``varying``: a kernel per region)."""
     from glow_core.kernel_stage import run_kernel_stage
 
     blurry, sharp = read_rgb(bpath), read_rgb(spath)
@@ -101,7 +106,7 @@ def run_case(name: str, bpath: Path, spath: Path, held: bool, place: str, crop: 
     sharp = np.ascontiguousarray(sharp[y0:y1, x0:x1])
     t = time.perf_counter()
     stage = run_kernel_stage(blurry, kernel=None, kernel_size=None, region=None,
-                             spatially_varying=False, report=lambda _f, _m: None,
+                             spatially_varying=varying, report=lambda _f, _m: None,
                              cancel=None)
     seconds = time.perf_counter() - t
     out = blurry if stage.deconvolved is None else stage.deconvolved
@@ -175,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pairs", choices=("all", "heldout", "train"), default="all")
     ap.add_argument("--engine", action="store_true",
                     help="also the whole engine (fast mode) and the network alone")
+    ap.add_argument("--varying-blur", action="store_true",
+                    help="the stage with a kernel per region instead of one kernel")
     ap.add_argument("--checkpoint", default=None,
                     help="weights for --engine (default: the app's default checkpoint)")
     args = ap.parse_args(argv)
@@ -187,8 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     found = pairs(args.data, args.pairs)
     if not found:
         ap.error(f"no gopro_frameavg pairs under {args.data}")
-    cases = [(*p, place, args.crop, args.engine, args.checkpoint, args.threads)
-             for p in found for place in places]
+    cases = [(*p, place, args.crop, args.engine, args.checkpoint, args.varying_blur,
+              args.threads) for p in found for place in places]
     rows = run_rows(_worker, cases, args.jobs)
     summary = {"held out": summarise([r for r in rows if r["held_out"]]),
                "the rest": summarise([r for r in rows if not r["held_out"]]),

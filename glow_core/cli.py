@@ -155,8 +155,15 @@ def build_parser(restore_defaults: dict[str, Any] | None = None) -> argparse.Arg
                    help="kernel side in pixels for the estimate (odd; default: automatic)")
     k.add_argument("--kernel-region", type=_region, default=None, metavar="Y0,X0,Y1,X1",
                    help="estimate the kernel from this box of each photo (pixels)")
+    k.add_argument("--varying-blur", action="store_true",
+                   help="estimate a kernel per region of each photo, for blur that turns or "
+                        "stretches across the frame (camera roll, depth); a region keeps "
+                        "its own kernel only where it explains the region better than one "
+                        "kernel for the whole photo. Slower (about 2x)")
     k.add_argument("--save-kernel", default=None, metavar="DIR",
-                   help="write each photo's kernel as DIR/<name>_kernel.png and .npy")
+                   help="write each photo's kernel as DIR/<name>_kernel.png and .npy (with "
+                        "--varying-blur also each region's: <name>_field.npz and the blur "
+                        "trace <name>_blur_trace.png)")
     k.add_argument("--no-kernel-stage", action="store_true",
                    help="skip the kernel stage: the network alone, as before")
     e = r.add_argument_group("engine")
@@ -336,7 +343,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
                              caption="" if args.caption == "auto" else args.caption,
                              strength=args.strength, tile=args.tile, overlap=args.overlap,
                              kernel_stage=not args.no_kernel_stage, kernel=kernel,
-                             kernel_size=args.kernel_size, kernel_region=args.kernel_region)
+                             kernel_size=args.kernel_size, kernel_region=args.kernel_region,
+                             spatially_varying=args.varying_blur)
     try:
         options.validate()
         devices = resolve_devices(args.device, _available_devices())
@@ -428,10 +436,15 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def _load_kernel_option(args: argparse.Namespace, plan: Any) -> Any:
     """``--kernel FILE`` read and checked (also against the photos' sizes), or None."""
+    if args.varying_blur and (args.kernel is not None or args.kernel_region is not None):
+        raise UsageError("--varying-blur estimates a kernel per region of the photo; it does "
+                         "not go with --kernel (one given kernel) or --kernel-region (one "
+                         "kernel from a box)")
     if args.kernel is None:
-        if args.no_kernel_stage and (args.kernel_size or args.kernel_region or args.save_kernel):
-            raise UsageError("--kernel-size, --kernel-region and --save-kernel need the kernel "
-                             "stage; drop --no-kernel-stage")
+        if args.no_kernel_stage and (args.kernel_size or args.kernel_region or args.save_kernel
+                                     or args.varying_blur):
+            raise UsageError("--kernel-size, --kernel-region, --varying-blur and --save-kernel "
+                             "need the kernel stage; drop --no-kernel-stage")
         return None
     if args.no_kernel_stage:
         raise UsageError("--kernel needs the kernel stage; drop --no-kernel-stage")
@@ -492,9 +505,30 @@ def _save_result_kernel(result: Any, folder: Path, source: Any, name: str | None
         return
     from glow_core.kernel import save_kernel
 
-    target = folder / f"{name or Path(str(source or 'photo')).stem}_kernel"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    save_kernel(target, field.global_kernel)
+    stem = folder / (name or Path(str(source or "photo")).stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    save_kernel(stem.with_name(stem.name + "_kernel"), field.global_kernel)
+    if field.grid != (1, 1) and not field.uniform:
+        _save_field(field, stem)
+
+
+def _save_field(field: Any, stem: Path) -> None:
+    """A field's region kernels (``<stem>_field.npz``: kernels gy x gx x k x k, boxes
+    (y0, x0, y1, x1) in pixels, each region's confidence) and its blur trace drawn at 512 px
+    (``<stem>_blur_trace.png``, RGBA), both written atomically."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from glow_core.fsutil import atomic_write_bytes
+
+    buf = io.BytesIO()
+    np.savez(buf, kernels=field.kernels, boxes=field.boxes, confidences=field.confidences)
+    atomic_write_bytes(stem.with_name(stem.name + "_field.npz"), buf.getvalue())
+    buf = io.BytesIO()
+    Image.fromarray(field.overlay(), "RGBA").save(buf, format="PNG")
+    atomic_write_bytes(stem.with_name(stem.name + "_blur_trace.png"), buf.getvalue())
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:

@@ -237,6 +237,8 @@ def field_info(kf: KernelField, source: Source, seconds: float, backed_off: bool
         "region_confidences": np.round(kf.confidences, 4).tolist(),
         "min_confidence": float(kf.min_confidence),
     }
+    if "differing" in kf.info:  # regions whose kernel is not the whole photo's
+        info["regions_differing"] = int(kf.info["differing"])
     if "region" in kf.info:
         info["region"] = list(kf.info["region"])
     if "polish" in kf.info:  # whether the polish was kept, and the residuals that decided

@@ -190,3 +190,63 @@ def test_the_panel_line_says_whether_the_estimates_agreed() -> None:
     assert describe(dict(base, starts=alone, start=0)) == (
         "Estimated: 27 px, confidence 0.80, estimates disagree (4.2 s)")
     assert describe(dict(base, starts=two[:1], start=0)) == describe(base)
+
+
+def test_varying_blur_reaches_the_estimate_and_the_restore(qtbot, window,  # noqa: F811
+                                                           blurry_file: Path,
+                                                           monkeypatch) -> None:
+    """"Blur varies across the photo" asks the engine for a kernel per region, in the
+    estimate and the restore; an estimate made without it is not reused with it."""
+    open_photo(qtbot, window, blurry_file)
+    _fixed_size(window)
+    panel = window.kernel.panel
+    assert not panel.varying.isChecked() and not window.restore_options().spatially_varying
+    seen: list = []
+    engine = window.engine
+    real = engine.estimate_kernel
+
+    def spy(pixels, **kw):
+        seen.append(kw)
+        return real(pixels, **kw)
+
+    monkeypatch.setattr(engine, "estimate_kernel", spy)
+    with qtbot.waitSignal(window.restorer.estimated, timeout=120000):
+        window.kernel.estimate()
+    qtbot.waitUntil(lambda: not window.restorer.busy, timeout=10000)
+    assert seen[-1]["spatially_varying"] is False
+    assert window.restore_options().estimate is not None  # reused as made
+    panel.varying.setChecked(True)
+    options = window.restore_options()
+    assert options.spatially_varying and options.estimate is None  # estimated again
+    with qtbot.waitSignal(window.restorer.estimated, timeout=120000):
+        window.kernel.estimate()
+    qtbot.waitUntil(lambda: not window.restorer.busy, timeout=10000)
+    assert seen[-1]["spatially_varying"] is True
+    assert window.restore_options().estimate is not None
+
+
+def test_varying_blur_setting_is_remembered(qtbot, window) -> None:  # noqa: F811
+    from app.settings import Settings
+
+    class Store(dict):
+        def set(self, key, value):
+            self[key] = value
+
+    store = Store()
+    window.kernel.panel.varying.setChecked(True)
+    window.kernel.panel.store_settings(store)
+    assert store["kernel_varying"] is True
+    window.kernel.panel.apply_settings(Settings(kernel_varying=False))
+    assert not window.kernel.panel.varying.isChecked()
+
+
+def test_the_panel_line_says_how_many_regions_differ() -> None:
+    from app.kernel_tools import describe
+
+    base = {"source": "estimated", "size": 25, "confidence": 0.8, "seconds": 9.0}
+    assert describe(dict(base, grid=[3, 4], uniform=False, regions_differing=5)) == (
+        "Estimated: 25 px, confidence 0.80, 5 of 12 regions blurred differently (9.0 s)")
+    assert describe(dict(base, grid=[3, 4], uniform=True, regions_differing=0)).endswith(
+        ", one kernel fits all 12 regions (9.0 s)")
+    assert describe(dict(base, grid=[1, 1], uniform=True)) == (
+        "Estimated: 25 px, confidence 0.80 (9.0 s)")

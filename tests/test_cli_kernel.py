@@ -132,10 +132,56 @@ def test_bad_kernel_file_is_named_before_the_model_loads(
 @pytest.mark.parametrize("argv", [
     ["--kernel-region", "1,2,3"], ["--kernel-region", "10,10,5,20"],
     ["--kernel-size", "1"], ["--kernel-size", "x"],
-    ["--no-kernel-stage", "--kernel-size", "9"],
+    ["--no-kernel-stage", "--kernel-size", "9"], ["--no-kernel-stage", "--varying-blur"],
+    ["--varying-blur", "--kernel-region", "0,0,100,100"],
 ])
 def test_kernel_usage_errors(tmp_path: Path, recording, argv: list[str]) -> None:
     _photo(tmp_path / "in" / "a.png", 0)
     assert cli.main(["restore", str(tmp_path / "in"), "-o", str(tmp_path / "o"),
                      *argv]) == cli.EXIT_USAGE
     assert not recording.options
+
+
+def test_varying_blur_reaches_the_engine_and_saves_each_region(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               recording) -> None:
+    """--varying-blur asks the engine for a field; --save-kernel then writes the region
+    kernels (npz) and the blur trace beside the global kernel."""
+    k1, k2 = _line_kernel(), _line_kernel().T.copy()
+
+    def field_result(self, image, options, progress=None, cancel=None):
+        RecordingEngine.options.append(options)
+        result = FakeEngine.restore(self, image, options)
+        h, w = image.pixels.shape[:2]
+        boxes = np.array([[[0, 0, h, w // 2 + 8], [0, w // 2 - 8, h, w]]])
+        result.kernel_field = KernelField(
+            kernels=np.stack([k1, k2])[None], confidences=np.array([[0.9, 0.8]]),
+            boxes=boxes, global_kernel=k1, global_confidence=0.9, image_size=(h, w))
+        return result
+
+    monkeypatch.setattr(RecordingEngine, "restore", field_result)
+    _photo(tmp_path / "in" / "roll.png", 0)
+    kdir = tmp_path / "k"
+    assert cli.main(["restore", str(tmp_path / "in"), "-o", str(tmp_path / "o"),
+                     "--varying-blur", "--save-kernel", str(kdir)]) == 0
+    assert recording.options[-1].spatially_varying is True
+    np.testing.assert_allclose(np.load(kdir / "roll_kernel.npy"), k1, atol=1e-6)
+    saved = np.load(kdir / "roll_field.npz")
+    assert saved["kernels"].shape == (1, 2, 7, 7)
+    np.testing.assert_allclose(saved["kernels"][0, 1], k2)
+    assert saved["boxes"].shape == (1, 2, 4) and saved["confidences"].shape == (1, 2)
+    trace = Image.open(kdir / "roll_blur_trace.png")
+    assert trace.mode == "RGBA" and max(trace.size) == 512
+    assert not [p for p in kdir.iterdir() if p.name.endswith(".tmp")]
+    # without the flag: one kernel, as before
+    assert cli.main(["restore", str(tmp_path / "in"), "-o", str(tmp_path / "o2")]) == 0
+    assert recording.options[-1].spatially_varying is False
+
+
+def test_varying_blur_with_a_given_kernel_is_a_usage_error(tmp_path: Path, recording,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    _photo(tmp_path / "in" / "a.png", 0)
+    kfile = save_kernel(tmp_path / "k.npy", _line_kernel())[0]
+    assert cli.main(["restore", str(tmp_path / "in"), "-o", str(tmp_path / "o"),
+                     "--varying-blur", "--kernel", str(kfile)]) == cli.EXIT_USAGE
+    assert "--varying-blur" in capsys.readouterr().err and not recording.options

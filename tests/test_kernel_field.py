@@ -66,13 +66,40 @@ def test_grid_covers_photo_with_overlap() -> None:
 
 
 def test_two_kernels_recovered_in_two_halves() -> None:
-    """The real estimator, per region: each outer region's kernel is its half's."""
-    sharp, blurry, _, _, k1, k2 = two_halves()
-    f = estimate_kernel_field(blurry, SMALL)
-    assert f.grid == (1, 3) and not f.uniform
+    """The real estimator, per region, at the field's own region size (256 px): each outer
+    region's kernel is its half's, though the whole photo's kernel mixes the two and each
+    region must explain itself better than that one does (``FieldConfig.own_margin``)."""
+    sharp, blurry, _, _, k1, k2 = two_halves(256, 768)
+    f = estimate_kernel_field(blurry)
+    assert f.grid == (1, 4) and not f.uniform
     left, right = f.kernels[0, 0], f.kernels[0, -1]
     assert ncc(left, k1) > ncc(left, k2) + 0.2
     assert ncc(right, k2) > ncc(right, k1) + 0.2
+    assert f.info["differing"] >= 1
+    own, other = f.info["residuals"][0, 0]
+    assert own < other  # the left half's kernel explains it better than the mixed one
+
+
+def test_a_region_that_explains_itself_no_better_takes_the_global_kernel() -> None:
+    """Uniform blur, one region's estimate wrong (and confident): its re-blur residual is
+    no lower than the global kernel's, so it takes the global kernel and the field is
+    uniform; without the test (``own_margin=None``) it keeps the wrong one."""
+    sharp = dead_leaves(512, seed=4, n=2500)[:256]
+    k, wrong = line_kernel(11, 0.3), line_kernel(11, 1.9)
+    blurry = blur_linear(sharp, k, seed=3)
+
+    def est(image, config, *, kernel_size=None, region=None, **_):
+        if region is not None and region[1] == 0:
+            return SimpleNamespace(kernel=wrong, confidence=0.95)  # the left region alone
+        return SimpleNamespace(kernel=k, confidence=0.8)
+
+    f = estimate_kernel_field(blurry, estimator=est)
+    assert f.grid == (1, 3)
+    assert ncc(f.kernels[0, 0], k) > 0.99 and f.uniform and f.info["differing"] == 0
+    res = f.info["residuals"]
+    assert res[0, 0, 0] > res[0, 0, 1]  # the wrong kernel explains its region worse
+    kept = estimate_kernel_field(blurry, FieldConfig(own_margin=None), estimator=est)
+    assert ncc(kept.kernels[0, 0], wrong) > 0.99 and not kept.uniform
 
 
 def _oracle(k1: np.ndarray, k2: np.ndarray, width: int):

@@ -65,6 +65,14 @@ class KernelPanel(QWidget):
         size_row.addWidget(self.size_auto)
         size_row.addWidget(self.size, 1)
         form.addRow("Kernel size", size_row)
+        self.varying = QCheckBox("Blur varies across the photo")
+        self.varying.setToolTip(
+            "Estimate a kernel for each region of the photo, for blur that turns or "
+            "stretches across the frame (the camera rolled, or near and far things moved "
+            "differently). A region keeps its own kernel only where it explains that region "
+            "better than one kernel for the whole photo. About twice as slow; a drawn region "
+            "always means one kernel.")
+        form.addRow(self.varying)
         grid = QGridLayout()
         self.estimate = QPushButton("Estimate blur")
         self.estimate.setToolTip("Find the blur kernel (shown as the blur trace) without "
@@ -95,7 +103,8 @@ class KernelPanel(QWidget):
         self.clear_region.clicked.connect(self.clearRegionRequested)
         self.load.clicked.connect(self.loadRequested)
         self.save.clicked.connect(self.saveRequested)
-        for signal in (self.stage.toggled, self.size_auto.toggled, self.size.valueChanged):
+        for signal in (self.stage.toggled, self.size_auto.toggled, self.size.valueChanged,
+                       self.varying.toggled):
             signal.connect(self.changed)
 
     def apply_settings(self, s: Any) -> None:
@@ -104,16 +113,20 @@ class KernelPanel(QWidget):
         self.size_auto.setChecked(bool(s.kernel_size_auto))
         size = int(s.kernel_size)
         self.size.setValue(size if size % 2 else size + 1)  # clamped to the range by Qt
+        self.varying.setChecked(bool(s.kernel_varying))
 
     def store_settings(self, store: Any) -> None:
         store.set("kernel_stage", self.stage.isChecked())
         store.set("kernel_size_auto", self.size_auto.isChecked())
         store.set("kernel_size", self.size.value())
+        store.set("kernel_varying", self.varying.isChecked())
 
     def values(self) -> dict[str, Any]:
-        """``kernel_stage`` and ``kernel_size`` as RestoreOptions takes them."""
+        """``kernel_stage``, ``kernel_size`` and ``spatially_varying`` as RestoreOptions
+        takes them."""
         return {"kernel_stage": self.stage.isChecked(),
-                "kernel_size": None if self.size_auto.isChecked() else self.size.value()}
+                "kernel_size": None if self.size_auto.isChecked() else self.size.value(),
+                "spatially_varying": self.varying.isChecked()}
 
     def set_region_checked(self, on: bool) -> None:
         self.region.blockSignals(True)

@@ -9,6 +9,15 @@ weights that sum to one over the overlaps, so there is no seam.
 * **Regions** are at least ``region_min`` (256) px and ``region_per_kernel`` (4) kernel
   widths, so each sees enough edges in every direction; the grid follows the photo's
   size and aspect, capped at ``max_cells`` per side.
+* **Estimated where the photo is**: a region larger than the estimator's own window
+  (``KernelConfig.region_max``, 512 px) is estimated on its most textured window of that
+  size, so the cost follows the number of regions, not the photo's size.
+* **Own or global**: a region keeps its own kernel only where it explains the region
+  better than the whole photo's kernel (re-blur residual lower by
+  ``FieldConfig.own_margin``); else it takes the global kernel. A region's estimate (one
+  start, a quarter of the photo or less) is much less reliable than the photo's: without
+  this test the field lost 1.4 dB to one kernel on uniform blur (see
+  ``benchmarks/varying_blur.py`` and the config's note).
 * **Confidence-weighted regularisation**: a textureless or failed region (low
   confidence from the estimator) is pulled towards the confidence-weighted mean of its
   4-neighbours and the global kernel (each aligned to it by integer shift, so averaging
@@ -262,6 +271,61 @@ def _similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float((a * b2).sum() / max(na * nb, 1e-12))
 
 
+def _window(image: np.ndarray, box: Box, side: int) -> Box:
+    """The most textured ``side``-px square of ``box`` (the box itself when it is no
+    larger): a region of a big photo is estimated where the whole photo would be, on at
+    most the estimator's own window (``KernelConfig.region_max``), so the field's cost
+    follows the number of regions, not the photo's size."""
+    y0, x0, y1, x1 = box
+    if y1 - y0 <= side and x1 - x0 <= side:
+        return box
+    from ._image import display_grey, to_tensor
+    from .estimate import choose_region
+
+    crop = to_tensor(np.asarray(image[y0:y1, x0:x1]), torch.device("cpu"))
+    wy0, wx0, wy1, wx1 = choose_region(display_grey(crop), side)
+    return y0 + wy0, x0 + wx0, y0 + wy1, x0 + wx1
+
+
+def _display_rgb(pixels: np.ndarray) -> np.ndarray:
+    """Float sRGB in [0, 1] without alpha, whatever the photo's type (the residual's input)."""
+    from ._image import to_tensor
+
+    t = to_tensor(np.asarray(pixels), torch.device("cpu"))
+    if t.ndim == 3 and t.shape[-1] in (2, 4):
+        t = t[..., :-1]
+    return t.numpy()
+
+
+def _own_or_global(image: np.ndarray, kernels: np.ndarray, conf: np.ndarray,
+                   global_kernel: np.ndarray, global_conf: float, boxes: np.ndarray,
+                   config: FieldConfig, cancel: Callable[[], bool] | None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each region's kernel, or the global one where its own does not explain the region
+    better (re-blur residual by ``config.own_margin``); a region given the global kernel
+    takes the global confidence. Returns (kernels, confidences, residuals gy x gx x 2:
+    own, global)."""
+    from ._polish import region_residual
+    from .noise import estimate_noise
+
+    gy, gx = conf.shape
+    kernels, conf = kernels.copy(), conf.copy()
+    res = np.zeros((gy, gx, 2))
+    for i in range(gy):
+        for j in range(gx):
+            if cancel is not None and cancel():
+                raise DeconvCancelled("kernel field estimation cancelled")
+            y0, x0, y1, x1 = (int(v) for v in boxes[i, j])
+            region = _display_rgb(image[y0:y1, x0:x1])
+            sigma = float(estimate_noise(region))
+            res[i, j] = (region_residual(region, kernels[i, j], sigma),
+                         region_residual(region, global_kernel, sigma))
+            if not res[i, j, 0] < (1.0 - float(config.own_margin)) * res[i, j, 1]:
+                # unshifted: every region given the global kernel deconvolves alike
+                kernels[i, j], conf[i, j] = global_kernel, global_conf
+    return kernels, conf, res
+
+
 def regularise_field(kernels: np.ndarray, conf: np.ndarray, global_kernel: np.ndarray,
                      global_conf: float, config: FieldConfig
                      ) -> tuple[np.ndarray, np.ndarray]:
@@ -346,15 +410,22 @@ def estimate_kernel_field(image: np.ndarray, config: FieldConfig | None = None, 
         return _with_acceptance(f, image, acfg, kcfg, estimator, cancel)
     kernels = np.zeros((gy, gx, size, size), dtype=np.float64)
     conf = np.zeros((gy, gx), dtype=np.float64)
+    windows = boxes.copy()  # where each region's kernel is estimated and judged
     for i in range(gy):
         for j in range(gx):
             if cancel is not None and cancel():
                 raise DeconvCancelled("kernel field estimation cancelled")
-            est = call(tuple(int(v) for v in boxes[i, j]), size)
+            box = _window(image, tuple(int(v) for v in boxes[i, j]), kcfg.region_max)
+            windows[i, j] = box
+            est = call(box, size)
             kernels[i, j] = _pad_to(np.asarray(est.kernel, dtype=np.float64), size)
             conf[i, j] = float(est.confidence)
             if progress:
                 progress((i * gx + j + 2) / (gy * gx + 1), f"region {i * gx + j + 1}")
+    info: dict = {}
+    if config.own_margin is not None:
+        kernels, conf, info["residuals"] = _own_or_global(image, kernels, conf, gk, gconf,
+                                                          windows, config, cancel)
     reg, own = regularise_field(kernels, conf, gk, gconf, config)
     sims = np.array([[_similarity(gk, reg[i, j]) for j in range(gx)] for i in range(gy)])
     trusted = conf >= config.min_confidence
@@ -362,7 +433,9 @@ def estimate_kernel_field(image: np.ndarray, config: FieldConfig | None = None, 
     f = KernelField(kernels=reg, confidences=own, boxes=boxes,
                     global_kernel=gk.astype(np.float32), global_confidence=gconf,
                     image_size=(h, w), uniform=uniform, min_confidence=config.min_confidence,
-                    raw_confidences=conf, info={"similarity_to_global": sims})
+                    raw_confidences=conf,
+                    info={"similarity_to_global": sims, **info,
+                          "differing": int((sims < config.agree_similarity).sum())})
     return _with_acceptance(f, image, acfg, kcfg, estimator, cancel)
 
 
