@@ -159,7 +159,7 @@ def build_parser(restore_defaults: dict[str, Any] | None = None) -> argparse.Arg
                    help="estimate a kernel per region of each photo, for blur that turns or "
                         "stretches across the frame (camera roll, depth); a region keeps "
                         "its own kernel only where it explains the region better than one "
-                        "kernel for the whole photo. Slower (about 2x)")
+                        "kernel for the whole photo. About 3x slower")
     k.add_argument("--save-kernel", default=None, metavar="DIR",
                    help="write each photo's kernel as DIR/<name>_kernel.png and .npy (with "
                         "--varying-blur also each region's: <name>_field.npz and the blur "

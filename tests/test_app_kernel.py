@@ -225,21 +225,6 @@ def test_varying_blur_reaches_the_estimate_and_the_restore(qtbot, window,  # noq
     assert window.restore_options().estimate is not None
 
 
-def test_varying_blur_setting_is_remembered(qtbot, window) -> None:  # noqa: F811
-    from app.settings import Settings
-
-    class Store(dict):
-        def set(self, key, value):
-            self[key] = value
-
-    store = Store()
-    window.kernel.panel.varying.setChecked(True)
-    window.kernel.panel.store_settings(store)
-    assert store["kernel_varying"] is True
-    window.kernel.panel.apply_settings(Settings(kernel_varying=False))
-    assert not window.kernel.panel.varying.isChecked()
-
-
 def test_the_panel_line_says_how_many_regions_differ() -> None:
     from app.kernel_tools import describe
 

@@ -78,6 +78,7 @@ def test_kernel_raw_and_batch_choices_persist(qtbot, window, app_config_dir: Pat
     panel.stage.setChecked(False)
     panel.size_auto.setChecked(False)
     panel.size.setValue(45)
+    panel.varying.setChecked(True)
     colour = window.roundtrip.presets_panel.colour
     colour.setCurrentIndex(colour.findData("adobe-rgb"))
     batch = window.open_batch()
@@ -87,13 +88,14 @@ def test_kernel_raw_and_batch_choices_persist(qtbot, window, app_config_dir: Pat
     window.close()
     try:
         values = SettingsStore().values
-        assert (values.kernel_stage, values.kernel_size_auto, values.kernel_size) == (
-            False, False, 45)
+        assert (values.kernel_stage, values.kernel_size_auto, values.kernel_size,
+                values.kernel_varying) == (False, False, 45, True)
         assert (values.raw_colour_space, values.batch_background) == ("adobe-rgb", "black")
         rawio.set_colour_space("srgb")  # a new session starts from the saved file alone
         again = MainWindow(SettingsStore(), checkpoint=tiny_checkpoint, load_engine=False)
         qtbot.addWidget(again)
-        assert again.kernel.panel.values() == {"kernel_stage": False, "kernel_size": 45}
+        assert again.kernel.panel.values() == {"kernel_stage": False, "kernel_size": 45,
+                                               "spatially_varying": True}
         assert rawio.current_colour_space() == "adobe-rgb"
         assert again.roundtrip.presets_panel.colour.currentData() == "adobe-rgb"
         assert again.open_batch().background.currentData() == "black"

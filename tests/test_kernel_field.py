@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from glow_core.kernel.config import FieldConfig
+from glow_core.kernel.config import AcceptConfig, DeconvConfig, FieldConfig
 from glow_core.kernel.deconvolve import deconvolve
 from glow_core.kernel.defocus import disk_kernel, estimate_defocus
 from glow_core.kernel.field import (
@@ -197,3 +197,42 @@ def test_disk_kernel_is_soft_and_normalised() -> None:
     edge = k[4, 7] / k[4, 4]
     assert 0 < edge < 1  # partly covered pixel: anti-aliased
     assert disk_kernel(0.2).max() == 1.0
+
+
+def test_a_region_the_field_cannot_explain_keeps_the_photo() -> None:
+    """A blind field whose right region holds the left half's kernel: that region's re-blur
+    residual is above the noise, so its share of the deconvolution drops (to 0 at
+    ``AcceptConfig.max_residual`` sigmas) while the left keeps all of it; no seam between
+    them (the shares follow the regions' raised-cosine weights)."""
+    from glow_core.kernel.accept import region_strengths
+    from glow_core.kernel.field import _deconvolve_field, attach_acceptance
+
+    sharp, blurry, _, _, k1, k2 = two_halves(256, 768, size=15)
+    est = _oracle(k1, k2, 768)
+
+    def wrong_right(image, config, *, kernel_size=None, region=None, **kw):
+        if region is not None and region[1] >= 512:
+            return SimpleNamespace(kernel=k1, confidence=0.9)  # the other half's blur
+        return est(image, config, kernel_size=kernel_size, region=region, **kw)
+
+    f = estimate_kernel_field(blurry, FieldConfig(own_margin=None), estimator=wrong_right)
+    assert f.grid == (1, 4) and not f.uniform
+    attach_acceptance(f, blurry)
+    out = deconvolve_field(blurry, f)
+    per = np.asarray(f.acceptance.features["region_strengths"])
+    assert per[0, 0] == 1.0 and per[0, -1] < 0.5, per
+    assert np.array_equal(per, region_strengths(f.acceptance, AcceptConfig()).round(3))
+    assert any("attenuated" in r for r in f.acceptance.reasons)
+    full = _deconvolve_field(blurry, f, DeconvConfig(), noise_sigma=0.01, linear=False,
+                             progress=None, cancel=None)
+    right, left = slice(640, 768), slice(0, 160)
+    moved = np.abs(out[8:-8, right] - blurry[8:-8, right]).mean()
+    assert moved < 0.55 * np.abs(full[8:-8, right] - blurry[8:-8, right]).mean()
+    assert psnr(out[8:-8, left], sharp[8:-8, left]) > psnr(blurry[8:-8, left],
+                                                           sharp[8:-8, left]) + 3
+    # between them the share falls smoothly (raised-cosine weights): the change made to
+    # the photo fades column by column over the overlap, with no step
+    moved_cols = np.abs(out - blurry)[8:-8].mean(axis=(0, 2))
+    full_cols = np.abs(full - blurry)[8:-8].mean(axis=(0, 2))
+    ratio = moved_cols[400:760] / np.maximum(full_cols[400:760], 1e-6)
+    assert np.abs(np.diff(ratio)).max() < 0.1

@@ -70,8 +70,8 @@ class KernelPanel(QWidget):
             "Estimate a kernel for each region of the photo, for blur that turns or "
             "stretches across the frame (the camera rolled, or near and far things moved "
             "differently). A region keeps its own kernel only where it explains that region "
-            "better than one kernel for the whole photo. About twice as slow; a drawn region "
-            "always means one kernel.")
+            "better than one kernel for the whole photo. About three times as slow; a drawn "
+            "region always means one kernel.")
         form.addRow(self.varying)
         grid = QGridLayout()
         self.estimate = QPushButton("Estimate blur")

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from .accept import Acceptance, accept_field, blend, field_consistency
+from .accept import Acceptance, accept_field, blend, field_consistency, region_strengths
 from .config import AcceptConfig, DeconvConfig, FieldConfig, KernelConfig
 from .deconvolve import (
     DeconvCancelled,
@@ -524,11 +524,44 @@ def deconvolve_field(image: np.ndarray, kfield: KernelField,
     if kfield.acceptance is None:
         return out
     b_s, o_s = (linear_to_srgb(image), linear_to_srgb(out)) if linear else (image, out)
-    acc = accept_field(kfield, None, kfield.accept_config or AcceptConfig(),
-                       blurry=b_s, deconvolved=o_s, noise_sigma=None if linear else read,
-                       previous=kfield.acceptance, codec_error=codec)
+    acfg = kfield.accept_config or AcceptConfig()
+    acc = accept_field(kfield, None, acfg, blurry=b_s, deconvolved=o_s,
+                       noise_sigma=None if linear else read, previous=kfield.acceptance,
+                       codec_error=codec)
     kfield.acceptance = acc
-    return blend(image, out, acc.strength)
+    per = region_strengths(acc, acfg)
+    if per is None or acc.strength <= 0.0 or bool(np.all(per >= 1.0)):
+        return blend(image, out, acc.strength)
+    return _blend_regions(image, out, kfield, acc, per)
+
+
+def _blend_regions(image: np.ndarray, out: np.ndarray, kfield: KernelField,
+                   acc: Acceptance, per: np.ndarray) -> np.ndarray:
+    """``image + strength x s(x) x (out - image)``, ``s`` each region's share
+    (:func:`accept.region_strengths`) spread by the regions' raised-cosine weights, so a
+    region the field cannot explain keeps the photo and no seam shows at its edge."""
+    gy, gx = kfield.grid
+    h, w = image.shape[:2]
+    smap = np.zeros((h, w), dtype=np.float64)
+    wsum = np.zeros((h, w), dtype=np.float64)
+    for i in range(gy):
+        for j in range(gx):
+            y0, x0, y1, x1 = (int(v) for v in kfield.boxes[i, j])
+            cw = _blend_weights(kfield.boxes, i, j)
+            smap[y0:y1, x0:x1] += cw * per[i, j]
+            wsum[y0:y1, x0:x1] += cw
+    smap = (float(acc.strength) * smap / np.maximum(wsum, 1e-12)).astype(np.float32)
+    refused, weakened = int((per <= 0.0).sum()), int(((per > 0.0) & (per < 1.0)).sum())
+    acc.features["region_strengths"] = per.round(3).tolist()
+    if refused == per.size:
+        acc.strength = 0.0
+        acc.reasons.append("every region's re-blur residual too large: back off")
+        return image
+    acc.reasons.append(f"{refused} of {per.size} regions left as they were, {weakened} "
+                       "attenuated (their re-blur residual)")
+    img = np.asarray(image, np.float32)
+    s = smap[:, :, None] if img.ndim == 3 else smap
+    return (img + s * (np.asarray(out, np.float32) - img)).astype(np.float32)
 
 
 def _deconvolve_field(image: np.ndarray, kfield: KernelField, config: DeconvConfig, *,
