@@ -29,7 +29,9 @@ weights that sum to one over the overlaps, so there is no seam.
   deconvolution (``KernelField.backs_off``) rather than damage a sharp photo.
 * **Acceptance** (:mod:`glow_core.kernel.accept`): ``estimate_kernel_field`` attaches the
   pre-deconvolution part, ``deconvolve_field`` checks the result for ringing / residual
-  and returns ``strength * deconvolved + (1 - strength) * image`` (the input when refused).
+  and returns ``strength * deconvolved + (1 - strength) * image`` (the input when refused),
+  each region's share further cut by its own re-blur residual
+  (:func:`accept.region_strengths`): a region the field cannot explain keeps the photo.
 """
 
 from __future__ import annotations
