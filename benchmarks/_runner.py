@@ -34,6 +34,17 @@ def process_engine(checkpoint: str | None = None) -> Any:
     return Engine(checkpoint, device="cpu")
 
 
+def run_threaded(fn: Callable[..., dict], args: tuple) -> dict:
+    """``fn(*case)`` with torch at ``threads`` threads, for ``args = (*case, threads)``: the
+    per-photo benchmarks' pool worker (``functools.partial(run_threaded, run_case)`` pickles
+    for a spawned pool, as a closure would not)."""
+    import torch
+
+    *case, threads = args
+    torch.set_num_threads(threads)
+    return fn(*case)
+
+
 def run_rows(worker: Callable[[tuple], dict], cases: Sequence[tuple], jobs: int) -> list[dict]:
     """``worker`` on every case, in order, over ``jobs`` spawned processes (1: here)."""
     rows: list[dict] = []

@@ -34,6 +34,7 @@ network stands behind it, an accepted wrong kernel costs more than a refused rig
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
@@ -45,9 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import torch  # noqa: E402
 
-from benchmarks._runner import photo_parser, process_engine, run_rows  # noqa: E402
+from benchmarks._runner import photo_parser, process_engine, run_rows, run_threaded  # noqa: E402
 from benchmarks.kernels import best_shift, heldout_gopro, psnr, read_rgb, ssim  # noqa: E402
 
 PLACES = ("L", "C", "R")
@@ -122,12 +122,6 @@ def run_case(name: str, bpath: Path, spath: Path, held: bool, place: str, crop: 
     return row
 
 
-def _worker(args: tuple) -> dict:
-    *case, threads = args
-    torch.set_num_threads(threads)
-    return run_case(*case)
-
-
 def summarise(rows: list[dict]) -> dict:
     """Means and counts of a set of cases (empty: an empty dict)."""
     if not rows:
@@ -196,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"no gopro_frameavg pairs under {args.data}")
     cases = [(*p, place, args.crop, args.engine, args.checkpoint, args.varying_blur,
               args.threads) for p in found for place in places]
-    rows = run_rows(_worker, cases, args.jobs)
+    rows = run_rows(functools.partial(run_threaded, run_case), cases, args.jobs)
     summary = {"held out": summarise([r for r in rows if r["held_out"]]),
                "the rest": summarise([r for r in rows if not r["held_out"]]),
                "all": summarise(rows)}

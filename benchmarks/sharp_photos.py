@@ -22,6 +22,7 @@ itself, so for ``clean`` and ``gopro sharp`` the output's PSNR is the whole stor
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sys
@@ -33,9 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import torch  # noqa: E402
 
-from benchmarks._runner import photo_parser, process_engine, run_rows  # noqa: E402
+from benchmarks._runner import photo_parser, process_engine, run_rows, run_threaded  # noqa: E402
 from benchmarks.kernels import centre_crop, psnr, read_rgb, ssim  # noqa: E402
 
 SETS = ("clean", "noisy", "gopro sharp")
@@ -74,12 +74,6 @@ def run_case(which: str, name: str, path: Path, noise: float, seed: int, crop: i
             "input_psnr": psnr(photo, sharp), "input_ssim": ssim(photo, sharp),
             "output_psnr": psnr(result.image, sharp), "output_ssim": ssim(result.image, sharp),
             "deconvolved": not kernel.get("backed_off", True)}
-
-
-def _worker(args: tuple) -> dict:
-    *case, threads = args
-    torch.set_num_threads(threads)
-    return run_case(*case)
 
 
 def summarise(rows: list[dict]) -> dict:
@@ -130,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     if not found:
         ap.error(f"no sharp photos under {args.data}")
     jobs = [(*c, args.crop, args.checkpoint, args.threads) for c in found]
-    rows = run_rows(_worker, jobs, args.jobs)
+    rows = run_rows(functools.partial(run_threaded, run_case), jobs, args.jobs)
     summary = summarise(rows)
     table = markdown_table(summary)
     print(table)

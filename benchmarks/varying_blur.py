@@ -24,19 +24,19 @@ over the whole photo.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks._runner import photo_parser, run_rows  # noqa: E402
+from benchmarks._runner import photo_parser, run_rows, run_threaded  # noqa: E402
 
 PHOTOS: tuple[str, ...] = (
     "div2k_valid6/0803", "div2k_valid6/0830", "div2k_valid6/0853", "div2k_valid6/0886",
@@ -146,12 +146,6 @@ def run_case(data: Path, photo: str, kernel: str, kind: str,
     return row
 
 
-def _worker(args: tuple) -> dict:
-    *case, threads = args
-    torch.set_num_threads(threads)
-    return run_case(*case)
-
-
 def summarise(rows: list[dict]) -> dict:
     """Per output: mean PSNR; and the field against one kernel (wins / losses > 0.1 dB)."""
     if not rows:
@@ -196,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"photos missing under {args.data / 'sharp'}: {', '.join(missing)}")
     cases = [(args.data, p, k, kind, args.threads)
              for p in photos for k in KERNELS for kind in args.kinds]
-    rows = run_rows(_worker, cases, args.jobs)
+    rows = run_rows(functools.partial(run_threaded, run_case), cases, args.jobs)
     summary = {kind: summarise([r for r in rows if r["kind"] == kind]) for kind in args.kinds}
     summary["all"] = summarise(rows)
     table = markdown_table(summary)

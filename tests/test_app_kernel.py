@@ -32,6 +32,20 @@ def blurry_file(tmp_path: Path) -> Path:
     return path
 
 
+def spy_estimates(monkeypatch, engine) -> list[dict]:
+    """The keyword arguments of every ``engine.estimate_kernel`` call from now on (the
+    real estimate still runs)."""
+    seen: list[dict] = []
+    real = engine.estimate_kernel
+
+    def spy(pixels, **kw):
+        seen.append(kw)
+        return real(pixels, **kw)
+
+    monkeypatch.setattr(engine, "estimate_kernel", spy)
+    return seen
+
+
 def _fixed_size(win) -> None:
     win.kernel.panel.size_auto.setChecked(False)
     win.kernel.panel.size.setValue(KSIZE)
@@ -86,18 +100,10 @@ def test_dragged_region_reaches_the_engine(qtbot, window, blurry_file: Path,  # 
     assert region is not None
     assert np.allclose(region, (30, 20, 190, 200), atol=3), region
 
-    seen: dict = {}
-    engine = window.engine
-    real = engine.estimate_kernel
-
-    def spy(pixels, **kw):
-        seen.update(kw)
-        return real(pixels, **kw)
-
-    monkeypatch.setattr(engine, "estimate_kernel", spy)
+    seen = spy_estimates(monkeypatch, window.engine)
     with qtbot.waitSignal(window.restorer.estimated, timeout=120000):
         window.kernel.estimate()
-    assert seen["region"] == region and seen["kernel_size"] == KSIZE
+    assert seen[-1]["region"] == region and seen[-1]["kernel_size"] == KSIZE
     qtbot.waitUntil(lambda: not window.restorer.busy, timeout=10000)
     window.kernel.clear_region()
     assert window.restore_options().kernel_region is None
@@ -201,15 +207,7 @@ def test_varying_blur_reaches_the_estimate_and_the_restore(qtbot, window,  # noq
     _fixed_size(window)
     panel = window.kernel.panel
     assert not panel.varying.isChecked() and not window.restore_options().spatially_varying
-    seen: list = []
-    engine = window.engine
-    real = engine.estimate_kernel
-
-    def spy(pixels, **kw):
-        seen.append(kw)
-        return real(pixels, **kw)
-
-    monkeypatch.setattr(engine, "estimate_kernel", spy)
+    seen = spy_estimates(monkeypatch, window.engine)
     with qtbot.waitSignal(window.restorer.estimated, timeout=120000):
         window.kernel.estimate()
     qtbot.waitUntil(lambda: not window.restorer.busy, timeout=10000)
