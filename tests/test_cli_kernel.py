@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +66,10 @@ def test_save_kernel_writes_png_and_npy(tmp_path: Path, recording) -> None:
     assert k.shape == (5, 5) and abs(k.sum() - 1) < 1e-5
     assert (kdir / "shake_kernel.png").exists()
     assert not [p for p in kdir.iterdir() if p.name.endswith(".tmp")]  # atomic, no leftovers
+    mask = os.umask(0)
+    os.umask(mask)
+    for name in ("shake_kernel.npy", "shake_kernel.png"):  # as any file the user saves,
+        assert (kdir / name).stat().st_mode & 0o777 == 0o666 & ~mask  # not owner-only
 
 
 def test_saved_kernels_of_same_named_photos_do_not_collide(tmp_path: Path, recording) -> None:

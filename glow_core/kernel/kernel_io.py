@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
+
+from glow_core.fsutil import atomic_write_bytes
 
 __all__ = ["KernelFileError", "load_kernel", "save_kernel", "validate_kernel"]
 
@@ -245,18 +246,6 @@ def load_kernel(path: str | os.PathLike[str], *,
     return validate_kernel(arr, name=str(path), max_size=max_size)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with __import__("contextlib").suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def save_kernel(path: str | os.PathLike[str], kernel: np.ndarray,
                 formats: tuple[str, ...] | None = None) -> list[Path]:
     """Write ``kernel`` atomically; returns the files written.
@@ -279,10 +268,10 @@ def save_kernel(path: str | os.PathLike[str], kernel: np.ndarray,
             buf = io.BytesIO()
             np.save(buf, k)
             out = base.with_name(base.name + ".npy")
-            _atomic_write(out, buf.getvalue())
+            atomic_write_bytes(out, buf.getvalue())
         elif fmt == "png":
             out = base.with_name(base.name + ".png")
-            _atomic_write(out, _write_png16(k / k.max()))
+            atomic_write_bytes(out, _write_png16(k / k.max()))
         else:
             raise ValueError(f"unknown kernel format {fmt!r}; use 'npy' or 'png'")
         written.append(out)
