@@ -93,8 +93,12 @@ def test_a_region_that_explains_itself_no_better_takes_the_global_kernel() -> No
             return SimpleNamespace(kernel=wrong, confidence=0.95)  # the left region alone
         return SimpleNamespace(kernel=k, confidence=0.8)
 
-    f = estimate_kernel_field(blurry, estimator=est)
+    bar: list[tuple[float, str]] = []
+    f = estimate_kernel_field(blurry, estimator=est, progress=lambda v, m: bar.append((v, m)))
     assert f.grid == (1, 3)
+    values = [v for v, _ in bar]
+    assert values == sorted(values) and values[-1] == pytest.approx(1.0)
+    assert bar[-1][1] == "checking region 3"  # the test's own steps, not a bar stuck at 100 %
     assert ncc(f.kernels[0, 0], k) > 0.99 and f.uniform and f.info["differing"] == 0
     res = f.info["residuals"]
     assert res[0, 0, 0] > res[0, 0, 1]  # the wrong kernel explains its region worse

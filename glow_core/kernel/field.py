@@ -301,12 +301,13 @@ def _display_rgb(pixels: np.ndarray) -> np.ndarray:
 
 def _own_or_global(image: np.ndarray, kernels: np.ndarray, conf: np.ndarray,
                    global_kernel: np.ndarray, global_conf: float, boxes: np.ndarray,
-                   config: FieldConfig, cancel: Callable[[], bool] | None
+                   config: FieldConfig, cancel: Callable[[], bool] | None,
+                   checked: Callable[[int], None] | None = None
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each region's kernel, or the global one where its own does not explain the region
     better (re-blur residual by ``config.own_margin``); a region given the global kernel
-    takes the global confidence. Returns (kernels, confidences, residuals gy x gx x 2:
-    own, global)."""
+    takes the global confidence. ``checked(n)`` after the n-th region. Returns (kernels,
+    confidences, residuals gy x gx x 2: own, global)."""
     from ._polish import region_residual
     from .noise import estimate_noise
 
@@ -325,6 +326,8 @@ def _own_or_global(image: np.ndarray, kernels: np.ndarray, conf: np.ndarray,
             if not res[i, j, 0] < (1.0 - float(config.own_margin)) * res[i, j, 1]:
                 # unshifted: every region given the global kernel deconvolves alike
                 kernels[i, j], conf[i, j] = global_kernel, global_conf
+            if checked is not None:
+                checked(i * gx + j + 1)
     return kernels, conf, res
 
 
@@ -403,8 +406,10 @@ def estimate_kernel_field(image: np.ndarray, config: FieldConfig | None = None, 
     gconf = float(g.confidence)
     boxes = field_grid(h, w, size, config)
     gy, gx = boxes.shape[:2]
+    # the bar's steps: the global estimate, one per region, and one per region's test
+    steps = 1 + gy * gx * (1 if config.own_margin is None else 2)
     if progress:
-        progress(1.0 / (gy * gx + 1), "global kernel")
+        progress(1.0 / steps, "global kernel")
     if gy * gx == 1 or gconf < config.min_confidence:
         f = KernelField.single(gk.astype(np.float32), (h, w), gconf)
         f.boxes = boxes[:1, :1] if gy * gx == 1 else np.array([[[0, 0, h, w]]])
@@ -423,11 +428,13 @@ def estimate_kernel_field(image: np.ndarray, config: FieldConfig | None = None, 
             kernels[i, j] = _pad_to(np.asarray(est.kernel, dtype=np.float64), size)
             conf[i, j] = float(est.confidence)
             if progress:
-                progress((i * gx + j + 2) / (gy * gx + 1), f"region {i * gx + j + 1}")
+                progress((i * gx + j + 2) / steps, f"region {i * gx + j + 1}")
     info: dict = {}
     if config.own_margin is not None:
+        checked = None if progress is None else (
+            lambda n: progress((1 + gy * gx + n) / steps, f"checking region {n}"))
         kernels, conf, info["residuals"] = _own_or_global(image, kernels, conf, gk, gconf,
-                                                          windows, config, cancel)
+                                                          windows, config, cancel, checked)
     reg, own = regularise_field(kernels, conf, gk, gconf, config)
     sims = np.array([[_similarity(gk, reg[i, j]) for j in range(gx)] for i in range(gy)])
     trusted = conf >= config.min_confidence
