@@ -235,13 +235,20 @@ def field_consistency(image: np.ndarray, kfield: object,
     return region_consistency(image, ref, kernel_config, estimator=estimator, cancel=cancel)
 
 
-def blend(blurry: np.ndarray, deconvolved: np.ndarray, strength: float) -> np.ndarray:
-    """``strength * deconvolved + (1 - strength) * blurry`` (in sRGB, alpha from blurry)."""
-    s = float(np.clip(strength, 0.0, 1.0))
-    if s >= 1.0:
-        return deconvolved
-    if s <= 0.0:
-        return blurry
+def blend(blurry: np.ndarray, deconvolved: np.ndarray,
+          strength: float | np.ndarray) -> np.ndarray:
+    """``strength * deconvolved + (1 - strength) * blurry`` (in sRGB, alpha from blurry).
+    ``strength``: one share, or an H x W map of them (a varying field's region shares)."""
+    if np.ndim(strength) == 0:
+        s = float(np.clip(strength, 0.0, 1.0))
+        if s >= 1.0:
+            return deconvolved
+        if s <= 0.0:
+            return blurry
+    else:
+        s = np.clip(np.asarray(strength, np.float32), 0.0, 1.0)
+        if np.ndim(blurry) == 3:
+            s = s[:, :, None]
     return (s * np.asarray(deconvolved, np.float32)
             + (1 - s) * np.asarray(blurry, np.float32)).astype(np.float32)
 

@@ -289,16 +289,6 @@ def _window(image: np.ndarray, box: Box, side: int) -> Box:
     return y0 + wy0, x0 + wx0, y0 + wy1, x0 + wx1
 
 
-def _display_rgb(pixels: np.ndarray) -> np.ndarray:
-    """Float sRGB in [0, 1] without alpha, whatever the photo's type (the residual's input)."""
-    from ._image import to_tensor
-
-    t = to_tensor(np.asarray(pixels), torch.device("cpu"))
-    if t.ndim == 3 and t.shape[-1] in (2, 4):
-        t = t[..., :-1]
-    return t.numpy()
-
-
 def _own_or_global(image: np.ndarray, kernels: np.ndarray, conf: np.ndarray,
                    global_kernel: np.ndarray, global_conf: float, boxes: np.ndarray,
                    config: FieldConfig, cancel: Callable[[], bool] | None,
@@ -319,7 +309,7 @@ def _own_or_global(image: np.ndarray, kernels: np.ndarray, conf: np.ndarray,
             if cancel is not None and cancel():
                 raise DeconvCancelled("kernel field estimation cancelled")
             y0, x0, y1, x1 = (int(v) for v in boxes[i, j])
-            region = _display_rgb(image[y0:y1, x0:x1])
+            region = _split_alpha(image[y0:y1, x0:x1])[0]
             sigma = float(estimate_noise(region))
             res[i, j] = (region_residual(region, kernels[i, j], sigma),
                          region_residual(region, global_kernel, sigma))
@@ -546,7 +536,7 @@ def deconvolve_field(image: np.ndarray, kfield: KernelField,
 
 def _blend_regions(image: np.ndarray, out: np.ndarray, kfield: KernelField,
                    acc: Acceptance, per: np.ndarray) -> np.ndarray:
-    """``image + strength x s(x) x (out - image)``, ``s`` each region's share
+    """``blend`` of ``image`` and ``out`` by ``strength x s(x)``, ``s`` each region's share
     (:func:`accept.region_strengths`) spread by the regions' raised-cosine weights, so a
     region the field cannot explain keeps the photo and no seam shows at its edge."""
     gy, gx = kfield.grid
@@ -568,9 +558,7 @@ def _blend_regions(image: np.ndarray, out: np.ndarray, kfield: KernelField,
         return image
     acc.reasons.append(f"{refused} of {per.size} regions left as they were, {weakened} "
                        "attenuated (their re-blur residual)")
-    img = np.asarray(image, np.float32)
-    s = smap[:, :, None] if img.ndim == 3 else smap
-    return (img + s * (np.asarray(out, np.float32) - img)).astype(np.float32)
+    return blend(image, out, smap)
 
 
 def _deconvolve_field(image: np.ndarray, kfield: KernelField, config: DeconvConfig, *,
