@@ -188,18 +188,14 @@ class KernelTools(QObject):
         self.panel.status.setText(describe(info))
 
     def _on_estimated(self, kernel_field: Any) -> None:
+        # the engine's own summary of a field, as a restore reports it (the engine, and
+        # torch, are loaded by now: an estimate just ran)
+        from glow_core.kernel_stage import field_info
+
         self.set_field(kernel_field, "estimated")
-        seconds = kernel_field.info.get("seconds", 0.0)
-        self.panel.status.setText(
-            describe({"source": "estimated", "size": int(kernel_field.kernels.shape[-1]),
-                      "confidence": float(kernel_field.global_confidence),
-                      "backed_off": bool(kernel_field.backs_off), "seconds": seconds,
-                      "polish": kernel_field.info.get("polish"),
-                      "light_streaks": kernel_field.info.get("light_streaks"),
-                      "starts": kernel_field.info.get("starts"),
-                      "start": kernel_field.info.get("start"),
-                      "grid": list(kernel_field.grid), "uniform": bool(kernel_field.uniform),
-                      "regions_differing": kernel_field.info.get("differing")}))
+        self.panel.status.setText(describe(field_info(
+            kernel_field, "estimated", kernel_field.info.get("seconds", 0.0),
+            bool(kernel_field.backs_off))))
         act = getattr(self.window, "act_motion", None)
         if act is not None and not act.isChecked():
             act.setChecked(True)  # show the blur trace
