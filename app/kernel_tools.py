@@ -228,8 +228,24 @@ def describe(info: dict[str, Any]) -> str:
     streaks = info.get("light_streaks") or {}
     lights = f", read off {streaks['count']} light streaks" if streaks.get("count") else ""
     return (f"{where}: {info.get('size')} px, confidence {info.get('confidence', 0):.2f}"
-            f"{lights}{_agreement(info)}{polished}{_regions(info)} "
+            f"{lights}{_agreement(info)}{polished}{_regions(info)}{_applied(info)} "
             f"({info.get('seconds', 0):.1f} s)")
+
+
+def _applied(info: dict[str, Any]) -> str:
+    """After a restore with a blind kernel: how much of the deconvolution the acceptance
+    test kept, and in how many parts of the photo it held back because the kernel does
+    not explain them (a moving subject, a different depth), so a softer patch in the
+    result reads as a choice, not a fault (engine: ``AcceptConfig.cell_size``)."""
+    acc = info.get("acceptance") or {}
+    out = ""
+    strength = acc.get("strength")
+    if strength is not None and float(strength) < 0.995:
+        out += f", deconvolution at {round(float(strength) * 100)} %"
+    held, parts = acc.get("held_back") or (0, 0)
+    if held:
+        out += f", held back in {held} of {parts} parts whose blur differs"
+    return out
 
 
 def _regions(info: dict[str, Any]) -> str:

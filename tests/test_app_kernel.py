@@ -233,3 +233,17 @@ def test_the_panel_line_says_how_many_regions_differ() -> None:
         ", one kernel fits all 12 regions (9.0 s)")
     assert describe(dict(base, grid=[1, 1], uniform=True)) == (
         "Estimated: 25 px, confidence 0.80 (9.0 s)")
+
+
+def test_the_panel_line_says_how_much_deconvolution_a_restore_kept() -> None:
+    """After a restore, the acceptance test's share and the parts of the photo it held
+    back (``info["kernel"]["acceptance"]``) are on the panel's line; a full share says
+    nothing."""
+    from app.kernel_tools import describe
+
+    base = {"source": "estimated", "size": 25, "confidence": 0.8, "seconds": 9.0}
+    full = dict(base, acceptance={"strength": 1.0, "score": 1.0, "reasons": []})
+    assert describe(full) == describe(base) == "Estimated: 25 px, confidence 0.80 (9.0 s)"
+    part = dict(base, acceptance={"strength": 0.74, "held_back": [3, 40]})
+    assert describe(part) == ("Estimated: 25 px, confidence 0.80, deconvolution at 74 %, "
+                              "held back in 3 of 40 parts whose blur differs (9.0 s)")

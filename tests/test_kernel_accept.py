@@ -344,3 +344,68 @@ def test_codec_error_of_a_grey_photo_reads_the_whole_photo() -> None:
         share * estimate_codec_noise(jpeg))
     assert _codec_sigma(jpeg, AcceptConfig()) > 0
     assert _noise(jpeg, None) == pytest.approx(float(estimate_noise(jpeg)))
+
+
+def test_one_kernel_leaves_the_part_it_does_not_explain() -> None:
+    """One kernel over a photo where a strip at the right moved on its own (blurred across
+    the shake): the photo's residual passes, the strip's cells do not, so the strip keeps
+    more of the input than without cell shares, while the rest is as before, the share
+    easing off between them."""
+    from glow_core.kernel.accept import cell_strengths
+
+    sharp, _, b1, b2, k1, _ = two_halves(256, 768, size=15)
+    blurry = b1.copy()  # the shake k1 everywhere but a 160 px strip that moved across it
+    blurry[:, 608:] = b2[:, 608:]
+    cfg = AcceptConfig(cell_size=128)
+    out, kf = _stage_blend(blurry, k1, cfg)
+    plain, kf_plain = _stage_blend(blurry, k1, AcceptConfig(cell_size=0))
+    acc = kf.acceptance
+    assert acc.strength > 0.5 and acc.strength == kf_plain.acceptance.strength, acc.reasons
+    cells = cell_strengths(acc, cfg)
+    assert cells.shape == (2, 6)
+    assert np.all(cells[:, :4] == 1.0) and cells[:, -1].mean() < 0.5, cells
+    assert acc.features["cell_strengths"] == cells.round(3).tolist()
+    assert any("parts of the photo attenuated" in r for r in acc.reasons)
+    assert cell_strengths(kf_plain.acceptance, cfg) is None
+    strip, rest = slice(704, 752), slice(16, 440)
+    assert (np.abs(out[16:-16, strip] - blurry[16:-16, strip]).mean()
+            < 0.6 * np.abs(plain[16:-16, strip] - blurry[16:-16, strip]).mean())
+    assert psnr(out[16:-16, strip], sharp[16:-16, strip]) > \
+        psnr(plain[16:-16, strip], sharp[16:-16, strip]) + 0.5
+    assert np.allclose(out[:, rest], plain[:, rest], atol=1e-5)
+    assert psnr(out[16:-16, rest], sharp[16:-16, rest]) > \
+        psnr(blurry[16:-16, rest], sharp[16:-16, rest]) + 3
+    # no seam: the share eases off between cell centres, never in one step
+    change = np.abs(out - blurry)[16:-16].mean(axis=(0, 2)) / np.maximum(
+        np.abs(plain - blurry)[16:-16].mean(axis=(0, 2)), 1e-6)
+    eased = np.convolve(change, np.ones(8) / 8, "valid")[440:700]  # 8 columns: less noise
+    assert eased[0] > 0.95 and eased[-1] < 0.6
+    assert np.abs(np.diff(eased)).max() < 0.02
+
+
+def test_cell_residuals_read_the_photo_residual_map() -> None:
+    """Per-cell residuals come from the same residual map as the photo's: on a uniform
+    blur deconvolved with its own kernel every cell reads about the photo's residual, and
+    the cells tile the photo (a grid of about ``cell`` px)."""
+    sharp, blurry, k_true, _ = _scene(256)
+    dec = deconvolve(blurry, k_true, noise_sigma=0.01)
+    f = deconvolution_checks(blurry, dec, k_true, 0.01, cell=128)
+    cells = np.asarray(f["cell_residuals"])
+    assert cells.shape == (2, 2)
+    assert np.all(np.abs(cells - f["residual"]) < 0.35 * f["residual"]), (cells, f["residual"])
+    assert np.sqrt(np.mean(cells ** 2)) == pytest.approx(f["residual"], rel=0.05)
+    assert "cell_residuals" not in deconvolution_checks(blurry, dec, k_true, 0.01)
+
+
+def test_cells_are_judged_against_the_photo_residual_when_that_is_high() -> None:
+    """A photo whose residual already lowered its strength (3 sigmas: x0.5) holds a cell
+    back only for fitting worse than the photo does: a cell at the photo's residual keeps
+    its share, one at twice it loses it; below the ok level cells are judged as they read."""
+    from glow_core.kernel.accept import Acceptance, cell_strengths
+
+    cfg = AcceptConfig()
+    high = Acceptance(0.5, 0.5, features={"residual": 3.0, "cell_residuals": [[3.0, 4.5, 6.0]]})
+    assert cell_strengths(high, cfg).tolist() == [[1.0, 0.5, 0.0]]
+    low = Acceptance(1.0, 1.0, features={"residual": 1.5, "cell_residuals": [[1.5, 3.0, 4.0]]})
+    assert cell_strengths(low, cfg).tolist() == [[1.0, 0.5, 0.0]]
+    assert cell_strengths(Acceptance(1.0, 1.0, features={"residual": 1.5}), cfg) is None

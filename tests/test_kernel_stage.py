@@ -415,3 +415,23 @@ def test_an_earlier_estimate_is_reused_as_an_estimate(engine: Engine, blurred, m
         engine.restore(blurry, RestoreOptions(estimate=estimate, kernel=k))
     with pytest.raises(EngineError, match="made on a"):
         engine.restore(blurry[:160], RestoreOptions(estimate=estimate))
+
+
+def test_the_stage_reports_the_parts_it_held_back() -> None:
+    """A blind kernel that explains all but a strip of the photo (a subject that moved on
+    its own): the stage's ``info["acceptance"]["held_back"]`` counts the cells whose share
+    the acceptance test lowered, out of the grid (``AcceptConfig.cell_size``)."""
+    from glow_core.kernel.field import attach_acceptance
+    from tests.test_kernel_field import two_halves
+
+    _, _, b1, b2, k1, _ = two_halves(256, 768, size=15)
+    blurry = b1.copy()
+    blurry[:, 608:] = b2[:, 608:]
+    estimate = attach_acceptance(KernelField.single(k1, blurry.shape[:2], confidence=0.8),
+                                 blurry)
+    stage = kernel_stage.run_kernel_stage(
+        blurry, kernel=None, kernel_size=None, region=None, spatially_varying=False,
+        report=lambda _f, _m: None, cancel=None, scene_priors=False, estimate=estimate)
+    held, parts = stage.info["acceptance"]["held_back"]
+    assert parts == 12 and 1 <= held <= 4, stage.info["acceptance"]
+    assert stage.deconvolved is not None

@@ -42,8 +42,16 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
-from .accept import Acceptance, accept_field, blend, field_consistency, region_strengths
+from .accept import (
+    Acceptance,
+    accept_field,
+    blend,
+    cell_strengths,
+    field_consistency,
+    region_strengths,
+)
 from .config import AcceptConfig, DeconvConfig, FieldConfig, KernelConfig
 from .deconvolve import (
     DeconvCancelled,
@@ -528,10 +536,30 @@ def deconvolve_field(image: np.ndarray, kfield: KernelField,
                        noise_sigma=None if linear else read, previous=kfield.acceptance,
                        codec_error=codec)
     kfield.acceptance = acc
+    if acc.strength <= 0.0:
+        return image
     per = region_strengths(acc, acfg)
-    if per is None or acc.strength <= 0.0 or bool(np.all(per >= 1.0)):
-        return blend(image, out, acc.strength)
-    return _blend_regions(image, out, kfield, acc, per)
+    if per is not None and not bool(np.all(per >= 1.0)):
+        return _blend_regions(image, out, kfield, acc, per)
+    cells = cell_strengths(acc, acfg)
+    if cells is not None and not bool(np.all(cells >= 1.0)):
+        return _blend_cells(image, out, acc, cells)
+    return blend(image, out, acc.strength)
+
+
+def _blend_cells(image: np.ndarray, out: np.ndarray, acc: Acceptance,
+                 cells: np.ndarray) -> np.ndarray:
+    """``blend`` of ``image`` and ``out`` by ``strength x s(x)``, ``s`` each cell's share
+    (:func:`accept.cell_strengths`) interpolated bilinearly between the cells' centres, so
+    a part one kernel does not explain keeps the photo with no seam at its edge."""
+    h, w = image.shape[:2]
+    grid = torch.from_numpy(np.ascontiguousarray(cells, dtype=np.float32))[None, None]
+    smap = F.interpolate(grid, size=(h, w), mode="bilinear", align_corners=False)[0, 0]
+    acc.features["cell_strengths"] = cells.round(3).tolist()
+    weak = int((cells < 1.0).sum())
+    acc.reasons.append(f"{weak} of {cells.size} parts of the photo attenuated (their "
+                       "re-blur residual: the kernel does not explain them)")
+    return blend(image, out, float(acc.strength) * smap.numpy())
 
 
 def _blend_regions(image: np.ndarray, out: np.ndarray, kfield: KernelField,
