@@ -18,7 +18,9 @@ estimate; this module checks it against the photo:
   of the flat areas where the noise estimate looks, not out of the residual.
 
 :func:`accept` combines them into a score in [0, 1] and a blend strength; the engine
-returns ``strength * deconvolved + (1 - strength) * blurry`` (strength 0: the input).
+returns ``strength * deconvolved + (1 - strength) * blurry`` (strength 0: the input), the
+strength lowered further in the cells of the photo that one kernel does not explain
+(:func:`cell_strengths`) or, for a field, in its regions (:func:`region_strengths`).
 The thresholds are in :class:`AcceptConfig` with the measurements that chose them.
 """
 
@@ -178,7 +180,7 @@ def _cell_residuals(r2: torch.Tensor, keep: torch.Tensor, size: tuple[int, int],
     """Mean squared residual per cell of a grid of ``cell`` px cells over the whole photo
     (``size``), read off the interior's residual ``r2`` (kept pixels only; a cell without
     any is nan: nothing there to judge). One pass over the map already computed, so a
-    12 MP photo's ~400 cells cost a few block sums."""
+    12 MP photo's ~700 cells of 128 px cost a few block sums."""
     h, w = size
     gy, gx = cell_grid(h, w, cell)
     ys = np.linspace(0, h, gy + 1).round().astype(int) - border
