@@ -247,3 +247,49 @@ def test_the_panel_line_says_how_much_deconvolution_a_restore_kept() -> None:
     part = dict(base, acceptance={"strength": 0.74, "held_back": [3, 40]})
     assert describe(part) == ("Estimated: 25 px, confidence 0.80, deconvolution at 74 %, "
                               "held back in 3 of 40 parts whose blur differs (9.0 s)")
+
+
+def _restored_field(shares: list[list[float]] | None, size: tuple[int, int] = (240, 240)):
+    """One kernel as a restore returns it, its acceptance holding the cell shares."""
+    from glow_core.kernel import KernelField
+    from glow_core.kernel.accept import Acceptance
+
+    field = KernelField.single(motion_kernel(KSIZE, seed=4), size, confidence=0.8)
+    features = {} if shares is None else {"cell_strengths": shares}
+    field.acceptance = Acceptance(0.9, 0.9, features=features)
+    return field
+
+
+def test_the_blur_trace_hatches_the_parts_held_back(qtbot, window,  # noqa: F811
+                                                     blurry_file: Path) -> None:
+    """After a restore, the motion overlay hatches (and darkens) each part of the photo
+    where the acceptance test held the deconvolution back, the more the less it kept, and
+    its legend counts them; parts kept in full, and a field without shares, are clear."""
+    from app.views.blur_trace import held_back, legend_text
+
+    field = _restored_field([[1.0, 0.0], [1.0, 0.5]])
+    assert held_back(field) == [((0.0, 120.0, 120.0, 240.0), 0.0),
+                                ((120.0, 120.0, 240.0, 240.0), 0.5)]
+    assert legend_text(field).endswith("held back in 2 of 4 parts (hatched)")
+    assert "held back" not in legend_text(_restored_field(None))
+    assert held_back(_restored_field(None)) == []
+
+    open_photo(qtbot, window, blurry_file)
+    window.act_motion.setChecked(True)
+    canvas = window.view.primary_canvas()
+
+    def darkness(f) -> list[float]:
+        window.view.set_kernel_field(f)
+        image = canvas.grab().toImage()
+        dpr = image.devicePixelRatio()
+        out = []
+        for x, y in ((60, 15), (180, 15), (180, 135)):  # top-left, top-right, bottom-right
+            p = canvas.image_to_widget(QPointF(x, y))
+            out.append(image.pixelColor(int(p.x() * dpr), int(p.y() * dpr)).value())
+        return out
+
+    clear = darkness(_restored_field(None))
+    hatched = darkness(_restored_field([[1.0, 0.0], [1.0, 0.5]]))
+    assert hatched[0] == clear[0]  # kept in full: untouched
+    assert hatched[1] < clear[1] - 20 and hatched[2] < clear[2]
+    assert clear[1] - hatched[1] > clear[2] - hatched[2]  # share 0 darker than 0.5

@@ -4,7 +4,8 @@ Like Photoshop's Shake Reduction, the kernel is shown as a small image, a bright
 dark square, at the place of the region it was estimated in, with its confidence below.
 A single kernel (a 1 x 1 field) is drawn at the centre of the region it came from. The
 legend says the kernel size and how far the estimate is trusted; when the stage backed off
-(a sharp photo) it says so instead.
+(a sharp photo) it says so instead. After a restore, the parts of the photo where the
+acceptance test held the deconvolution back (the kernel does not explain them) are hatched.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen
 
 TRACE_MIN_PX = 56  # the drawn kernel's side on screen: readable ...
 TRACE_MAX_PX = 150  # ... without hiding the photo
@@ -60,6 +61,7 @@ def paint_blur_trace(canvas: Any, painter: QPainter, kernel_field: Any) -> None:
     zoom = canvas.state.zoom
     metrics = painter.fontMetrics()
     backed_off = bool(getattr(kernel_field, "backs_off", False))
+    _paint_held_back(canvas, painter, kernel_field)
     for (y0, x0, y1, x1), image, conf in _traces(kernel_field):
         side = TRACE_SHARE * min(y1 - y0, x1 - x0) * zoom
         side = float(np.clip(side, TRACE_MIN_PX, TRACE_MAX_PX))
@@ -82,6 +84,40 @@ def paint_blur_trace(canvas: Any, painter: QPainter, kernel_field: Any) -> None:
     painter.restore()
 
 
+def held_back(kernel_field: Any) -> list[tuple[tuple[float, float, float, float], float]]:
+    """((y0, x0, y1, x1), share) of each part of the photo where the restore's acceptance
+    test held the deconvolution back (share < 1; engine: ``accept.cell_strengths`` for one
+    kernel, ``region_strengths`` for a field), on the even grid the engine reads its
+    residuals on; empty before a restore (an estimate alone is not judged yet)."""
+    acceptance = getattr(kernel_field, "acceptance", None)
+    features = getattr(acceptance, "features", None) or {}
+    shares = features.get("cell_strengths", features.get("region_strengths"))
+    if shares is None or getattr(kernel_field, "backs_off", False):
+        return []
+    shares = np.asarray(shares, dtype=np.float64)
+    h, w = kernel_field.image_size
+    gy, gx = shares.shape
+    ys, xs = np.linspace(0, h, gy + 1), np.linspace(0, w, gx + 1)
+    return [((float(ys[i]), float(xs[j]), float(ys[i + 1]), float(xs[j + 1])),
+             float(shares[i, j])) for i in range(gy) for j in range(gx) if shares[i, j] < 1.0]
+
+
+def _paint_held_back(canvas: Any, painter: QPainter, kernel_field: Any) -> None:
+    """Hatch the parts the deconvolution was held back in, darker the less of it they
+    kept, so a softer patch in the result reads as the engine's choice."""
+    painter.setPen(Qt.PenStyle.NoPen)
+    for (y0, x0, y1, x1), share in held_back(kernel_field):
+        rect = QRectF(canvas.image_to_widget(QPointF(x0, y0)),
+                      canvas.image_to_widget(QPointF(x1, y1)))
+        if not rect.intersects(QRectF(canvas.rect())):
+            continue
+        painter.setBrush(QColor(0, 0, 0, int(round(120 * (1.0 - share)))))
+        painter.drawRect(rect)
+        painter.setBrush(QBrush(QColor(255, 214, 64, int(round(90 * (1.0 - share)))),
+                                Qt.BrushStyle.BDiagPattern))
+        painter.drawRect(rect)
+
+
 def legend_text(kernel_field: Any) -> str:
     """The legend's words for a field: size, grid, confidence, or that it backed off."""
     size = int(kernel_field.kernels.shape[-1])
@@ -91,7 +127,13 @@ def legend_text(kernel_field: Any) -> str:
         return (f"No clear blur found (confidence {conf:.2f}): the photo is restored "
                 "without deconvolution")
     where = f"{gy} × {gx} regions" if (gy, gx) != (1, 1) else "one kernel"
-    return f"Blur trace  ·  {size} px  ·  {where}  ·  confidence {conf:.2f}"
+    text = f"Blur trace  ·  {size} px  ·  {where}  ·  confidence {conf:.2f}"
+    held = held_back(kernel_field)
+    if held:
+        shares = getattr(kernel_field.acceptance, "features", {})
+        total = np.size(shares.get("cell_strengths", shares.get("region_strengths")))
+        text += f"  ·  held back in {len(held)} of {total} parts (hatched)"
+    return text
 
 
 def _legend(canvas: Any, painter: QPainter, kernel_field: Any, backed_off: bool) -> None:
