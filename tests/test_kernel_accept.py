@@ -5,6 +5,7 @@ tests fast; the measured thresholds live in AcceptConfig."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -202,6 +203,29 @@ def test_blind_deconvolution_of_a_clean_photo_tolerates_a_kernel_misfit() -> Non
     assert np.array_equal(user, deconvolve(blurry, k))
 
 
+def test_blind_noise_splits_the_floor_into_the_photos_noise_and_a_common_misfit() -> None:
+    """A blind kernel's deconvolution assumes at least the blind floor of noise; what the
+    floor adds over the photo's own noise is the kernel's misfit, common to the channels
+    (its share of the variance goes to the solve). A photo noisier than the floor keeps
+    its own noise, all of it independent."""
+    from glow_core.kernel.field import blind_noise
+
+    sharp = dead_leaves(128, seed=4, n=500)
+    k = line_kernel(9, 0.3)
+    cfg = DeconvConfig()
+    clean = blur_linear(sharp, k, noise=0.002, seed=1)
+    c, sigma, read, codec = blind_noise(clean, cfg)
+    assert sigma == cfg.blind_noise_floor and 0.001 < read < 0.004 and codec == 0.0
+    assert c.common_noise_share == pytest.approx(1.0 - (read / sigma) ** 2)
+    noisy = blur_linear(sharp, k, noise=0.03, seed=1)
+    c, sigma, read, _ = blind_noise(noisy, cfg)
+    assert sigma == pytest.approx(read) and sigma > cfg.blind_noise_floor
+    assert c.common_noise_share == 0.0
+    # a caller's data weight: nothing to split
+    c, sigma, _, _ = blind_noise(clean, replace(cfg, weight=100.0))
+    assert sigma is None and c.common_noise_share == 0.0
+
+
 @pytest.mark.xfail(strict=True, reason="known gap: thin 11-px line kernels ring little; "
                    "measured strength 0.90 (residual 2.2 sigma, overshoot 1.2) and -0.9 dB")
 def test_varying_field_with_swapped_kernels_is_attenuated() -> None:
@@ -259,18 +283,20 @@ def _stage_blend(blurry: np.ndarray, kernel: np.ndarray,
 def test_correct_kernel_on_a_jpeg_is_kept() -> None:
     """The codec wipes the noise out of flat areas (the noise estimate reads ~0) while the
     residual of the correct deconvolution stays: without the codec floor its residual
-    reads over 3 "sigmas" and the +4 dB deconvolution is mostly lost; with it, < 3."""
+    reads many "sigmas" and the +4 dB deconvolution is mostly lost; with it, the residual
+    check passes it."""
     sharp, blurry, k_true, _ = _shaken_jpeg()
     assert estimate_codec_noise(blurry) > 0.003
     out, kf = _stage_blend(blurry, k_true)
     assert kf.acceptance.strength >= 0.6, kf.acceptance.reasons
-    assert kf.acceptance.features["residual"] < 3.0
+    assert kf.acceptance.features["parts"]["residual"] >= 0.9, kf.acceptance.features
     assert psnr(out, sharp, 16) > psnr(blurry, sharp, 16) + 2
     _, legacy = _stage_blend(blurry, k_true, AcceptConfig(codec_residual_share=0.0))
-    # What the JPEG got before: refused with the per-channel deconvolution, cut to under
-    # half with the luminance + chroma one (it fits the data better: ~3.2 sigmas).
-    assert legacy.acceptance.features["residual"] > 3.0
-    assert legacy.acceptance.strength < 0.5
+    # What the JPEG got before: refused with the per-channel deconvolution, cut to about
+    # half with the luminance + chroma one (the residual ramp widened for the misfit share
+    # of the blind floor, DeconvConfig.common_noise_share, still reads 4.4 sigmas there).
+    assert legacy.acceptance.features["residual"] > 4.0
+    assert legacy.acceptance.strength < 0.55 < kf.acceptance.strength - 0.3
 
 
 def test_deconvolution_of_a_jpeg_does_not_sharpen_its_blocks() -> None:
@@ -352,6 +378,7 @@ def test_one_kernel_leaves_the_part_it_does_not_explain() -> None:
     more of the input than without cell shares, while the rest is as before, the share
     easing off between them."""
     from glow_core.kernel.accept import cell_strengths
+    from glow_core.kernel.field import widened_residual
 
     sharp, _, b1, b2, k1, _ = two_halves(256, 768, size=15)
     blurry = b1.copy()  # the shake k1 everywhere but a 160 px strip that moved across it
@@ -361,10 +388,13 @@ def test_one_kernel_leaves_the_part_it_does_not_explain() -> None:
     plain, kf_plain = _stage_blend(blurry, k1, AcceptConfig(cell_size=0))
     acc = kf.acceptance
     assert acc.strength > 0.5 and acc.strength == kf_plain.acceptance.strength, acc.reasons
-    cells = cell_strengths(acc, cfg)
+    cells = np.array(acc.features["cell_strengths"])  # as the blend used them
     assert cells.shape == (2, 6)
-    assert np.all(cells[:, :4] == 1.0) and cells[:, -1].mean() < 0.5, cells
-    assert acc.features["cell_strengths"] == cells.round(3).tolist()
+    assert np.all(cells[:, :4] == 1.0) and cells[:, -1].mean() < 0.6, cells
+    # the residual ramp they were judged on: widened for the blind floor's misfit share
+    share = acc.features["misfit_share"]
+    assert 0.0 < share < 1.0
+    assert np.allclose(cell_strengths(acc, widened_residual(cfg, share)), cells, atol=1e-3)
     assert any("parts of the photo attenuated" in r for r in acc.reasons)
     assert cell_strengths(kf_plain.acceptance, cfg) is None
     strip, rest = slice(704, 752), slice(16, 440)

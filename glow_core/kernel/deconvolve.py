@@ -255,8 +255,19 @@ def _solve_opponent(win: torch.Tensor, sat: torch.Tensor | None, k: torch.Tensor
     ratios = torch.tensor([config.luma_gain_ratio, config.chroma_gain_ratio,
                            config.chroma_gain_ratio], dtype=torch.float32,
                           device=win.device).reshape(3, 1, 1)
-    var_c = scale2 * (config.noise_gain / lam)  # each channel's noise variance
+    # A blind kernel's misfit (``common_noise_share`` f of the variance) is the same in
+    # R, G and B, so luminance's mean keeps all of it, where independent noise mixes by
+    # the rows' squares; chroma keeps the independent scale (a misfit is not colourless
+    # at colour edges). Luminance's two parts are trusted by their own ratios:
+    # ``luma_gain_ratio`` for the noise, ``luma_misfit_ratio`` for the misfit.
+    f = min(max(float(config.common_noise_share), 0.0), 1.0)
+    sigma2 = config.noise_gain / lam  # one RGB channel's noise variance
+    var_c = scale2 * sigma2  # each channel's independent noise variance
     lam_c = ratios * config.noise_gain / var_c
+    if f > 0.0:
+        luma_var = sigma2 * (float(scale2[0]) * (1.0 - f) / config.luma_gain_ratio
+                             + f / config.luma_misfit_ratio)
+        lam_c[0] = config.noise_gain / luma_var
     y = opponent.from_rgb(win)
     weight = None
     if var is not None:
@@ -274,6 +285,8 @@ def _solve_opponent(win: torch.Tensor, sat: torch.Tensor | None, k: torch.Tensor
     # weight (see the config for the measurements).
     noise_w = torch.ones_like(y) if weight is None else weight  # 1 / relative variance
     data_w = noise_w * (lam_c / lam)
+    # The ringing blend's residual in units of the independent noise: it looks for the
+    # misfit, so its units do not grow with it.
     res_scale = noise_w / var_c
     config = dc_replace(config, rho_ratio=config.opponent_rho_ratio)
     half = config.chroma_half_resolution and min(y.shape[-2:]) >= 4 * max(k.shape)

@@ -495,6 +495,24 @@ def _blend_weights(boxes: np.ndarray, i: int, j: int) -> np.ndarray:
     return np.outer(wy, wx)
 
 
+def blind_noise(image: np.ndarray, config: DeconvConfig
+                ) -> tuple[DeconvConfig, float | None, float, float]:
+    """``(config, noise_sigma, read, codec)`` for a blind kernel's deconvolution of an sRGB
+    photo: the noise it reads and its codec error (the acceptance test wants both: read
+    once, ~1.3 s and ~0.2 s at 12 MP), and the sigma to weigh the data by, at least
+    ``config.blind_noise_floor`` (the kernel's misfit counts as noise). The floor's
+    excess over the photo's own noise is that misfit, the same in every channel: the
+    returned config carries its share of the variance (``common_noise_share``)."""
+    rgb = _split_alpha(image)[0]
+    read, codec = float(estimate_noise(rgb)), float(estimate_codec_noise(rgb))
+    own = photo_noise(rgb, config, None, False, read=read, codec=codec)
+    if own is None:  # the data weight is the caller's (config.weight)
+        return config, None, read, codec
+    total = max(own, config.blind_noise_floor)
+    share = 1.0 - (own / total) ** 2 if total > 0 else 0.0
+    return replace(config, common_noise_share=share), total, read, codec
+
+
 def deconvolve_field(image: np.ndarray, kfield: KernelField,
                      config: DeconvConfig | None = None, *, noise_sigma: float | None = None,
                      linear: bool = False, progress: Callable[[float], None] | None = None,
@@ -519,23 +537,32 @@ def deconvolve_field(image: np.ndarray, kfield: KernelField,
         return image
     read, codec = noise_sigma, None
     if kfield.acceptance is not None and noise_sigma is None and not linear:
-        # The acceptance test reads the photo's noise and its codec error too: read them
-        # once, for both (~1.3 s and ~0.2 s at 12 MP).
-        rgb = _split_alpha(image)[0]
-        read, codec = float(estimate_noise(rgb)), float(estimate_codec_noise(rgb))
-        noise_sigma = photo_noise(rgb, config, None, linear, read=read, codec=codec)
-        if noise_sigma is not None:  # a blind kernel's misfit counts as noise
-            noise_sigma = max(noise_sigma, config.blind_noise_floor)
+        config, noise_sigma, read, codec = blind_noise(image, config)
     out = _deconvolve_field(image, kfield, config, noise_sigma=noise_sigma, linear=linear,
                             progress=progress, cancel=cancel)
     if kfield.acceptance is None:
         return out
+    return accept_and_blend(image, out, kfield, read=read, codec=codec, linear=linear,
+                            misfit_share=config.common_noise_share)
+
+
+def accept_and_blend(image: np.ndarray, out: np.ndarray, kfield: KernelField, *,
+                     read: float | None, codec: float | None, linear: bool = False,
+                     misfit_share: float = 0.0) -> np.ndarray:
+    """The acceptance test's second half on a blind field's full deconvolution ``out`` of
+    ``image`` (``read`` / ``codec``: the photo's noise and codec error, ``misfit_share``:
+    the share of the assumed noise that was misfit, as :func:`blind_noise` gave them):
+    the blend the user gets, ``kfield.acceptance`` updated. Apart from
+    :func:`deconvolve_field` so the rules can be replayed on a saved deconvolution
+    (``benchmarks/accept_replay.py``)."""
     b_s, o_s = (linear_to_srgb(image), linear_to_srgb(out)) if linear else (image, out)
-    acfg = kfield.accept_config or AcceptConfig()
+    acfg = widened_residual(kfield.accept_config or AcceptConfig(), misfit_share)
     acc = accept_field(kfield, None, acfg, blurry=b_s, deconvolved=o_s,
                        noise_sigma=None if linear else read, previous=kfield.acceptance,
                        codec_error=codec)
     kfield.acceptance = acc
+    if misfit_share > 0.0:  # what widened the residual ramp (widened_residual)
+        acc.features["misfit_share"] = round(float(misfit_share), 4)
     if acc.strength <= 0.0:
         return image
     per = region_strengths(acc, acfg)
@@ -545,6 +572,17 @@ def deconvolve_field(image: np.ndarray, kfield: KernelField,
     if cells is not None and not bool(np.all(cells >= 1.0)):
         return _blend_cells(image, out, acc, cells)
     return blend(image, out, acc.strength)
+
+
+def widened_residual(config: AcceptConfig, misfit_share: float) -> AcceptConfig:
+    """``config`` with its residual ramp widened for a deconvolution whose assumed noise
+    was ``misfit_share`` misfit (``AcceptConfig.misfit_residual_widening``)."""
+    f = min(max(float(misfit_share), 0.0), 1.0)
+    scale = 1.0 + (config.misfit_residual_widening - 1.0) * f
+    if scale == 1.0:
+        return config
+    return replace(config, ok_residual=config.ok_residual * scale,
+                   max_residual=config.max_residual * scale)
 
 
 def _blend_cells(image: np.ndarray, out: np.ndarray, acc: Acceptance,
