@@ -501,7 +501,8 @@ def blind_noise(image: np.ndarray, config: DeconvConfig
     photo: the noise it reads and its codec error (the acceptance test wants both: read
     once, ~1.3 s and ~0.2 s at 12 MP), and the sigma to weigh the data by, at least
     ``config.blind_noise_floor`` (the kernel's misfit counts as noise). The floor's
-    excess over the photo's own noise is that misfit, the same in every channel: the
+    excess over the photo's own noise (beyond the estimate's error,
+    ``config.misfit_noise_tolerance``) is that misfit, the same in every channel: the
     returned config carries its share of the variance (``common_noise_share``)."""
     rgb = _split_alpha(image)[0]
     read, codec = float(estimate_noise(rgb)), float(estimate_codec_noise(rgb))
@@ -509,7 +510,9 @@ def blind_noise(image: np.ndarray, config: DeconvConfig
     if own is None:  # the data weight is the caller's (config.weight)
         return config, None, read, codec
     total = max(own, config.blind_noise_floor)
-    share = 1.0 - (own / total) ** 2 if total > 0 else 0.0
+    # A photo that reads within the noise estimate's error of the floor is noise at it.
+    at = (1.0 - config.misfit_noise_tolerance) * total
+    share = max(0.0, 1.0 - (own / at) ** 2) if at > 0 else 0.0
     return replace(config, common_noise_share=share), total, read, codec
 
 
