@@ -8,34 +8,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from benchmarks import accept_replay as bench
-from tests.test_kernel_deconvolve import blur_linear, dead_leaves, motion_kernel
-
-HELD = "GOPR0374_11_00_st_frame-614_n_avg-8"  # a held-out name of training.paired
+from tests.test_real_blur_benchmark import write_pairs
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
-
-
-def _pairs(root: Path) -> Path:
-    data = root / "data"
-    folder = data / "pairs" / "gopro_frameavg"
-    for sub in ("blur", "sharp"):
-        (folder / sub).mkdir(parents=True)
-    for i, name in enumerate((HELD, "GOPR9999_00_st_frame-1_n_avg-8")):
-        sharp = dead_leaves(320, seed=i, n=700)[:176]
-        blurry = blur_linear(sharp, motion_kernel(9, seed=i), noise=0.003, seed=i)
-        for sub, img in (("sharp", sharp), ("blur", blurry)):
-            Image.fromarray((np.clip(img, 0, 1) * 255).round().astype(np.uint8)).save(
-                folder / sub / f"{name}.png")
-    return data
 
 
 def test_replay_reproduces_the_stage_and_its_overrides_bite(tmp_path: Path) -> None:
     from glow_core.kernel_stage import run_kernel_stage
 
-    data, out = _pairs(tmp_path), tmp_path / "cache"
+    data = write_pairs(tmp_path / "data", width=320, height=176, leaves=700, noise=0.003)
+    out = tmp_path / "cache"
     common = ["--out", str(out), "--data", str(data), "--crop", "160"]
     assert bench.main(["estimate", *common]) == 0
     assert len(list((out / "estimates" / "real").glob("*.pkl"))) == 6

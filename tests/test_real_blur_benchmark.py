@@ -51,17 +51,25 @@ def test_summary_scores_the_engine_and_the_network_beside_the_stage() -> None:
     assert "| all | 2 | whole engine |" in table and "| all | 2 | network alone |" in table
 
 
-@pytest.mark.usefixtures("one_torch_thread")
-def test_cli_runs_the_engine_stage_on_each_place(tmp_path: Path) -> None:
-    root = tmp_path / "data" / "pairs" / "gopro_frameavg"
+def write_pairs(data: Path, width: int = 256, height: int = 160, leaves: int = 500,
+                noise: float = 0.005) -> Path:
+    """A ``gopro_frameavg`` folder under ``data`` with two generated pairs (one held out):
+    dead leaves shaken by a 9 px kernel, 8-bit PNGs. Returns ``data``."""
+    root = data / "pairs" / "gopro_frameavg"
     for sub in ("blur", "sharp"):
         (root / sub).mkdir(parents=True)
     for i, name in enumerate((HELD, "GOPR9999_00_st_frame-1_n_avg-8")):
-        sharp = dead_leaves(256, seed=i, n=500)[:160]
-        blurry = blur_linear(sharp, motion_kernel(9, seed=i), noise=0.005, seed=i)
+        sharp = dead_leaves(width, seed=i, n=leaves)[:height]
+        blurry = blur_linear(sharp, motion_kernel(9, seed=i), noise=noise, seed=i)
         for sub, img in (("sharp", sharp), ("blur", blurry)):
             Image.fromarray((np.clip(img, 0, 1) * 255).round().astype(np.uint8)).save(
                 root / sub / f"{name}.png")
+    return data
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_cli_runs_the_engine_stage_on_each_place(tmp_path: Path) -> None:
+    write_pairs(tmp_path / "data")
     out = tmp_path / "r.json"
     rc = bench.main(["--data", str(tmp_path / "data"), "--crop", "144", "--places", "L,R",
                      "--full", "--json", str(out)])
