@@ -15,8 +15,9 @@ the next replays on it:
 
 * ``estimate``: the stage's blind estimate of each case, with the scene priors an empty
   caption reads off the photo (:func:`glow_core.kernel_stage.stage_configs`), pickled with
-  the blurry photo (``DIR/estimates/SET/``). Sets: ``real`` the ``gopro_frameavg`` pairs'
-  512 px crops at the left, centre and right (:mod:`benchmarks.real_blur`), ``frames``
+  the blurry photo and those priors' deconvolution config (``DIR/estimates/SET/``). Sets:
+  ``real`` the ``gopro_frameavg`` pairs' 512 px crops at the left, centre and right
+  (:mod:`benchmarks.real_blur`), ``frames``
   their whole frames, ``kodak`` the protocol's 192 cases (:mod:`benchmarks.kernels`: the
   24 photos x 8 measured kernels + 1 % noise, the same seeds).
 * ``deconvolve``: each estimate's deconvolution at full strength as the stage runs it
@@ -49,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks._runner import run_rows  # noqa: E402
+from benchmarks._runner import run_rows, run_threaded  # noqa: E402
 from benchmarks.kernels import KERNELS, best_shift, psnr, read_rgb  # noqa: E402
 from benchmarks.real_blur import COUNT_DB, crop_box, pairs  # noqa: E402
 
@@ -144,13 +145,13 @@ def estimate_case(case: Case, dst: Path) -> dict:
         return {"case": case.name, "cached": True}
     blurry = load_blurry(case)
     t = time.perf_counter()
-    _, kcfg, _, fcfg, acfg = stage_configs("", blurry, None)
+    _, kcfg, dcfg, fcfg, acfg = stage_configs("", blurry, None)
     kf = estimate_field(blurry, kernel_config=kcfg, field_config=fcfg, accept_config=acfg)
     seconds = time.perf_counter() - t
     tmp = path.with_suffix(".tmp")
     # the case as a dict: a pickled class would name the module it ran as (__main__)
     tmp.write_bytes(pickle.dumps({"case": dataclasses.asdict(case), "blurry": blurry,
-                                  "field": kf}))
+                                  "field": kf, "deconv": dcfg}))
     tmp.replace(path)
     return {"case": case.name, "seconds": round(seconds, 2), "backs_off": kf.backs_off}
 
@@ -165,14 +166,12 @@ def _stage_skips(kf) -> bool:
 def deconvolve_case(src: Path, dst: Path, overrides: dict) -> dict:
     """One cached estimate's full-strength deconvolution, as the stage runs it."""
     from glow_core.kernel import field as fld
-    from glow_core.kernel_stage import stage_configs
 
     rec = pickle.loads(src.read_bytes())
     out = dst / f"{src.stem}.npz"
-    kf, blurry = rec["field"], rec["blurry"]
+    kf, blurry, dcfg = rec["field"], rec["blurry"], rec["deconv"]  # the scene's priors'
     if out.exists() or _stage_skips(kf):
         return {"case": src.stem, "skipped": True}
-    _, _, dcfg, _, _ = stage_configs("", blurry, None)
     t = time.perf_counter()
     cfg, sigma, read, codec = fld.blind_noise(blurry, dataclasses.replace(dcfg, **overrides))
     plain = copy.copy(kf)
@@ -240,13 +239,6 @@ def markdown_table(summary: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def _threaded(fn, args: tuple) -> dict:
-    import torch
-
-    torch.set_num_threads(1)
-    return fn(*args)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -270,8 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         if not found:
             ap.error(f"no {args.which} cases under {args.data}")
         estimates.mkdir(parents=True, exist_ok=True)
-        run_rows(functools.partial(_threaded, estimate_case),
-                 [(c, estimates) for c in found], args.jobs)
+        run_rows(functools.partial(run_threaded, estimate_case),
+                 [(c, estimates, 1) for c in found], args.jobs)
         return 0
     sources = sorted(estimates.glob("*.pkl"))
     if not sources:
@@ -280,12 +272,12 @@ def main(argv: list[str] | None = None) -> int:
         overrides = _overrides(DeconvConfig, args.deconv)
         full_dir.mkdir(parents=True, exist_ok=True)
         (full_dir / "deconv.json").write_text(json.dumps(args.deconv))
-        run_rows(functools.partial(_threaded, deconvolve_case),
-                 [(s, full_dir, overrides) for s in sources], args.jobs)
+        run_rows(functools.partial(run_threaded, deconvolve_case),
+                 [(s, full_dir, overrides, 1) for s in sources], args.jobs)
         return 0
     overrides = _overrides(AcceptConfig, args.accept)
-    rows = run_rows(functools.partial(_threaded, replay_case),
-                    [(s, full_dir, overrides) for s in sources], args.jobs)
+    rows = run_rows(functools.partial(run_threaded, replay_case),
+                    [(s, full_dir, overrides, 1) for s in sources], args.jobs)
     groups = sorted({r["group"] for r in rows})
     summary = {g: summarise([r for r in rows if r["group"] == g]) for g in groups}
     summary["all"] = summarise(rows)

@@ -327,10 +327,8 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
         info["acceptance"] = {"strength": round(float(acceptance.strength), 3),
                               "score": round(float(acceptance.score), 3),
                               "reasons": list(acceptance.reasons)}
-        shares = acceptance.features.get("cell_strengths",
-                                         acceptance.features.get("region_strengths"))
+        shares = acceptance.part_shares
         if shares is not None and not backed_off:  # parts the kernel does not explain
-            shares = np.asarray(shares, dtype=np.float64)
             info["acceptance"]["held_back"] = [int((shares < 1.0).sum()), int(shares.size)]
     info["spread"] = round(float(spread), 3)
     if priors is not None:

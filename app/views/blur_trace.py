@@ -89,17 +89,19 @@ def held_back(kernel_field: Any) -> list[tuple[tuple[float, float, float, float]
     test held the deconvolution back (share < 1; engine: ``accept.cell_strengths`` for one
     kernel, ``region_strengths`` for a field), on the even grid the engine reads its
     residuals on; empty before a restore (an estimate alone is not judged yet)."""
-    acceptance = getattr(kernel_field, "acceptance", None)
-    features = getattr(acceptance, "features", None) or {}
-    shares = features.get("cell_strengths", features.get("region_strengths"))
+    shares = _shares(kernel_field)
     if shares is None or getattr(kernel_field, "backs_off", False):
         return []
-    shares = np.asarray(shares, dtype=np.float64)
     h, w = kernel_field.image_size
     gy, gx = shares.shape
     ys, xs = np.linspace(0, h, gy + 1), np.linspace(0, w, gx + 1)
     return [((float(ys[i]), float(xs[j]), float(ys[i + 1]), float(xs[j + 1])),
              float(shares[i, j])) for i in range(gy) for j in range(gx) if shares[i, j] < 1.0]
+
+
+def _shares(kernel_field: Any) -> np.ndarray | None:
+    """The acceptance's per-part shares (engine: ``Acceptance.part_shares``), or None."""
+    return getattr(getattr(kernel_field, "acceptance", None), "part_shares", None)
 
 
 def _paint_held_back(canvas: Any, painter: QPainter, kernel_field: Any) -> None:
@@ -130,9 +132,7 @@ def legend_text(kernel_field: Any) -> str:
     text = f"Blur trace  ·  {size} px  ·  {where}  ·  confidence {conf:.2f}"
     held = held_back(kernel_field)
     if held:
-        shares = getattr(kernel_field.acceptance, "features", {})
-        total = np.size(shares.get("cell_strengths", shares.get("region_strengths")))
-        text += f"  ·  held back in {len(held)} of {total} parts (hatched)"
+        text += f"  ·  held back in {len(held)} of {_shares(kernel_field).size} parts (hatched)"
     return text
 
 

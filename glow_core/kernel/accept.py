@@ -60,6 +60,14 @@ class Acceptance:
     def backs_off(self) -> bool:
         return self.strength <= 0.0
 
+    @property
+    def part_shares(self) -> np.ndarray | None:
+        """The share of the strength each part of the photo kept in the blend (gy x gx:
+        one kernel's cells, :func:`cell_strengths`, or a field's regions,
+        :func:`region_strengths`); None where one strength held everywhere."""
+        shares = self.features.get("cell_strengths", self.features.get("region_strengths"))
+        return None if shares is None else np.asarray(shares, dtype=np.float64)
+
 
 def _window_max(t: torch.Tensor, n: int, dim: int) -> torch.Tensor:
     """Max over every run of ``n`` along ``dim`` (valid positions: length - n + 1), by
