@@ -17,9 +17,9 @@ the next replays on it:
   caption reads off the photo (:func:`glow_core.kernel_stage.stage_configs`), pickled with
   the blurry photo and those priors' deconvolution config (``DIR/estimates/SET/``). Sets:
   ``real`` the ``gopro_frameavg`` pairs' 512 px crops at the left, centre and right
-  (:mod:`benchmarks.real_blur`), ``frames``
-  their whole frames, ``kodak`` the protocol's 192 cases (:mod:`benchmarks.kernels`: the
-  24 photos x 8 measured kernels + 1 % noise, the same seeds).
+  (:mod:`benchmarks.real_blur`), ``frames`` their whole frames, ``kodak`` the protocol's
+  192 cases (:mod:`benchmarks.kernels`: the 24 photos x 8 measured kernels + 1 % noise,
+  the same seeds).
 * ``deconvolve``: each estimate's deconvolution at full strength as the stage runs it
   (:func:`glow_core.kernel.field.blind_noise`: the blind floor and its misfit share),
   with ``--deconv`` overrides of :class:`DeconvConfig` (``DIR/full/SET/NAME/``).
