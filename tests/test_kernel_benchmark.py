@@ -129,3 +129,31 @@ def test_blind_is_the_engines_kernel_stage() -> None:
     # Without the acceptance test: the estimate deconvolved as it is, never the input.
     raw, _, _ = bench.blind_stage(acceptance=False)(blurry, k)
     assert raw.shape == blurry.shape and not np.array_equal(raw, blurry)
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_whole_engine_reuses_the_blind_estimate(tiny_checkpoint: Path) -> None:
+    """``--engine``: the whole engine given the blind stage's estimate of the same photo
+    returns exactly what it returns estimating on its own (so the column costs only the
+    network), and the table reports it beside blind with its own error ratios."""
+    from benchmarks._runner import process_engine
+    from glow_core.engine import RestoreOptions
+
+    sharp = dead_leaves(160, seed=7)
+    k = motion_kernel(9, seed=4)
+    blurry = bench.blur_photo(sharp, k, noise=0.005, seed=3)
+    last: dict = {}
+    deconvolved, _, _ = bench.blind_stage(last=last)(blurry, k)
+    assert last["photo"] is blurry and last["field"] is not None
+    assert not np.array_equal(deconvolved, blurry)  # the stage kept a deconvolution
+    out, _, _ = bench.whole_engine(str(tiny_checkpoint), last)(blurry, k)
+    alone = process_engine(str(tiny_checkpoint)).restore(blurry, RestoreOptions())
+    np.testing.assert_array_equal(out, alone.image)
+
+    methods = {"ceiling": bench.true_kernel_ceiling(),
+               "blind": bench.blind_stage(last=last),
+               "engine": bench.whole_engine(str(tiny_checkpoint), last)}
+    res = bench.run_protocol([("dl", sharp)], [("gen/k", k)], methods)
+    assert 0 <= res["overall"]["share_ratio_le_2_engine"] <= 1
+    head = bench.markdown_table(res).splitlines()[0]
+    assert "whole engine PSNR / SSIM" in head and "whole engine ratio <= 2" in head
