@@ -3,7 +3,7 @@
     python -m benchmarks.real_blur [--data ../shared/data] [--crop 512] [--places L,C,R]
                                    [--full] [--pairs all|heldout|train] [--jobs 2]
                                    [--threads 1] [--engine [--checkpoint FILE]]
-                                   [--varying-blur] [--json FILE]
+                                   [--varying-blur] [--ceiling] [--json FILE]
 
 The Kodak protocol (:mod:`benchmarks.kernels`) blurs with one exact kernel; a photographer's
 photo is never that (the blur varies over the frame, objects move, the camera sharpens and
@@ -25,6 +25,13 @@ losses as possible.
 ``--varying-blur`` runs the stage with a kernel per region (``spatially_varying``, the
 app's "Blur varies across the photo") instead of one kernel; with ``--full`` the frame is
 where that matters (a crop is one or two regions).
+
+``--ceiling`` adds what synthetic blur has and real blur lacked: a ceiling. The kernel that
+best blurs the sharp frame into the blurry one is fitted with the sharp frame known
+(:mod:`benchmarks.pair_kernel`); the same deconvolution given it is the ceiling, how close
+it re-blurs the sharp crop (``fit``) says how far one kernel explains the crop at all, and
+how close the stage's own kernel does (``explained``, at its best shift) says how right
+the estimate is.
 
 ``--engine`` adds what a user gets: the whole engine as the app runs it (fast mode, the
 default checkpoint, the stage's deconvolution handed to the network) and the network alone
@@ -93,11 +100,32 @@ def engine_scores(blurry: np.ndarray, sharp: np.ndarray, checkpoint: str | None 
     return out
 
 
+def ceiling_scores(blurry: np.ndarray, sharp: np.ndarray, estimate: np.ndarray | None
+                   ) -> dict:
+    """The fitted kernel's deconvolution (the ceiling), how far it and the blind
+    ``estimate`` re-blur the sharp crop into the blurry one, and the input's own figure on
+    the same pixels (``fit_input``: the sharp crop itself, no blur)."""
+    from benchmarks.pair_kernel import fit_kernel, fit_psnr
+    from glow_core.kernel.deconvolve import deconvolve
+
+    fitted = fit_kernel(blurry, sharp)
+    out = deconvolve(blurry, fitted)
+    shift = best_shift(out, sharp)
+    ys, xs = np.nonzero(fitted)
+    return {"ceiling_psnr": psnr(out, sharp, shift), "ceiling_ssim": ssim(out, sharp, shift),
+            "fit_psnr": fit_psnr(blurry, sharp, fitted),
+            "fit_input_psnr": fit_psnr(blurry, sharp, np.ones((1, 1), np.float32)),
+            "explained_psnr": (fit_psnr(blurry, sharp, estimate, shift=True)
+                               if estimate is not None else None),
+            "fitted_extent": int(max(ys.max() - ys.min(), xs.max() - xs.min()) + 1)}
+
+
 def run_case(name: str, bpath: Path, spath: Path, held: bool, place: str, crop: int,
              engine: bool = False, checkpoint: str | None = None,
-             varying: bool = False) -> dict:
+             varying: bool = False, ceiling: bool = False) -> dict:
     """The engine's kernel stage on one crop of one pair (``engine``: and the whole engine
-    and the network alone; ``varying``: a kernel per region)."""
+    and the network alone; ``varying``: a kernel per region; ``ceiling``: and the fitted
+    kernel's scores, :func:`ceiling_scores`)."""
     from glow_core.kernel_stage import run_kernel_stage
 
     blurry, sharp = read_rgb(bpath), read_rgb(spath)
@@ -119,6 +147,9 @@ def run_case(name: str, bpath: Path, spath: Path, held: bool, place: str, crop: 
             "kernel_size": stage.info.get("size"), "seconds": seconds}
     if engine:
         row.update(engine_scores(blurry, sharp, checkpoint))
+    if ceiling:
+        estimate = stage.field.global_kernel if stage.field is not None else None
+        row.update(ceiling_scores(blurry, sharp, estimate))
     return row
 
 
@@ -138,13 +169,18 @@ def summarise(rows: list[dict]) -> dict:
                     "gain": float(gain.mean()), "losses": int((gain < -COUNT_DB).sum()),
                     "gains": int((gain > COUNT_DB).sum()), "worst": float(gain.min()),
                     "best": float(gain.max())}
+    for key in ("fit_psnr", "fit_input_psnr", "explained_psnr"):
+        values = [r[key] for r in rows if r.get(key) is not None]
+        if values:
+            out[key] = float(np.mean(values))
     return out
 
 
 #: The outputs scored per case: the stage alone, and with ``--engine`` the whole engine
 #: and the network alone.
-OUTPUTS = ("stage", "engine", "network")
-_LABELS = {"stage": "stage alone", "engine": "whole engine", "network": "network alone"}
+OUTPUTS = ("stage", "engine", "network", "ceiling")
+_LABELS = {"stage": "stage alone", "engine": "whole engine", "network": "network alone",
+           "ceiling": "ceiling (fitted kernel)"}
 
 
 def markdown_table(summary: dict[str, dict]) -> str:
@@ -163,6 +199,13 @@ def markdown_table(summary: dict[str, dict]) -> str:
                 f"{s['input_ssim']:.3f} | {o['psnr']:.2f} / {o['ssim']:.3f} | "
                 f"{o['gain']:+.2f} dB | {o['losses']} / {o['gains']} | "
                 f"{o['worst']:+.2f} / {o['best']:+.2f} | {s['kept']} |")
+    fits = {label: s for label, s in summary.items() if s and "fit_psnr" in s}
+    if fits:
+        lines += ["", "| pairs | the sharp crop against the blurry one (dB) | re-blurred by the "
+                  "fitted kernel | by the stage's estimate (best shift) |", "|---|---|---|---|"]
+        for label, s in fits.items():
+            lines.append(f"| {label} | {s['fit_input_psnr']:.2f} | {s['fit_psnr']:.2f} | "
+                         f"{s.get('explained_psnr', float('nan')):.2f} |")
     return "\n".join(lines)
 
 
@@ -176,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="also the whole engine (fast mode) and the network alone")
     ap.add_argument("--varying-blur", action="store_true",
                     help="the stage with a kernel per region instead of one kernel")
+    ap.add_argument("--ceiling", action="store_true",
+                    help="also the kernel fitted to each pair: the ceiling, and how far "
+                         "one kernel and the stage's estimate explain the blur")
     ap.add_argument("--checkpoint", default=None,
                     help="weights for --engine (default: the app's default checkpoint)")
     args = ap.parse_args(argv)
@@ -189,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     if not found:
         ap.error(f"no gopro_frameavg pairs under {args.data}")
     cases = [(*p, place, args.crop, args.engine, args.checkpoint, args.varying_blur,
-              args.threads) for p in found for place in places]
+              args.ceiling, args.threads) for p in found for place in places]
     rows = run_rows(functools.partial(run_threaded, run_case), cases, args.jobs)
     summary = {"held out": summarise([r for r in rows if r["held_out"]]),
                "the rest": summarise([r for r in rows if not r["held_out"]]),

@@ -96,3 +96,26 @@ def test_engine_mode_scores_what_a_user_gets(tmp_path: Path) -> None:
     assert scores["engine_psnr"] != scores["network_psnr"]
     assert all(np.isfinite(v) for v in scores.values())
     assert scores["engine_psnr"] > bench.psnr(blurry, sharp) - 1.0
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_ceiling_mode_fits_each_pairs_kernel(tmp_path: Path) -> None:
+    """``--ceiling``: the kernel fitted to each generated pair explains its blur far
+    better than no blur at all, its deconvolution is a real ceiling (above the input and
+    at least as good as the blind stage on this clean synthetic shake), and the table
+    gains the fit rows."""
+    write_pairs(tmp_path / "data", width=224, height=224)
+    out = tmp_path / "r.json"
+    rc = bench.main(["--data", str(tmp_path / "data"), "--crop", "224", "--places", "C",
+                     "--ceiling", "--json", str(out)])
+    assert rc == 0
+    payload = json.loads(out.read_text())
+    for row in payload["rows"]:
+        assert row["fit_psnr"] > row["fit_input_psnr"] + 8
+        assert row["ceiling_psnr"] > row["input_psnr"] + 2
+        assert row["ceiling_psnr"] > row["stage_psnr"] - 0.5
+        assert 5 <= row["fitted_extent"] <= 15  # the 9 px shake, give or take a pixel
+        if row["explained_psnr"] is not None:
+            assert row["explained_psnr"] <= row["fit_psnr"] + 0.5
+    assert "ceiling (fitted kernel)" in payload["table"]
+    assert "re-blurred by the fitted kernel" in payload["table"]
