@@ -135,6 +135,20 @@ def fit_kernel(blurry: np.ndarray, sharp: np.ndarray,
     return best
 
 
+def trail_parts(kernel: np.ndarray, level: float = 0.1, min_mass: float = 0.05) -> int:
+    """How many separate pieces the kernel's trail falls into: its 8-connected components
+    over ``level`` of the peak holding at least ``min_mass`` of that mass. A camera shaken
+    through one exposure draws one continuous trail; frame averaging (the GoPro pairs:
+    8-10 frames of a 240 fps clip) draws one dot per frame once the camera moves more than
+    a pixel or two between frames, a blur no photograph has."""
+    from glow_core.kernel._kernel_solve import _components
+
+    mask = kernel > level * kernel.max()
+    total = kernel[mask].sum()
+    return sum(kernel[c[:, 0], c[:, 1]].sum() >= min_mass * total
+               for c in _components(mask))
+
+
 def reblur(sharp: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """``sharp`` (sRGB) blurred by ``kernel`` in linear light, back to sRGB."""
     lin = torch.from_numpy(srgb_to_linear(np.ascontiguousarray(sharp, np.float32)))
