@@ -395,6 +395,8 @@ class MainWindow(QMainWindow):
         fields = {k: v[k] for k in ("mode", "steps", "seed", "strength", "tile", "overlap")}
         fields["caption"] = self.caption_panel.caption()
         fields.update(self.kernel.options())
+        # the engine is handed pixels: what the file kept of the colour goes with them
+        fields["chroma_subsampled"] = bool(getattr(self.image, "chroma_subsampled", False))
         fields.update(overrides)
         return engine_module().RestoreOptions(**fields)
 

@@ -93,6 +93,10 @@ class RestoreOptions:
     # The caption (or, when empty, the photo) chooses the kernel stage's priors: text,
     # night, faces or general scenes (glow_core.semantics). False: general defaults.
     scene_priors: bool = True
+    # The file stored the colour at half resolution (a 4:2:0 JPEG): the kernel stage solves
+    # the deconvolution's chroma there, a third less work for nothing lost. None: as the
+    # image says (``ImageData.chroma_subsampled``; a bare array: False).
+    chroma_subsampled: bool | None = None
 
     def validate(self) -> None:
         if self.mode not in MODES:
@@ -377,7 +381,10 @@ class Engine:
         tile = options.tile or self.auto_tile(options.mode)
         run = _Restore(options, self.precision, progress, cancel)
         with self._lock:
-            stage = self._kernel_stage(run, pixels) if options.kernel_stage else None
+            subsampled = (options.chroma_subsampled if options.chroma_subsampled is not None
+                          else bool(getattr(image, "chroma_subsampled", False)))
+            stage = (self._kernel_stage(run, pixels, subsampled) if options.kernel_stage
+                     else None)
             plan = network_plan(self.model, stage, options.after_deconv, options.mode,
                                 paired_choice(self.manifest_entry))
             net_in = self._prepare_network(run, pixels, stage, plan)
@@ -430,7 +437,8 @@ class Engine:
         )
 
     # ------------------------------------------------------------------ kernel stage
-    def _kernel_stage(self, run: _Restore, pixels: np.ndarray) -> KernelStageResult:
+    def _kernel_stage(self, run: _Restore, pixels: np.ndarray,
+                      chroma_subsampled: bool = False) -> KernelStageResult:
         """Estimate (or take) the kernel and deconvolve; its progress is the first part."""
         options = run.options
         share = 0.7 if options.mode == "fast" else 0.3
@@ -444,7 +452,8 @@ class Engine:
                 kernel_size=options.kernel_size,
                 region=options.kernel_region, spatially_varying=options.spatially_varying,
                 report=report, cancel=run.cancel, device=self._kernel_device,
-                caption=options.caption, scene_priors=options.scene_priors)
+                caption=options.caption, scene_priors=options.scene_priors,
+                chroma_subsampled=chroma_subsampled)
         run.base = share
         return stage
 

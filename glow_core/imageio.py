@@ -101,6 +101,9 @@ class ImageData:
     icc_profile: bytes | None = None
     source: Path | None = None
     format: str | None = None  # "PNG", "JPEG", "TIFF", "WEBP", "BMP"
+    # The file stored the colour at half resolution both ways (a 4:2:0 JPEG): the kernel
+    # stage need not solve finer colour than the file kept (``RestoreOptions``).
+    chroma_subsampled: bool = False
 
     @property
     def height(self) -> int:
@@ -185,6 +188,7 @@ def _read(path: Path, max_pixels: int) -> ImageData:
                 f"the limit of {max_pixels / 1e6:.0f} MP (possible decompression bomb)"
             )
         fmt = "JPEG" if im.format == "MPO" else im.format
+        subsampled = fmt == "JPEG" and _jpeg_sampling(im) == _SAMPLING_420
         bits = _source_bits(im, fmt)  # first: decoding clears the tile it looks at
         use_cv2 = bits == 16 and im.mode not in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
         if not use_cv2:
@@ -212,7 +216,23 @@ def _read(path: Path, max_pixels: int) -> ImageData:
         icc_profile=icc,
         source=path,
         format=fmt,
+        chroma_subsampled=subsampled,
     )
+
+
+#: Pillow's code for a JPEG's 4:2:0 chroma subsampling (``JpegImagePlugin.get_sampling``).
+_SAMPLING_420 = 2
+
+
+def _jpeg_sampling(im: Image.Image) -> int:
+    """Pillow's chroma subsampling code of an opened JPEG (-1 where it cannot tell: a grey
+    or CMYK file, or one whose header it did not keep)."""
+    try:
+        from PIL import JpegImagePlugin
+
+        return int(JpegImagePlugin.get_sampling(im))
+    except Exception:  # not a baseline JPEG Pillow understands: assume full colour
+        return -1
 
 
 @contextlib.contextmanager

@@ -261,7 +261,8 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
                      cancel: CancelToken | None,
                      device: str | None = None, caption: str = "",
                      scene_priors: bool = True,
-                     estimate: KernelField | None = None) -> KernelStageResult:
+                     estimate: KernelField | None = None,
+                     chroma_subsampled: bool = False) -> KernelStageResult:
     """Kernel (given or estimated), back-off decision, deconvolution of the whole photo.
 
     ``estimate``: a blind field estimated earlier on this photo (the GUI's "Estimate blur",
@@ -274,6 +275,8 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
     first half, deconvolution the second ("estimating blur", "deconvolving"). ``device``:
     where the stage's torch code runs (None: the CPU). ``caption`` steers the priors
     (:func:`scene_configs`); ``scene_priors=False`` keeps the general-scene defaults.
+    ``chroma_subsampled``: the file stored the colour at half resolution (a 4:2:0 JPEG),
+    so the deconvolution solves it there (``DeconvConfig.chroma_stored_half``).
     """
     h, w = pixels.shape[:2]
     start = time.perf_counter()
@@ -285,6 +288,8 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
         return _backed_off(f"the photo is smaller than {MIN_ESTIMATE_SIDE} px: too few edges "
                            "to estimate the blur", start)
     priors, kcfg, dcfg, fcfg, acfg = stage_configs(caption, pixels, device, scene_priors)
+    if chroma_subsampled:
+        dcfg = replace(dcfg, chroma_stored_half=True)
     if kernel is not None:
         kf, source = user_field(kernel, h, w), "user"
     elif estimate is not None:

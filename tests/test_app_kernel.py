@@ -293,3 +293,17 @@ def test_the_blur_trace_hatches_the_parts_held_back(qtbot, window,  # noqa: F811
     assert hatched[0] == clear[0]  # kept in full: untouched
     assert hatched[1] < clear[1] - 20 and hatched[2] < clear[2]
     assert clear[1] - hatched[1] > clear[2] - hatched[2]  # share 0 darker than 0.5
+
+
+def test_the_open_photos_colour_sampling_reaches_the_options(qtbot, window,  # noqa: F811
+                                                             tmp_path: Path) -> None:
+    """The window hands the engine pixels (a region, a crop), so what the file kept of the
+    colour travels in the options: a 4:2:0 JPEG says so, a PNG does not."""
+    rgb = (np.random.default_rng(0).random((96, 128, 3)) * 255).astype(np.uint8)
+    jpeg, png = tmp_path / "shot.jpg", tmp_path / "shot.png"
+    Image.fromarray(rgb).save(jpeg, quality=90, subsampling=2)
+    Image.fromarray(rgb).save(png)
+    open_photo(qtbot, window, jpeg)
+    assert window.restore_options().chroma_subsampled is True
+    open_photo(qtbot, window, png)
+    assert window.restore_options().chroma_subsampled is False

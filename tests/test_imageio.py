@@ -480,3 +480,21 @@ def test_parse_color() -> None:
     for bad in ("nope", "300,0,0", "1,2"):
         with pytest.raises(ValueError, match="background colour"):
             parse_color(bad)
+
+
+@pytest.mark.parametrize(("sampling", "expected"), [(0, False), (1, False), (2, True)])
+def test_jpeg_chroma_subsampling_is_read(tmp_path: Path, sampling: int, expected: bool) -> None:
+    """Only a 4:2:0 JPEG (colour kept at half resolution both ways, as cameras write)
+    says so: 4:4:4 and 4:2:2 (full vertical colour) do not, nor does any PNG, and an
+    orientation tag does not change it."""
+    path = tmp_path / f"s{sampling}.jpg"
+    Image.fromarray(_rgb8(40, 56)).save(path, quality=92, subsampling=sampling,
+                                        exif=_exif(6))
+    image = read_image(path)
+    assert image.chroma_subsampled is expected and image.pixels.shape[:2] == (56, 40)
+    png = tmp_path / "p.png"
+    Image.fromarray(_rgb8()).save(png)
+    assert read_image(png).chroma_subsampled is False
+    grey = tmp_path / "g.jpg"
+    Image.fromarray(_rgb8()[..., 0]).save(grey, quality=92)
+    assert read_image(grey).chroma_subsampled is False

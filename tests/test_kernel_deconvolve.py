@@ -454,3 +454,28 @@ def test_full_resolution_chroma_with_fewer_iterations_loses_nothing() -> None:
     assert chroma_detail(srgb_to_linear(saturated)) > cfg.chroma_fewer_iters_max_detail
     np.testing.assert_array_equal(
         deconvolve(saturated, k), deconvolve(saturated, k, DeconvConfig(chroma_inner_iters=None)))
+
+
+def test_colour_stored_at_half_resolution_is_solved_there() -> None:
+    """A 4:2:0 JPEG kept no finer colour than half resolution, so its chroma is solved
+    at half resolution however much colour detail the decoded pixels read (the
+    decoder's upsampling makes them look fine): exactly the half solve, not the full one
+    the detail alone would choose."""
+    from glow_core.kernel.deconvolve import chroma_detail
+
+    leaves = dead_leaves(128, seed=5)
+    sharp = (0.5 * leaves + 0.5 * leaves.mean(2, keepdims=True)).astype(np.float32)
+    k = motion_kernel(11, seed=2)
+    blurry = blur_linear(sharp, k)
+    cfg = DeconvConfig()
+    assert chroma_detail(srgb_to_linear(blurry)) > cfg.chroma_half_max_detail
+    stored_half = deconvolve(blurry, k, DeconvConfig(chroma_stored_half=True))
+    forced_half = deconvolve(blurry, k, DeconvConfig(chroma_half_max_detail=float("inf")))
+    np.testing.assert_array_equal(stored_half, forced_half)
+    assert not np.array_equal(stored_half, deconvolve(blurry, k))
+    # with the half solve turned off the flag changes nothing
+    off = DeconvConfig(chroma_half_resolution=False)
+    np.testing.assert_array_equal(
+        deconvolve(blurry, k, off),
+        deconvolve(blurry, k, DeconvConfig(chroma_half_resolution=False,
+                                           chroma_stored_half=True)))

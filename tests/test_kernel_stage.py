@@ -435,3 +435,31 @@ def test_the_stage_reports_the_parts_it_held_back() -> None:
     held, parts = stage.info["acceptance"]["held_back"]
     assert parts == 12 and 1 <= held <= 4, stage.info["acceptance"]
     assert stage.deconvolved is not None
+
+
+def test_a_subsampled_jpegs_colour_is_solved_at_half_resolution(engine: Engine, blurred,
+                                                                  monkeypatch) -> None:
+    """What the file kept of the colour reaches the deconvolution: an image that says it
+    was a 4:2:0 JPEG (``ImageData.chroma_subsampled``) is solved with
+    ``chroma_stored_half``; the options can say so for bare pixels (the app's region
+    restore) or overrule the image; a bare array is full colour."""
+    from glow_core.imageio import ImageData
+
+    _sharp, k, blurry = blurred
+    seen: list[bool] = []
+    real = kernel_stage.deconvolve_photo
+
+    def spy(pixels, kf, *, config=None, **kw):
+        seen.append(bool(config.chroma_stored_half))
+        return real(pixels, kf, config=config, **kw)
+
+    monkeypatch.setattr(kernel_stage, "deconvolve_photo", spy)
+    jpeg = ImageData(pixels=blurry, chroma_subsampled=True, format="JPEG")
+    given = RestoreOptions(kernel=k, after_deconv="deconvolved")
+    engine.restore(jpeg, given)
+    engine.restore(jpeg, RestoreOptions(kernel=k, after_deconv="deconvolved",
+                                        chroma_subsampled=False))
+    engine.restore(blurry, RestoreOptions(kernel=k, after_deconv="deconvolved",
+                                          chroma_subsampled=True))
+    engine.restore(blurry, given)
+    assert seen == [True, False, True, False]

@@ -234,6 +234,15 @@ class DeconvConfig:
     # 03) -0.26 to -1.15 dB but one +0.22; 0.06-0.23 (Kodak 01, 04-08, McMaster 14)
     # -0.09 to +0.08; dead leaves (2.5-3.5) -2.5 to -3.0.
     chroma_half_max_detail: float = 0.3
+    # The file stored the photo's colour at half resolution both ways (a 4:2:0 JPEG, as
+    # cameras and phones write them; ``ImageData.chroma_subsampled``): there is no finer
+    # colour to recover, so the chroma is solved at half resolution whatever its detail
+    # reads (the decoder's upsampling makes it look fine). Shaken + 1 % noise, saved as
+    # JPEG q92 4:2:0, true kernel (usrnet12 k10, 384 px centres of the 7 colourful photos
+    # McMaster 1, 10, 13, 15, Kodak 02, 03, DIV2K 0803, detail 0.34-1.09, all solved in
+    # full by the rule above): full 29.44 dB, half 29.51 (per photo -0.83 to +0.78); the
+    # same photos saved as PNG: full 30.67, half 30.03. A third less deconvolution.
+    chroma_stored_half: bool = False
     # Inner ADMM iterations of a full-resolution chroma solve (None: ``inner_iters``, and
     # the three channels solved together). Chroma at 2 instead of 3 is a third less of
     # two thirds of the work and, less converged, a little calmer: true kernel, 1 % noise,

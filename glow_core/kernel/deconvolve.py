@@ -455,9 +455,12 @@ def chroma_choice(lin: np.ndarray, config: DeconvConfig) -> DeconvConfig:
     colour has fine detail (:func:`chroma_detail` above ``chroma_half_max_detail``), and
     the chroma solved as fully as the luminance where colour carries more detail than
     any photo measured (above ``chroma_fewer_iters_max_detail``): decided once per
-    photo, so every tile solves alike and no seam can show."""
+    photo, so every tile solves alike and no seam can show. A photo whose file stored its
+    colour at half resolution (``chroma_stored_half``) keeps the half solve."""
     if not config.opponent_colour or lin.ndim != 3 or lin.shape[2] < 3:
         return config
+    if config.chroma_half_resolution and config.chroma_stored_half:
+        return config  # the file kept no finer colour (a 4:2:0 JPEG)
     detail = chroma_detail(lin)
     if config.chroma_half_resolution and detail <= config.chroma_half_max_detail:
         return config
