@@ -3,15 +3,18 @@
     python -m benchmarks.kernel_speed [--data ../shared/data] [--sizes 1 4 12]
                                       [--parts deconv stage fast estimate]
                                       [--tie-break] [--repeats 3]
-                                      [--threads 2] [--photo sharp/...]
+                                      [--threads 2] [--photo sharp/...] [--jpeg Q]
                                       [--reference] [--markdown FILE]
 
 The photo: DIV2K 0803 (``sharp/div2k_valid6``; ``--photo`` names another under the data
 folder), mirror-tiled to the size (so the detail stays native, not upsampled), blurred
 in linear light with the measured Levin kernel ``usrnet12_k10`` (25 px) + 1 % noise,
-8-bit (the protocol of ``benchmarks/kernels.py``). Each row says whether the photo's
-chroma was solved at half resolution (``chroma_detail`` at most
-``DeconvConfig.chroma_half_max_detail``) or in full.
+8-bit (the protocol of ``benchmarks/kernels.py``). ``--jpeg Q`` saves it as a JPEG of
+quality Q with 4:2:0 colour, as cameras and phones write photos, and reads it back
+(:func:`glow_core.imageio.read_image`): the stage then knows the file kept its colour at
+half resolution. Each row says whether the photo's chroma was solved at half resolution
+(``chroma_detail`` at most ``DeconvConfig.chroma_half_max_detail``, or a 4:2:0 JPEG) or in
+full.
 
 * **deconv**: :func:`glow_core.kernel.deconvolve` given the true kernel (what the stage
   does with a user's kernel), sRGB in and out, noise estimated;
@@ -49,6 +52,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,6 +94,15 @@ def shaken_photo(data: Path, photo: str, megapixels: float):
     return blur_photo(photo_of_size(sharp, megapixels), np.load(data / KERNEL), 0.01, seed=0)
 
 
+def shaken_jpeg(data: Path, photo: str, megapixels: float, quality: int, path: Path) -> None:
+    """:func:`shaken_photo` saved to ``path`` as a JPEG with 4:2:0 colour."""
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.clip(shaken_photo(data, photo, megapixels) * 255 + 0.5, 0, 255)
+    Image.fromarray(pixels.astype(np.uint8)).save(path, quality=quality, subsampling=2)
+
+
 def child(args: argparse.Namespace) -> None:
     import numpy as np
     import torch
@@ -124,15 +137,30 @@ def child(args: argparse.Namespace) -> None:
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
+    image = None  # the photo as read from a file (--jpeg), with what the file says
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-        blurry = pool.submit(shaken_photo, args.data, args.photo, args.mp).result()
+        if args.jpeg:
+            import tempfile
+
+            from glow_core.imageio import read_image
+
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "shaken.jpg"
+                pool.submit(shaken_jpeg, args.data, args.photo, args.mp, args.jpeg,
+                            path).result()
+                image = read_image(path)
+            blurry = image.pixels
+        else:
+            blurry = pool.submit(shaken_photo, args.data, args.photo, args.mp).result()
+    subsampled = bool(image is not None and image.chroma_subsampled)
     kernel = np.load(args.data / KERNEL)
     from glow_core.kernel.config import DeconvConfig
     from glow_core.kernel.deconvolve import chroma_detail
     from glow_core.kernel.linear import srgb_to_linear
 
     detail = chroma_detail(srgb_to_linear(blurry))  # the half-resolution chroma's test
-    chroma = "half" if detail <= DeconvConfig().chroma_half_max_detail else "full"
+    chroma = ("half" if subsampled or detail <= DeconvConfig().chroma_half_max_detail
+              else "full") + (", 4:2:0 JPEG" if subsampled else "")
     h, w = blurry.shape[:2]
     baseline = _rss_bytes()
     walls, cpus, info = [], [], {}
@@ -142,9 +170,11 @@ def child(args: argparse.Namespace) -> None:
         res = None
         t, c = time.perf_counter(), time.process_time()
         if args.part == "deconv":
-            out = deconvolve(blurry, kernel, before)
+            config = before or DeconvConfig()
+            out = deconvolve(blurry, kernel, replace(config, chroma_stored_half=subsampled))
         elif engine is not None:
-            res = engine.restore(blurry, RestoreOptions(mode="fast"))
+            res = engine.restore(image if image is not None else blurry,
+                                 RestoreOptions(mode="fast"))
             out = res.image
             timings = res.info.get("timings", {})
             info = {"kernel_px": res.info.get("kernel", {}).get("size"),
@@ -153,7 +183,7 @@ def child(args: argparse.Namespace) -> None:
         else:
             res = run_kernel_stage(blurry, kernel=None, kernel_size=None, region=None,
                                    spatially_varying=False, report=lambda f, s: None,
-                                   cancel=None)
+                                   cancel=None, chroma_subsampled=subsampled)
             out = res.deconvolved
             info = {"backed_off": res.backed_off, "kernel_px": res.info.get("size"),
                     "strength": res.info.get("acceptance", {}).get("strength"),
@@ -231,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="the solver as first written (before the speed-up)")
     ap.add_argument("--photo", default=PHOTO,
                     help="the sharp photo, relative to --data (default: %(default)s)")
+    ap.add_argument("--jpeg", type=int, default=None, metavar="Q",
+                    help="the shaken photo as a 4:2:0 JPEG of quality Q, read back")
     ap.add_argument("--markdown", type=Path, default=None)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--mp", type=float, default=1.0, help=argparse.SUPPRESS)
@@ -251,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
                 cmd.append("--reference")
             if args.tie_break:
                 cmd.append("--tie-break")
+            if args.jpeg:
+                cmd += ["--jpeg", str(args.jpeg)]
             proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
             if proc.returncode != 0:
                 print(proc.stderr[-2000:], file=sys.stderr)

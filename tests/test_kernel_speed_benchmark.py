@@ -48,6 +48,19 @@ def test_every_part_reports_time_memory_and_the_chroma_solve(tmp_path: Path, cap
     assert table.count("\n| ") == 3 and "network" in table  # a row per part
 
 
+def test_a_jpeg_photo_is_read_back_with_its_colour_sampling(tmp_path: Path, capsys) -> None:
+    """``--jpeg``: the shaken photo goes through a 4:2:0 JPEG file, so the stage and the
+    engine see what a camera's photo tells them, and the row says so."""
+    data = data_folder(tmp_path / "data")
+    assert bench.main(["--data", str(data), "--sizes", "0.03", "--parts", "deconv", "fast",
+                       "--repeats", "1", "--threads", "1", "--jpeg", "90"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+            if line.startswith("{")]
+    assert [r["part"] for r in rows] == ["deconv", "fast"]
+    for r in rows:
+        assert r["chroma"].startswith("half, 4:2:0 JPEG (") and r["size"] == "200x150"
+
+
 @pytest.mark.parametrize("tie_break", [False, True])
 def test_the_estimate_part_times_the_given_and_the_automatic_size(
         tmp_path: Path, capsys, tie_break: bool) -> None:
