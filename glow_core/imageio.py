@@ -188,7 +188,7 @@ def _read(path: Path, max_pixels: int) -> ImageData:
                 f"the limit of {max_pixels / 1e6:.0f} MP (possible decompression bomb)"
             )
         fmt = "JPEG" if im.format == "MPO" else im.format
-        subsampled = fmt == "JPEG" and _jpeg_sampling(im) == _SAMPLING_420
+        subsampled = _colour_at_half_resolution(im, fmt)
         bits = _source_bits(im, fmt)  # first: decoding clears the tile it looks at
         use_cv2 = bits == 16 and im.mode not in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
         if not use_cv2:
@@ -224,15 +224,17 @@ def _read(path: Path, max_pixels: int) -> ImageData:
 _SAMPLING_420 = 2
 
 
-def _jpeg_sampling(im: Image.Image) -> int:
-    """Pillow's chroma subsampling code of an opened JPEG (-1 where it cannot tell: a grey
-    or CMYK file, or one whose header it did not keep)."""
-    try:
-        from PIL import JpegImagePlugin
+def _colour_at_half_resolution(im: Image.Image, fmt: str | None) -> bool:
+    """Whether the file kept the colour at half resolution both ways (4:2:0): a JPEG as
+    Pillow reads its header, a HEIC / HEIF as pillow-heif reports it (phones write 4:2:0)."""
+    if fmt == "JPEG":
+        try:
+            from PIL import JpegImagePlugin
 
-        return int(JpegImagePlugin.get_sampling(im))
-    except Exception:  # not a baseline JPEG Pillow understands: assume full colour
-        return -1
+            return int(JpegImagePlugin.get_sampling(im)) == _SAMPLING_420
+        except Exception:  # a header Pillow did not keep: assume full colour
+            return False
+    return im.info.get("chroma") == 420
 
 
 @contextlib.contextmanager

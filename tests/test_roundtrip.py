@@ -252,6 +252,18 @@ def test_heif_round_trip_keeps_exif_icc_orientation(tmp_path: Path, ext: str) ->
         assert im.getexif().get(0x010F) == "PhoneCam"
 
 
+def test_a_phones_heic_says_its_colour_is_at_half_resolution(tmp_path: Path) -> None:
+    """A HEIC as phones write it keeps 4:2:0 colour, which the kernel stage need not solve
+    finer (``ImageData.chroma_subsampled``); pillow-heif reports it."""
+    from glow_core import heif
+
+    heif.register()
+    src = tmp_path / "phone.heic"
+    Image.fromarray((np.random.default_rng(1).random((32, 48, 3)) * 255).astype(np.uint8)
+                    ).save(src, quality=90)
+    assert read_image(src).chroma_subsampled is True
+
+
 def test_heic_with_unsupported_codec_names_file(tmp_path: Path) -> None:
     from glow_core import heif
 
