@@ -27,8 +27,8 @@ import torch
 from scipy.ndimage import binary_dilation
 
 from glow_core.kernel._image import grey
-from glow_core.kernel._kernel_solve import solve_kernel
-from glow_core.kernel.fft import conv2_same, kernel_centre
+from glow_core.kernel._kernel_solve import normal_equations, ridge_weight, solve_normal
+from glow_core.kernel.fft import conv2_same, gradients, kernel_centre
 from glow_core.kernel.linear import linear_to_srgb, srgb_to_linear
 
 
@@ -54,30 +54,6 @@ class PairFitConfig:
 
 def _linear_grey(image: np.ndarray) -> torch.Tensor:
     return grey(torch.from_numpy(np.ascontiguousarray(image, np.float32)), linear=False)[0]
-
-
-def _gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    gx = torch.zeros_like(x)
-    gy = torch.zeros_like(x)
-    gx[:, :-1] = x[:, 1:] - x[:, :-1]
-    gy[:-1, :] = x[1:, :] - x[:-1, :]
-    return gx, gy
-
-
-def _normal_equations(px: torch.Tensor, py: torch.Tensor, bx: torch.Tensor,
-                      by: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(autocorrelation of the sharp gradients over shifts -(size-1)..size-1, their
-    correlation with the blurry gradients over the kernel's support): the normal matrix
-    of the least-squares kernel is Toeplitz in the first, its right side the second."""
-    shape = px.shape
-    fpx, fpy = torch.fft.rfft2(px), torch.fft.rfft2(py)
-    fbx, fby = torch.fft.rfft2(bx), torch.fft.rfft2(by)
-    auto = torch.fft.irfft2(fpx.conj() * fpx + fpy.conj() * fpy, s=shape)
-    cross = torch.fft.irfft2(fpx.conj() * fbx + fpy.conj() * fby, s=shape)
-    c = kernel_centre(size, size)[0]
-    rhs = torch.roll(cross, shifts=(c, c), dims=(0, 1))[:size, :size]
-    auto = torch.roll(auto, shifts=(size - 1, size - 1), dims=(0, 1))
-    return auto[: 2 * size - 1, : 2 * size - 1], rhs
 
 
 def _solve_on(support: np.ndarray, auto: torch.Tensor, rhs: torch.Tensor,
@@ -106,19 +82,19 @@ def fit_kernel(blurry: np.ndarray, sharp: np.ndarray,
     """
     size = config.size | 1
     b, s = _linear_grey(blurry).double(), _linear_grey(sharp).double()
-    px, py = _gradients(s)
-    bx, by = _gradients(b)
+    px, py = gradients(s)
+    bx, by = gradients(b)
     # Sharp gradients within a kernel of the border are zeroed, so the circular
-    # correlations are linear ones (what lies beyond the crop is unknown).
+    # correlations are linear ones (what lies beyond the crop is unknown, and the
+    # blurry gradients' wrap-around at its edge is never reached).
     inner = torch.zeros_like(s)
     inner[size:-size, size:-size] = 1
     px, py = px * inner, py * inner
-    auto, rhs = _normal_equations(px, py, bx, by, size)
-    gamma = config.tikhonov * float(auto[size - 1, size - 1])
+    auto, rhs = normal_equations(px, py, bx, by, size)
+    gamma = ridge_weight(auto, config.tikhonov)
     k0 = torch.zeros(size, size, dtype=torch.float64)
     k0[kernel_centre(size, size)] = 1
-    free, _ = solve_kernel(px, py, bx, by, size, k0, config.tikhonov, config.iters)
-    free = free.numpy()
+    free = solve_normal(auto, rhs, k0, gamma, config.iters)[0].numpy()
     best, best_fit = None, -np.inf
     for threshold in config.thresholds:
         support = binary_dilation(free > threshold * free.max())

@@ -22,20 +22,15 @@ def _centre_crop_shifts(full: torch.Tensor, half_y: int, half_x: int) -> torch.T
     return rolled[..., : 2 * half_y + 1, : 2 * half_x + 1]
 
 
-def solve_kernel(
-    px: torch.Tensor,
-    py: torch.Tensor,
-    bx: torch.Tensor,
-    by: torch.Tensor,
-    ksize: int,
-    k0: torch.Tensor,
-    tikhonov: float,
-    iters: int,
-) -> tuple[torch.Tensor, float]:
-    """Least-squares kernel (scipy orientation, centred) from edge maps ``P`` and blurry gradients.
+def normal_equations(px: torch.Tensor, py: torch.Tensor, bx: torch.Tensor,
+                     by: torch.Tensor, ksize: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(r, rhs)`` of the least-squares kernel from edge maps ``P`` and blurry gradients:
+    ``r`` the edge maps' autocorrelation over shifts ``-(ksize-1)..ksize-1`` ((2k-1)^2, zero
+    shift at the centre: the normal matrix is Toeplitz in it), ``rhs`` their correlation
+    with the blurry gradients over the kernel's support.
 
     Edge maps must be zero within ``ksize`` of the canvas border so the circular
-    correlations equal linear ones. Returns the raw kernel and the relative residual.
+    correlations equal linear ones.
     """
     shape = px.shape[-2:]
     fpx, fpy = torch.fft.rfft2(px), torch.fft.rfft2(py)
@@ -45,9 +40,20 @@ def solve_kernel(
     c = kernel_centre(ksize, ksize)[0]
     # rhs(u) = sum_y P(y) dB(y + u) for shifts u = -c .. ksize-1-c
     rhs = torch.roll(cross, shifts=(c, c), dims=(-2, -1))[:ksize, :ksize]
-    r = _centre_crop_shifts(auto, ksize - 1, ksize - 1)  # (2k-1)^2, zero shift at centre
-    r0 = float(r[ksize - 1, ksize - 1])
-    gamma = tikhonov * max(r0, 1e-12)
+    return _centre_crop_shifts(auto, ksize - 1, ksize - 1), rhs
+
+
+def ridge_weight(r: torch.Tensor, tikhonov: float) -> float:
+    """The Tikhonov weight, ``tikhonov`` relative to the edge maps' energy (``r``'s centre)."""
+    ksize = (r.shape[-1] + 1) // 2
+    return tikhonov * max(float(r[ksize - 1, ksize - 1]), 1e-12)
+
+
+def solve_normal(r: torch.Tensor, rhs: torch.Tensor, k0: torch.Tensor, gamma: float,
+                 iters: int) -> tuple[torch.Tensor, float]:
+    """Conjugate gradient on :func:`normal_equations` plus ``gamma`` x identity, from
+    ``k0``, on tiny ``(3k-2)``-sized FFTs. Returns the kernel and the relative residual."""
+    ksize = rhs.shape[-1]
     n = fast_size(3 * ksize - 2)
     fr = torch.fft.rfft2(r, s=(n, n))
 
@@ -71,6 +77,25 @@ def solve_kernel(
         p = res + (rs_new / rs) * p
         rs = rs_new
     return x, float(torch.sqrt(rs / b_norm))
+
+
+def solve_kernel(
+    px: torch.Tensor,
+    py: torch.Tensor,
+    bx: torch.Tensor,
+    by: torch.Tensor,
+    ksize: int,
+    k0: torch.Tensor,
+    tikhonov: float,
+    iters: int,
+) -> tuple[torch.Tensor, float]:
+    """Least-squares kernel (scipy orientation, centred) from edge maps ``P`` and blurry gradients.
+
+    Edge maps must be zero within ``ksize`` of the canvas border so the circular
+    correlations equal linear ones. Returns the raw kernel and the relative residual.
+    """
+    r, rhs = normal_equations(px, py, bx, by, ksize)
+    return solve_normal(r, rhs, k0, ridge_weight(r, tikhonov), iters)
 
 
 def _components(mask: np.ndarray) -> list[np.ndarray]:
