@@ -155,12 +155,15 @@ def child(args: argparse.Namespace) -> None:
     subsampled = bool(image is not None and image.chroma_subsampled)
     kernel = np.load(args.data / KERNEL)
     from glow_core.kernel.config import DeconvConfig
-    from glow_core.kernel.deconvolve import chroma_detail
+    from glow_core.kernel.deconvolve import chroma_choice, chroma_detail
     from glow_core.kernel.linear import srgb_to_linear
 
-    detail = chroma_detail(srgb_to_linear(blurry))  # the half-resolution chroma's test
-    chroma = ("half" if subsampled or detail <= DeconvConfig().chroma_half_max_detail
-              else "full") + (", 4:2:0 JPEG" if subsampled else "")
+    lin = srgb_to_linear(blurry)
+    detail = chroma_detail(lin)  # the half-resolution chroma's test, as the row reports it
+    # the deconvolution's own choice, not a copy of its rule
+    half = chroma_choice(lin, DeconvConfig(chroma_stored_half=subsampled)).chroma_half_resolution
+    chroma = ("half" if half else "full") + (", 4:2:0 JPEG" if subsampled else "")
+    del lin
     h, w = blurry.shape[:2]
     baseline = _rss_bytes()
     walls, cpus, info = [], [], {}
