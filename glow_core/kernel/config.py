@@ -228,12 +228,30 @@ class DeconvConfig:
     # kair_large 1; true kernel, 1 % noise), against the full solve's 26.86 dB: 4 ->
     # 26.75 (bilinear), 26.80 (bicubic); 8 -> 26.83 (bicubic), 12 / 16 -> 26.83 / 26.82.
     chroma_half_weight: float = 8.0
-    # ... but not where colour carries fine detail (deconvolve.chroma_detail, per photo):
-    # there the half solve blurs colour edges. Half minus full, true kernel (usrnet12 k10,
-    # 1 % noise, 384 px centres): detail 0.44-1.15 (McMaster 1, 10-13, 15, 16; Kodak 02,
-    # 03) -0.26 to -1.15 dB but one +0.22; 0.06-0.23 (Kodak 01, 04-08, McMaster 14)
-    # -0.09 to +0.08; dead leaves (2.5-3.5) -2.5 to -3.0.
-    chroma_half_max_detail: float = 0.3
+    # The half solve's colour brought to full resolution along the solved luminance's
+    # edges (_guided.guided_upsample: a local fit c = a L + b on the fit's box, 2r+1 half
+    # pixels wide, kept where it explains the chroma); 0: plain bicubic. True kernel,
+    # 1 % noise, 384 px centres x usrnet12 k10, infwide 20, kair_large 1 ("full": the
+    # chroma at full resolution, 3 iterations): colourful photos (Kodak 02, 03, DIV2K
+    # 0803, McMaster 1, 10-13, 15, 16: 30 cases) full 28.77 dB, plain half 28.35, guided
+    # 29.07 (-0.54 .. +1.08 against full); little colour detail (Kodak 01, 04-08: 18)
+    # 26.10 / 26.13 / 26.21; night scenes (nightshot5: 15) 28.13 / 27.85 / 28.09. The same
+    # as 4:2:0 JPEGs (q92, half resolution either way): plain 27.99 / 25.37 / 27.21,
+    # guided 28.56 / 25.42 / 27.40. Against the rule before (plain half up to detail 0.3,
+    # full above): +0.30 / +0.09 / +0.26 dB, and the full solve's time saved.
+    chroma_guide_radius: int = 1
+    # The fit's ridge on the luminance's local variance (linear light, (0.3 %)^2 of full
+    # scale): below the variance of any visible edge, above a flat patch's residual noise.
+    # 3e-6 / 1e-5 / 3e-5 within 0.02 dB on the colourful photos above; one relative to the
+    # local level (0.03 x L^2) gained 0.06 dB on night scenes and lost 0.2 by day.
+    chroma_guide_eps: float = 1e-5
+    # ... but not where colour carries more fine detail than any photo measured
+    # (deconvolve.chroma_detail, per photo: Kodak 0.06-0.86, McMaster's saturated scenes
+    # 0.23-1.15): saturated dead leaves of random colours (2.1-2.8; 11 px shake, no
+    # noise) lose 2.4-2.5 dB at half resolution even guided (their colour edges are not
+    # luminance edges), against 0.4-0.7 at 0.5-0.8 (half grey, half saturated leaves;
+    # plain half 1.5-2.1): at 1.5 every photo measured gets the half solve.
+    chroma_half_max_detail: float = 1.5
     # The file stored the photo's colour at half resolution both ways (a 4:2:0 JPEG, as
     # cameras and phones write them; ``ImageData.chroma_subsampled``): there is no finer
     # colour to recover, so the chroma is solved at half resolution whatever its detail
@@ -247,17 +265,6 @@ class DeconvConfig:
     # saturated test scenes -0.07 to -0.82 (1, 10, 15): the cost falls on colour no
     # camera photo of a scene has, the time saved on every colourful 12 MP photo.
     chroma_stored_half: bool = False
-    # Inner ADMM iterations of a full-resolution chroma solve (None: ``inner_iters``, and
-    # the three channels solved together). Chroma at 2 instead of 3 is a third less of
-    # two thirds of the work and, less converged, a little calmer: true kernel, 1 % noise,
-    # 384 px centres of the 9 colourful photos (detail > 0.3: Kodak 02, 03, McMaster 1,
-    # 10-13, 15, 16) x usrnet12 k10, infwide 20, kair_large 1: 3 -> 28.65 dB, 2 -> 28.73
-    # (worst -0.08, McMaster 13), 1 -> 28.58 (-2.2 on McMaster 15); half resolution 28.23.
-    chroma_inner_iters: int | None = 2
-    # ... up to this chroma detail: saturated dead leaves (2.5-3.5, no photo measured
-    # above 1.15) lost 0.47 dB at 2 (three scenes, 11 px shake); there all three channels
-    # are solved alike.
-    chroma_fewer_iters_max_detail: float = 1.5
     # The ringing blend's calmer solution (deconvolve._suppress_ringing) solved on 2 x 2
     # means: it is only blended in where the result rings, and smooth there. Cached blind
     # estimates (Kodak 05-12 x the 8 kernels, 1 % noise, the blind noise floor; 28

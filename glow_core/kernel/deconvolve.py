@@ -51,7 +51,9 @@ import numpy as np
 import torch
 
 from . import opponent
+from ._guided import guided_upsample
 from ._memory import keep_freed_blocks
+from ._resample import box_mean, double, halve
 from ._solver import beta_levels
 from ._solver import solve as _solve
 from .config import DeconvConfig
@@ -289,24 +291,14 @@ def _solve_opponent(win: torch.Tensor, sat: torch.Tensor | None, k: torch.Tensor
     # misfit, so its units do not grow with it.
     res_scale = noise_w / var_c
     config = dc_replace(config, rho_ratio=config.opponent_rho_ratio)
-    half = config.chroma_half_resolution and min(y.shape[-2:]) >= 4 * max(k.shape)
-    # Fewer chroma iterations only where the photo's colour detail chose full resolution
-    # (chroma_choice), not in a window too small for the half solve.
-    fewer = not config.chroma_half_resolution and \
-        config.chroma_inner_iters not in (None, config.inner_iters)
-    if not half and not fewer:
+    if not (config.chroma_half_resolution and min(y.shape[-2:]) >= 4 * max(k.shape)):
         return opponent.to_rgb(_solve_part(y, sat_c, k, lam, config, pad, step, tt,
                                            data_w, res_scale))
     luma = _solve_part(y[:1], sat_c[:1] if sat_c is not None else None, k, lam, config,
                        pad, step, None if tt is None else tt[:, :1], data_w[:1],
                        res_scale[:1])
-    tt_c = None if tt is None else tt[:, 1:]
-    if half:
-        chroma = _solve_half(y[1:], k, lam, config, tt_c, data_w[1:], res_scale[1:])
-    else:
-        chroma = _solve_part(y[1:], None if sat_c is None else sat_c[1:], k, lam,
-                             dc_replace(config, inner_iters=config.chroma_inner_iters),
-                             pad, None, tt_c, data_w[1:], res_scale[1:])
+    chroma = _solve_half(y[1:], k, lam, config, None if tt is None else tt[:, 1:],
+                         data_w[1:], res_scale[1:], guide=luma[0])
     return opponent.to_rgb(torch.cat([luma, chroma]))
 
 
@@ -340,26 +332,11 @@ def half_kernel(k: torch.Tensor) -> torch.Tensor:
     return kh / kh.sum()
 
 
-def _halve(t: torch.Tensor) -> torch.Tensor:
-    """2 x 2 means of (C, H, W), an odd side replicated first."""
-    h, w = t.shape[-2:]
-    pads = (0, w % 2, 0, h % 2)
-    t = torch.nn.functional.pad(t[None], pads, mode="replicate") if any(pads) else t[None]
-    return torch.nn.functional.avg_pool2d(t, 2)[0]
-
-
-def _double(t: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    """(C, H/2, W/2) back to (C, h, w): bicubic, which keeps edges crisper than bilinear
-    (measured with the chroma solve, ``DeconvConfig.chroma_half_weight``)."""
-    up = torch.nn.functional.interpolate(t[None], scale_factor=2.0, mode="bicubic",
-                                         align_corners=False)[0]
-    return up[:, :h, :w]
-
-
 def _solve_half(y: torch.Tensor, k: torch.Tensor, lam: float, config: DeconvConfig,
                 tones: torch.Tensor | None, data_w: torch.Tensor,
-                res_scale: torch.Tensor) -> torch.Tensor:
-    """Chroma solved on 2 x 2 averages with :func:`half_kernel`, upsampled.
+                res_scale: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
+    """Chroma solved on 2 x 2 averages with :func:`half_kernel`, upsampled along the
+    edges of ``guide``, the solved luminance (:func:`._guided.guided_upsample`).
 
     Chroma carries little detail at the finest scale (as JPEG's 4:2:0 assumes), and the
     solve's cost is its pixels: two of the three channels at a quarter of them halve the
@@ -368,23 +345,10 @@ def _solve_half(y: torch.Tensor, k: torch.Tensor, lam: float, config: DeconvConf
     ``config.chroma_half_weight`` x a pixel's (see there).
     """
     kh = half_kernel(k)
-    out = _solve_part(_halve(y), None, kh, lam, config, max(kh.shape) + 8, None, tones,
-                      _halve(data_w).mul_(config.chroma_half_weight),
-                      _halve(res_scale).mul_(4.0))
-    return _double(out, *y.shape[-2:])
-
-
-def _box(x: torch.Tensor, radius: int) -> torch.Tensor:
-    """Box mean of (H, W) over (2r+1)^2, edge-replicated.
-
-    Separable (a row pass, then a column pass): the same mean, 2 (2r+1) instead of
-    (2r+1)^2 additions per pixel (torch's CPU pooling is direct; a 13 x 13 box over a
-    1 MP window took ~0.3 s).
-    """
-    n = 2 * radius + 1
-    t = torch.nn.functional.pad(x[None, None], (radius,) * 4, mode="replicate")
-    t = torch.nn.functional.avg_pool2d(t, (1, n), stride=1)
-    return torch.nn.functional.avg_pool2d(t, (n, 1), stride=1)[0, 0]
+    out = _solve_part(halve(y), None, kh, lam, config, max(kh.shape) + 8, None, tones,
+                      halve(data_w).mul_(config.chroma_half_weight),
+                      halve(res_scale).mul_(4.0))
+    return guided_upsample(out, guide, config.chroma_guide_radius, config.chroma_guide_eps)
 
 
 def _suppress_ringing(out: torch.Tensor, win: torch.Tensor, sat: torch.Tensor | None,
@@ -411,10 +375,10 @@ def _suppress_ringing(out: torch.Tensor, win: torch.Tensor, sat: torch.Tensor | 
     r = max(k.shape) // 2
     res = res.mean(0)
     res[:r], res[-r:], res[:, :r], res[:, -r:] = 0, 0, 0, 0  # zero-padded reblur there
-    level = torch.sqrt(_box(res, max(2, r // 2)))
+    level = torch.sqrt(box_mean(res[None], max(2, r // 2))[0])
     t = config.ringing_residual
     mask = ((level - t) / t).clamp(0.0, 1.0)
-    mask = _box(mask, max(2, r // 2))
+    mask = box_mean(mask[None], max(2, r // 2))[0]
     if float(mask.max()) < 0.05:
         return out
     # The same sparse solver with half the inner iterations: the blend only needs a
@@ -425,10 +389,10 @@ def _suppress_ringing(out: torch.Tensor, win: torch.Tensor, sat: torch.Tensor | 
         # The calmer image is smooth where it is used: solved on 2 x 2 means (a clipped
         # pixel makes its mean one-sided; 4 x the weight for a quarter of the noise).
         kh = half_kernel(k)
-        sat_h = None if sat is None else _halve(sat.float()) > 0
-        smooth = _double(_solve(_halve(win), sat_h, kh, lam_s, light, max(kh.shape) + 8,
+        sat_h = None if sat is None else halve(sat.float()) > 0
+        smooth = double(_solve(halve(win), sat_h, kh, lam_s, light, max(kh.shape) + 8,
                                 tones=tones,
-                                weight=None if weight is None else _halve(weight).mul_(4.0)),
+                                weight=None if weight is None else halve(weight).mul_(4.0)),
                          *win.shape[-2:])
     else:
         smooth = _solve(win, sat, k, lam_s, light, pad, tones=tones, weight=weight)
@@ -452,11 +416,10 @@ def chroma_detail(lin: np.ndarray) -> float:
 
 def chroma_choice(lin: np.ndarray, config: DeconvConfig) -> DeconvConfig:
     """``config`` with the half-resolution chroma solve turned off for a photo whose
-    colour has fine detail (:func:`chroma_detail` above ``chroma_half_max_detail``), and
-    the chroma solved as fully as the luminance where colour carries more detail than
-    any photo measured (above ``chroma_fewer_iters_max_detail``): decided once per
-    photo, so every tile solves alike and no seam can show. A photo whose file stored its
-    colour at half resolution (``chroma_stored_half``) keeps the half solve."""
+    colour carries more fine detail than any photo measured (:func:`chroma_detail` above
+    ``chroma_half_max_detail``): decided once per photo, so every tile solves alike and
+    no seam can show. A photo whose file stored its colour at half resolution
+    (``chroma_stored_half``) keeps the half solve."""
     if not config.opponent_colour or lin.ndim != 3 or lin.shape[2] < 3:
         return config
     if config.chroma_half_resolution and config.chroma_stored_half:
@@ -464,9 +427,7 @@ def chroma_choice(lin: np.ndarray, config: DeconvConfig) -> DeconvConfig:
     detail = chroma_detail(lin)
     if config.chroma_half_resolution and detail <= config.chroma_half_max_detail:
         return config
-    fewer = detail <= config.chroma_fewer_iters_max_detail
-    return dc_replace(config, chroma_half_resolution=False,
-                      chroma_inner_iters=config.chroma_inner_iters if fewer else None)
+    return dc_replace(config, chroma_half_resolution=False)
 
 
 def text_tones(lin: np.ndarray) -> np.ndarray:

@@ -30,9 +30,9 @@ import math
 import numpy as np
 import torch
 
+from ._resample import box_mean
 from .accept import _maxpool
 from .config import AcceptConfig
-from .deconvolve import _box
 from .fft import conv2_same
 
 __all__ = ["edge_steepness", "kernel_max_slope"]
@@ -58,7 +58,7 @@ def kernel_max_slope(kernel: np.ndarray, directions: int = 16) -> float:
     best = 0.0
     for th in np.linspace(0.0, math.pi, directions, endpoint=False):
         step = ((xx * math.cos(th) + yy * math.sin(th)) > 0).float()
-        best = max(best, float(_slope(_box(conv2_same(step, k), 1))[inner].max()))
+        best = max(best, float(_slope(box_mean(conv2_same(step, k)[None], 1)[0])[inner].max()))
     return best
 
 
@@ -67,7 +67,7 @@ def edge_steepness(grey: np.ndarray, kernel: np.ndarray, noise_sigma: float, *,
     """The ratio of the module docstring for a grey sRGB photo (H x W in [0, 1]); NaN when
     the photo has too few strong edges to judge (then nothing is judged)."""
     g = torch.from_numpy(np.ascontiguousarray(grey, dtype=np.float32))
-    smooth = _box(g, 1)  # 3 x 3 mean: the noise
+    smooth = box_mean(g[None], 1)[0]  # 3 x 3 mean: the noise
     slope = _slope(smooth)
     r = int(max(kernel.shape)) // 2 + 2
     hi = _maxpool(smooth, r)  # separable: torch's max pooling took 33 s at 12 MP
