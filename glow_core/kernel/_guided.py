@@ -24,6 +24,7 @@ Measured (true kernel, 1 % noise, 384 px centres, ``runs``-style probes recorded
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from ._resample import box_mean, double, halve
 
@@ -44,16 +45,20 @@ def guided_upsample(low: torch.Tensor, guide: torch.Tensor, radius: int,
     plain = double(low, h, w)
     if radius <= 0:
         return plain
+    c = low.shape[0]
     g = halve(guide[None])
-    mg, mc = box_mean(g, radius), box_mean(low, radius)
-    var_g = box_mean(g * g, radius) - mg * mg
-    cov = box_mean(low * g, radius) - mc * mg
-    var_c = (box_mean(low * low, radius) - mc * mc).clamp_min_(0.0)
+    # The five local moments in one pass of the box filter (one stacked tensor).
+    m = box_mean(torch.cat([g, low, g * g, low * g, low * low]), radius)
+    mg, mc, mgg, mcg, mcc = m[:1], m[1:1 + c], m[1 + c:2 + c], m[2 + c:2 + 2 * c], m[2 + 2 * c:]
+    var_g = mgg - mg * mg
+    cov = mcg - mc * mg
     a = cov / (var_g + eps)
     b = mc - a * mg
-    explained = (a * cov / (var_c + eps)).clamp_(0.0, 1.0)  # the fit's R^2, ridge-damped
+    explained = (a * cov / ((mcc - mc * mc).clamp_min_(0.0) + eps)).clamp_(0.0, 1.0)
+    # The fit's R^2 (ridge-damped) says how much of it to keep. The coefficient maps are
+    # smooth (box means of box means): bilinear is enough to bring them up, and cheaper.
+    coef = F.interpolate(box_mean(torch.cat([a, b, explained]), radius)[None],
+                         scale_factor=2.0, mode="bilinear", align_corners=False)[0, :, :h, :w]
     # At full resolution in place, a few window-sized planes at a time.
-    fitted = double(box_mean(a, radius), h, w).mul_(guide)
-    fitted.add_(double(box_mean(b, radius), h, w)).sub_(plain)
-    fitted.mul_(double(box_mean(explained, radius), h, w).clamp_(0.0, 1.0))
-    return plain.add_(fitted)
+    fitted = coef[:c].mul_(guide).add_(coef[c:2 * c]).sub_(plain)
+    return plain.add_(fitted.mul_(coef[2 * c:].clamp_(0.0, 1.0)))

@@ -13,13 +13,21 @@ __all__ = ["box_mean", "double", "halve"]
 def box_mean(x: torch.Tensor, radius: int) -> torch.Tensor:
     """Mean over (2r+1)^2 of each (H, W) plane of (C, H, W), edge-replicated.
 
-    Separable (a row pass, then a column pass): the same mean, 2 (2r+1) instead of
-    (2r+1)^2 additions per pixel (torch's CPU pooling is direct; a 13 x 13 box over a
-    1 MP window took ~0.3 s)."""
+    Separable (a row pass, then a column pass), each pass 2r in-place additions of
+    shifted slices: on the CPU 6-8x faster than ``avg_pool2d``'s strided windows at radius
+    1-8 (8 planes of 0.9 MP, 2 threads: 0.012 against 0.090 s at radius 1), and torch's
+    2-D pooling is direct ((2r+1)^2 additions a pixel; a 13 x 13 box over a 1 MP window
+    took ~0.3 s)."""
     n = 2 * radius + 1
-    t = F.pad(x[:, None], (radius,) * 4, mode="replicate")
-    t = F.avg_pool2d(t, (1, n), stride=1)
-    return F.avg_pool2d(t, (n, 1), stride=1)[:, 0]
+    h, w = x.shape[-2:]
+    t = F.pad(x[:, None], (radius,) * 4, mode="replicate")[:, 0]
+    rows = t[..., :w].clone()
+    for s in range(1, n):
+        rows.add_(t[..., s:s + w])
+    out = rows[..., :h, :].clone()
+    for s in range(1, n):
+        out.add_(rows[..., s:s + h, :])
+    return out.mul_(1.0 / (n * n))
 
 
 def double(t: torch.Tensor, h: int, w: int) -> torch.Tensor:

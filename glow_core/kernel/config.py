@@ -234,11 +234,14 @@ class DeconvConfig:
     # 1 % noise, 384 px centres x usrnet12 k10, infwide 20, kair_large 1 ("full": the
     # chroma at full resolution, 3 iterations): colourful photos (Kodak 02, 03, DIV2K
     # 0803, McMaster 1, 10-13, 15, 16: 30 cases) full 28.77 dB, plain half 28.35, guided
-    # 29.07 (-0.54 .. +1.08 against full); little colour detail (Kodak 01, 04-08: 18)
-    # 26.10 / 26.13 / 26.21; night scenes (nightshot5: 15) 28.13 / 27.85 / 28.09. The same
+    # 29.12 (-0.47 .. +1.11 against full); little colour detail (Kodak 01, 04-08: 18)
+    # 26.10 / 26.13 / 26.22; night scenes (nightshot5: 15) 28.13 / 27.85 / 28.13. The same
     # as 4:2:0 JPEGs (q92, half resolution either way): plain 27.99 / 25.37 / 27.21,
-    # guided 28.56 / 25.42 / 27.40. Against the rule before (plain half up to detail 0.3,
-    # full above): +0.30 / +0.09 / +0.26 dB, and the full solve's time saved.
+    # guided 28.60 / 25.42 / 27.42. Against the rule before (plain half up to detail 0.3,
+    # full above): +0.35 / +0.09 / +0.29 dB, and the full solve's time saved. Through the
+    # blind stage (first version, bicubic coefficient maps; benchmarks/kernels.py, 192
+    # Kodak cases): 25.66 -> 25.72 dB, the
+    # true-kernel ceiling 27.56 -> 27.68; 54 real GoPro crops 28.58 -> 28.59.
     chroma_guide_radius: int = 1
     # The fit's ridge on the luminance's local variance (linear light, (0.3 %)^2 of full
     # scale): below the variance of any visible edge, above a flat patch's residual noise.
