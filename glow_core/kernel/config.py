@@ -240,8 +240,8 @@ class DeconvConfig:
     # guided 28.60 / 25.42 / 27.42. Against the rule before (plain half up to detail 0.3,
     # full above): +0.35 / +0.09 / +0.29 dB, and the full solve's time saved. Through the
     # blind stage (first version, bicubic coefficient maps; benchmarks/kernels.py, 192
-    # Kodak cases): 25.66 -> 25.72 dB, the
-    # true-kernel ceiling 27.56 -> 27.68; 54 real GoPro crops 28.58 -> 28.59.
+    # Kodak cases): 25.66 -> 25.72 dB, the true-kernel ceiling 27.56 -> 27.68; 54 real
+    # GoPro crops 28.58 -> 28.59.
     chroma_guide_radius: int = 1
     # The fit's ridge on the luminance's local variance (linear light, (0.3 %)^2 of full
     # scale): below the variance of any visible edge, above a flat patch's residual noise.
