@@ -44,6 +44,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ._resample import box_mean
 from .accept import (
     Acceptance,
     accept_field,
@@ -473,15 +474,6 @@ def _with_acceptance(f: KernelField, image: np.ndarray, acfg: AcceptConfig,
 # ----------------------------------------------------------------------------- deconvolution
 
 
-def _box_mean(a: np.ndarray, radius: int) -> np.ndarray:
-    """Mean over a (2r+1)^2 box (edge-clamped), by cumulative sums."""
-    p = np.pad(a.astype(np.float64), radius + 1, mode="edge")
-    c = p.cumsum(0).cumsum(1)
-    n = 2 * radius + 1
-    s = c[n:, n:] - c[:-n, n:] - c[n:, :-n] + c[:-n, :-n]
-    return (s / (n * n))[: a.shape[0], : a.shape[1]]
-
-
 def _blend_weights(boxes: np.ndarray, i: int, j: int) -> np.ndarray:
     """Raised-cosine weights of region (i, j) over its box, ramps over the overlaps."""
     gy, gx = boxes.shape[:2]
@@ -666,7 +658,8 @@ def _deconvolve_field(image: np.ndarray, kfield: KernelField, config: DeconvConf
             y0, x0, y1, x1 = box
             part, res = deconvolve_window(lin_t, kfield.kernels[i, j], box, lam=lam, sat=sat,
                                           config=config, residual=True, tone_ref=tone_ref)
-            r = _box_mean(res, max(3, ksz // 2))[:, :, None]
+            r = box_mean(torch.from_numpy(res)[None], max(3, ksz // 2))[0].numpy()
+            r = r.astype(np.float64)[:, :, None]
             cos_w = _blend_weights(kfield.boxes, i, j)[:, :, None]
             old = rmin[y0:y1, x0:x1]
             new = np.minimum(old, r)
