@@ -439,8 +439,8 @@ def test_guided_chroma_puts_colour_edges_back_on_the_luminance_edges() -> None:
     plain = psnr(deconvolve(blurry, k, DeconvConfig(chroma_guide_radius=0)), sharp, 12)
     full = psnr(deconvolve(blurry, k, DeconvConfig(chroma_half_resolution=False)), sharp, 12)
     assert plain < full - 1.0  # measured -1.5
-    assert psnr(guided, sharp, 12) > plain + 0.8  # measured +1.1
-    assert psnr(guided, sharp, 12) > full - 0.7  # measured -0.43
+    assert psnr(guided, sharp, 12) > plain + 0.8  # measured +1.04
+    assert psnr(guided, sharp, 12) > full - 0.7  # measured -0.49
 
 
 def test_colour_stored_at_half_resolution_is_solved_there() -> None:

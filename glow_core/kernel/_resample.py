@@ -1,6 +1,6 @@
 """Box means and 2 x 2 down / up sampling of (C, H, W) planes, shared by the solver's
-half-resolution parts (chroma, the ringing blend), the guided upsampling and the edge
-steepness test."""
+half-resolution parts (chroma, the ringing blend), the guided upsampling, the field's
+residual blend and the edge steepness test."""
 
 from __future__ import annotations
 
