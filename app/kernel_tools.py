@@ -270,6 +270,9 @@ def _agreement(info: dict[str, Any]) -> str:
     # here, not at the top: the window opens before the engine (and torch) is loaded
     from glow_core.kernel.config import KernelConfig
 
-    if (starts[int(chosen)].get("agreement") or 0.0) >= KernelConfig().start_agreement:
+    # the engine's confirmed agreement (only starts that explain the photo too count) where
+    # it reports one; the chosen start's own otherwise
+    agreement = info.get("agreement", starts[int(chosen)].get("agreement"))
+    if (agreement or 0.0) >= KernelConfig().start_agreement:
         return ", confirmed by a second estimate"
     return ", estimates disagree"

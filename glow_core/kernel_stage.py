@@ -199,19 +199,21 @@ def estimate_field(pixels: np.ndarray, *, kernel_size: int | None = None,
     if "light_streaks" in est.info:  # the lights' agreement is that check's evidence
         accept_config = replace(accept_config or AcceptConfig(), edge_residual_check=False,
                                 steepness_check=False)
-    # A blind kernel must pass the acceptance test (ringing / residual after deconvolving):
-    # a confidently wrong estimate is attenuated or refused instead of damaging the photo.
-    attach_acceptance(kf, pixels, kernel_config=kcfg, accept_config=accept_config,
-                      cancel=stop)
     kf.boxes = np.array([[list(est.region)]], dtype=np.int64)
     kf.info = {"region": tuple(int(v) for v in est.region), "seconds": est.seconds}
     if "polish" in est.info:
         kf.info["polish"] = est.info["polish"]
-    if "starts" in est.info:  # each start's kernel size, confidence and residual
+    if "starts" in est.info:  # each start's kernel size, confidence, agreement, residual
         kf.info["starts"] = est.info["starts"]
         kf.info["start"] = est.info["start"]
+        kf.info["agreement"] = est.info["agreement"]  # read by the acceptance test
     if "light_streaks" in est.info:  # read off the photo's lights (night case)
         kf.info["light_streaks"] = est.info["light_streaks"]
+    # A blind kernel must pass the acceptance test (the starts' agreement before, ringing /
+    # residual after deconvolving): a confidently wrong estimate is attenuated or refused
+    # instead of damaging the photo.
+    attach_acceptance(kf, pixels, kernel_config=kcfg, accept_config=accept_config,
+                      cancel=stop)
     return kf
 
 
@@ -246,6 +248,7 @@ def field_info(kf: KernelField, source: Source, seconds: float, backed_off: bool
     if "starts" in kf.info:  # the estimate's starts, and which one explained the photo best
         info["starts"] = [_rounded(s) for s in kf.info["starts"]]
         info["start"] = int(kf.info["start"])
+        info["agreement"] = round(float(kf.info["agreement"]), 4)
     if "light_streaks" in kf.info:
         streaks = kf.info["light_streaks"]
         info["light_streaks"] = {"count": int(streaks["count"]),

@@ -196,6 +196,10 @@ def test_the_panel_line_says_whether_the_estimates_agreed() -> None:
     assert describe(dict(base, starts=alone, start=0)) == (
         "Estimated: 27 px, confidence 0.80, estimates disagree (4.2 s)")
     assert describe(dict(base, starts=two[:1], start=0)) == describe(base)
+    # the engine's agreement counts only starts that explain the photo too: two alike whose
+    # second fails to explain it do not confirm the first
+    assert describe(dict(base, starts=two, start=1, agreement=0.0)).endswith(
+        "estimates disagree (4.2 s)")
 
 
 def test_varying_blur_reaches_the_estimate_and_the_restore(qtbot, window,  # noqa: F811

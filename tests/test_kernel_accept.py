@@ -59,6 +59,37 @@ def test_correct_estimate_is_accepted() -> None:
 CONSISTENT = AcceptConfig(use_consistency=True)
 
 
+@pytest.mark.parametrize("where", ["estimate", "field"])
+def test_a_right_kernel_no_other_start_confirms_is_refused(where: str) -> None:
+    """The estimator's starts are the acceptance's first evidence: the same right kernel,
+    deconvolved the same way, is kept when another start confirmed it and refused when
+    none did (``info["agreement"]`` under the step at 0.5), with the reason said; an
+    estimate whose starts were not compared (one start) is judged without it."""
+    sharp, blurry, k_true, _ = _scene()
+    dec = deconvolve(blurry, k_true, noise_sigma=0.01)
+
+    def judged(info: dict):
+        if where == "estimate":
+            return accept(blurry, dec, SimpleNamespace(kernel=k_true, confidence=0.8,
+                                                       info=info), 0.01)
+        f = KernelField.single(k_true, blurry.shape[:2], confidence=0.8)
+        f.info = dict(info)
+        attach_acceptance(f, blurry)
+        return accept(blurry, dec, f, 0.01)
+
+    confirmed, alone, unasked = judged({"agreement": 0.93}), judged({"agreement": 0.41}), \
+        judged({})
+    assert confirmed.strength >= 0.9 and "agreement" not in " ".join(confirmed.reasons)
+    assert confirmed.features["parts"]["agreement"] == 1.0
+    assert alone.strength == 0.0 and alone.backs_off
+    assert any(r.startswith("agreement 0.41") for r in alone.reasons), alone.reasons
+    assert unasked.strength == confirmed.strength and "agreement" not in unasked.features
+    off = accept(blurry, dec, SimpleNamespace(kernel=k_true, confidence=0.8,
+                                              info={"agreement": 0.41}), 0.01,
+                 AcceptConfig(agreement_check=False))
+    assert off.strength == confirmed.strength
+
+
 def test_ringing_on_a_clean_photo_is_judged_at_the_one_percent_floor() -> None:
     """A low-ISO photo (8-bit quantisation only): its correct deconvolution overshoots
     "many sigmas" of a noise that is not there. Ringing is judged at the 1 % floor the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -408,3 +409,43 @@ def test_the_estimate_says_whether_its_polish_was_kept(scene) -> None:
     else:
         assert on.kernel.shape[0] >= off.kernel.shape[0]
     assert "polish" not in off.info
+
+
+def test_only_a_start_that_explains_the_photo_confirms_the_kept_kernel(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kept kernel's ``info["agreement"]`` (what the acceptance test reads) counts a
+    confirming start only when that start's kernel explains the region within
+    ``start_confirm_residual`` of the kept one's: alike kernels of which one fails to
+    explain the photo are no confirmation."""
+    import scipy.ndimage
+
+    from glow_core.kernel import estimate as est_mod
+
+    k = motion_kernel(15, seed=3)
+    smeared = scipy.ndimage.gaussian_filter(k, 1.5).astype(np.float32)
+    smeared /= smeared.sum()
+    similarity = kernel_similarity(k, smeared)
+    assert similarity >= KernelConfig().start_agreement
+    sharp = dead_leaves(192 + 16, seed=2, n=900)
+    rng = np.random.default_rng(4)
+    photo = np.clip(linear_to_srgb(blur(sharp, k)) + rng.normal(0, 0.01, (192, 192)), 0, 1)
+    photo = photo.astype(np.float32)
+    found = [k, smeared]
+
+    def fake_single(image, config, kernel_size, region, *args):  # noqa: ANN001, ANN202
+        return est_mod.KernelEstimate(
+            kernel=found.pop(0), confidence=0.8, size=15, region=(0, 0, 192, 192),
+            seconds=0.0, info={"confidence_parts": {"contained": 1.0}, "noise_sigma": 0.01})
+
+    monkeypatch.setattr(est_mod, "_estimate_single", fake_single)
+    config = KernelConfig(polish_rounds=0, extra_starts=(1.35,))
+    out = est_mod.estimate_kernel(photo, config)
+    np.testing.assert_array_equal(out.kernel, k)
+    res = [s["residual"] for s in out.info["starts"]]
+    assert res[1] > res[0]  # the smeared kernel explains the photo worse ...
+    assert out.info["agreement"] == pytest.approx(similarity)  # ... but within 8x
+    found[:] = [k, smeared]
+    strict = replace(config, start_confirm_residual=0.99 * res[1] / res[0])
+    out = est_mod.estimate_kernel(photo, strict)
+    np.testing.assert_array_equal(out.kernel, k)
+    assert out.info["agreement"] == 0.0  # unconfirmed: the acceptance test refuses it

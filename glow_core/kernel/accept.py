@@ -42,7 +42,8 @@ from .noise import channel_min
 from .noise import photo_grey as _grey
 
 __all__ = ["Acceptance", "accept", "accept_field", "blend", "cell_grid", "cell_strengths",
-           "deconvolution_checks", "field_consistency", "region_consistency"]
+           "deconvolution_checks", "field_consistency", "region_consistency",
+           "start_agreement"]
 
 
 @dataclass
@@ -307,10 +308,26 @@ def _ramp(v: float, bad: float, good: float) -> float:
     return float(np.clip(t, 0.0, 1.0))
 
 
-def _pre_parts(conf: float, consistency: dict | None, config: AcceptConfig
-               ) -> tuple[dict, dict]:
+def start_agreement(info: dict) -> float | None:
+    """How far another of the estimator's starts confirms the chosen kernel (the kernel
+    similarity of the closest other start that found blur and explains the region,
+    ``estimate._pick_start``'s "agreement"), or None where only one start ran (a region of
+    a field, a kernel read off light streaks, a first start that found no blur)."""
+    agreement = info.get("agreement")
+    return None if agreement is None else float(agreement)
+
+
+#: The parts judged before deconvolving (an earlier acceptance's are reused as they are).
+PRE_PARTS = ("confidence", "consistency", "agreement")
+
+
+def _pre_parts(conf: float, consistency: dict | None, config: AcceptConfig,
+               agreement: float | None = None) -> tuple[dict, dict]:
     feats: dict = {"confidence": conf}
     parts = {"confidence": _ramp(conf, config.min_confidence, config.full_confidence)}
+    if agreement is not None and config.agreement_check:
+        feats["agreement"] = agreement
+        parts["agreement"] = _ramp(agreement, config.min_agreement, config.full_agreement)
     if consistency is not None:
         feats["consistency"] = consistency["min"]
         feats["consistency_pair"] = consistency["pair"]
@@ -409,9 +426,10 @@ def accept_field(kfield: object, consistency: dict | None, config: AcceptConfig,
     if previous is not None:
         feats = {k: v for k, v in previous.features.items() if k != "parts"}
         parts = {k: v for k, v in previous.features.get("parts", {}).items()
-                 if k in ("confidence", "consistency")}
+                 if k in PRE_PARTS}
     else:
-        parts, feats = _pre_parts(float(kfield.global_confidence), consistency, config)
+        parts, feats = _pre_parts(float(kfield.global_confidence), consistency, config,
+                                  start_agreement(getattr(kfield, "info", {})))
     if blurry is not None and deconvolved is not None:
         if kfield.uniform or kfield.grid == (1, 1):
             k = kfield.global_kernel if kfield.uniform else kfield.kernels[0, 0]
@@ -518,6 +536,7 @@ def accept(blurry: np.ndarray, deconvolved: np.ndarray, estimate: object,
     if consistency is None and config.use_consistency:
         consistency = region_consistency(blurry, kernel, kernel_config, estimator=estimator,
                                          cancel=cancel)
-    parts, feats = _pre_parts(float(estimate.confidence), consistency, config)
+    parts, feats = _pre_parts(float(estimate.confidence), consistency, config,
+                              start_agreement(getattr(estimate, "info", {})))
     _post(blurry, deconvolved, kernel, noise_sigma, parts, feats, config)
     return _finish(parts, feats, config)

@@ -430,6 +430,13 @@ def _pick_start(image: np.ndarray | torch.Tensor, starts: list[KernelEstimate],
                          else float("inf"))
     best = int(np.argmin(residuals))
     chosen = starts[best]
+    # The chosen kernel's confirmation, counted only from starts that explain the region
+    # too (a kernel whose deconvolution fails to explain it confirms nothing); the
+    # acceptance test refuses an unconfirmed kernel (AcceptConfig.min_agreement).
+    plausible = config.start_confirm_residual * residuals[best]
+    chosen.info["agreement"] = max(
+        (pair(best, j) for j in range(len(starts))
+         if j != best and blur[j] and residuals[j] <= plausible), default=0.0)
     chosen.info["starts"] = [
         {"level_scale": est.info["level_scale"], "size": int(est.kernel.shape[0]),
          "confidence": float(est.confidence), "agreement": agree,
