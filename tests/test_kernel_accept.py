@@ -192,6 +192,27 @@ def test_field_attenuates_a_wrong_kernel_after_deconvolution() -> None:
     assert psnr(out, sharp, 16) > psnr(blurry, sharp, 16) - 0.5
 
 
+def test_a_one_region_field_is_judged_on_its_estimates_agreement() -> None:
+    """A field of one region is the global estimate alone: an unconfirmed one is refused as
+    the one-kernel path refuses it, a confirmed one is judged as before."""
+    _, blurry, k_true, _ = _scene(160, 9)
+
+    def agreeing(agreement: float):
+        def est(image, config, *, kernel_size=None, region=None, **_):
+            return SimpleNamespace(kernel=k_true, confidence=0.9,
+                                   info={"agreement": agreement})
+        return est
+
+    one = FieldConfig(region_min=512)
+    alone = estimate_kernel_field(blurry, one, estimator=agreeing(0.3))
+    assert alone.grid == (1, 1) and alone.backs_off
+    assert any(r.startswith("agreement 0.30") for r in alone.acceptance.reasons)
+    confirmed = estimate_kernel_field(blurry, one, estimator=agreeing(0.9))
+    assert not confirmed.backs_off and confirmed.acceptance.features["parts"]["agreement"] == 1
+    plain = estimate_kernel_field(blurry, one, estimator=_fixed(k_true))
+    assert plain.acceptance.strength == confirmed.acceptance.strength
+
+
 def test_acceptance_can_be_disabled_and_user_kernels_skip_it() -> None:
     _, blurry, _, k_wrong = _scene(160, 9)
     f = estimate_kernel_field(blurry, FieldConfig(region_min=512),

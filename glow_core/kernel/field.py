@@ -413,6 +413,11 @@ def estimate_kernel_field(image: np.ndarray, config: FieldConfig | None = None, 
         f = KernelField.single(gk.astype(np.float32), (h, w), gconf)
         f.boxes = boxes[:1, :1] if gy * gx == 1 else np.array([[[0, 0, h, w]]])
         f.min_confidence = config.min_confidence
+        # one region: the global estimate alone, judged as the one-kernel path judges it
+        # (its starts' agreement included); a field of regions is judged by its regions
+        agreement = getattr(g, "info", {}).get("agreement")
+        if agreement is not None:
+            f.info["agreement"] = agreement
         return _with_acceptance(f, image, acfg, kcfg, estimator, cancel)
     kernels = np.zeros((gy, gx, size, size), dtype=np.float64)
     conf = np.zeros((gy, gx), dtype=np.float64)
