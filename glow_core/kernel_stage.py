@@ -206,7 +206,8 @@ def estimate_field(pixels: np.ndarray, *, kernel_size: int | None = None,
     if "starts" in est.info:  # each start's kernel size, confidence, agreement, residual
         kf.info["starts"] = est.info["starts"]
         kf.info["start"] = est.info["start"]
-        kf.info["agreement"] = est.info["agreement"]  # read by the acceptance test
+    if "agreement" in est.info:  # the kept kernel's confirmation: the acceptance reads it
+        kf.info["agreement"] = est.info["agreement"]
     if "light_streaks" in est.info:  # read off the photo's lights (night case)
         kf.info["light_streaks"] = est.info["light_streaks"]
     # A blind kernel must pass the acceptance test (the starts' agreement before, ringing /
@@ -248,6 +249,7 @@ def field_info(kf: KernelField, source: Source, seconds: float, backed_off: bool
     if "starts" in kf.info:  # the estimate's starts, and which one explained the photo best
         info["starts"] = [_rounded(s) for s in kf.info["starts"]]
         info["start"] = int(kf.info["start"])
+    if "agreement" in kf.info:  # the kept kernel's confirmation (the acceptance reads it)
         info["agreement"] = round(float(kf.info["agreement"]), 4)
     if "light_streaks" in kf.info:
         streaks = kf.info["light_streaks"]

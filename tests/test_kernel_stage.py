@@ -75,6 +75,9 @@ def test_kernel_stage_beats_stage_off(engine: Engine, blurred) -> None:
     assert len(residuals) == 2 and residuals[info["start"]] == min(
         r for r in residuals if r is not None)
     json.dumps(info["starts"], allow_nan=False)
+    # the two starts found one kernel: it is confirmed (what the acceptance test read)
+    assert info["agreement"] >= 0.5 and "agreement" not in " ".join(
+        info["acceptance"]["reasons"])
     assert on.info["network"] == "skipped" and "kernel" not in off.info
     assert psnr(on.image, sharp) > psnr(blurry, sharp) + 2.0
     assert psnr(on.image, sharp) > psnr(off.image, sharp) + 2.0

@@ -150,9 +150,9 @@ class KernelConfig:
     # protocol (2026-12-02): blind 25.71 -> 25.81 dB, error ratio <= 2 on 151 -> 154 of 192
     # (Levin k11 +0.38, k12 +0.31, INFWIDE +0.18 / +0.25, kair_large 2 -0.43); on real
     # GoPro crops its compact kernels gained on small blurs (13 up / 6 down) but let two
-    # nearly sharp crops' wrong kernels through (-2.56 / -1.86 dB), the first of which the
-    # acceptance's start agreement now refuses (AcceptConfig.min_agreement): 54 crops 28.59
-    # -> 28.60, held out 27.06 -> 27.12.
+    # crops' wrong kernels through (-2.56 / -1.86 dB), the first of which (nearly sharp)
+    # the acceptance's start agreement now refuses (AcceptConfig.min_agreement): 54 crops
+    # 28.59 -> 28.60, held out 27.06 -> 27.12.
     refine_iters: int = 3
     refine_lambda: float = 3e-4  # given a near-true kernel, 3e-4 vs 1.5e-3 raised similarity
     # --- the polish (glow_core.kernel._polish): re-solve against a deconvolved region -------

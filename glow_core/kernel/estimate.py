@@ -407,6 +407,12 @@ def _pick_start(image: np.ndarray | torch.Tensor, starts: list[KernelEstimate],
     A start that finds no blur is only one start's word; a blur kernel from another is a
     challenger, never the other way round (a delta explains any photo by denoising it):
     no-blur kernels neither compete nor confirm.
+
+    The kept kernel's ``info["agreement"]`` is its similarity to the closest other start
+    that found blur and whose kernel explains the region within
+    ``config.start_confirm_residual`` of its own residual; below ``start_agreement`` the
+    acceptance test refuses it (``AcceptConfig.min_agreement``): every unconfirmed kernel
+    measured lost (see the two configs).
     """
     _, region = _region_crop(image, starts[0].region, linear, config, device)
     sigma = float(estimate_noise(region))
