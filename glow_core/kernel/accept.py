@@ -308,12 +308,14 @@ def _ramp(v: float, bad: float, good: float) -> float:
     return float(np.clip(t, 0.0, 1.0))
 
 
-def start_agreement(info: dict) -> float | None:
-    """How far another of the estimator's starts confirms the chosen kernel (the kernel
-    similarity of the closest other start that found blur and explains the region,
-    ``estimate._pick_start``'s "agreement"), or None where only one start ran (a region of
-    a field, a kernel read off light streaks, a first start that found no blur)."""
-    agreement = info.get("agreement")
+def start_agreement(estimate: object) -> float | None:
+    """How far another of the estimator's starts confirms the chosen kernel of
+    ``estimate`` (a :class:`KernelEstimate` or :class:`KernelField`: the kernel similarity
+    of the closest other start that found blur and explains the region,
+    ``estimate._pick_start``'s ``info["agreement"]``), or None where only one start ran (a
+    region of a field, a kernel read off light streaks, a first start that found no blur)
+    or the object carries no ``info`` (a stand-in estimator's result)."""
+    agreement = getattr(estimate, "info", {}).get("agreement")
     return None if agreement is None else float(agreement)
 
 
@@ -429,7 +431,7 @@ def accept_field(kfield: object, consistency: dict | None, config: AcceptConfig,
                  if k in PRE_PARTS}
     else:
         parts, feats = _pre_parts(float(kfield.global_confidence), consistency, config,
-                                  start_agreement(getattr(kfield, "info", {})))
+                                  start_agreement(kfield))
     if blurry is not None and deconvolved is not None:
         if kfield.uniform or kfield.grid == (1, 1):
             k = kfield.global_kernel if kfield.uniform else kfield.kernels[0, 0]
@@ -537,6 +539,6 @@ def accept(blurry: np.ndarray, deconvolved: np.ndarray, estimate: object,
         consistency = region_consistency(blurry, kernel, kernel_config, estimator=estimator,
                                          cancel=cancel)
     parts, feats = _pre_parts(float(estimate.confidence), consistency, config,
-                              start_agreement(getattr(estimate, "info", {})))
+                              start_agreement(estimate))
     _post(blurry, deconvolved, kernel, noise_sigma, parts, feats, config)
     return _finish(parts, feats, config)

@@ -52,6 +52,7 @@ from .accept import (
     cell_strengths,
     field_consistency,
     region_strengths,
+    start_agreement,
 )
 from .config import AcceptConfig, DeconvConfig, FieldConfig, KernelConfig
 from .deconvolve import (
@@ -415,7 +416,7 @@ def estimate_kernel_field(image: np.ndarray, config: FieldConfig | None = None, 
         f.min_confidence = config.min_confidence
         # one region: the global estimate alone, judged as the one-kernel path judges it
         # (its starts' agreement included); a field of regions is judged by its regions
-        agreement = getattr(g, "info", {}).get("agreement")
+        agreement = start_agreement(g)
         if agreement is not None:
             f.info["agreement"] = agreement
         return _with_acceptance(f, image, acfg, kcfg, estimator, cancel)
