@@ -119,7 +119,11 @@ def stage_output(blurry: np.ndarray, spatially_varying: bool) -> tuple[np.ndarra
     return out, {"seconds": time.perf_counter() - t,
                  "grid": list(f.grid) if f is not None else None,
                  "uniform": bool(f.uniform) if f is not None else None,
-                 "strength": float(f.strength) if f is not None else 0.0}
+                 "strength": float(f.strength) if f is not None else 0.0,
+                 # the starts' confirmation: the one the acceptance judged, the global
+                 # estimate's (a field of regions)
+                 "agreement": f.info.get("agreement") if f is not None else None,
+                 "global_agreement": f.info.get("global_agreement") if f is not None else None}
 
 
 def run_case(data: Path, photo: str, kernel: str, kind: str,

@@ -328,7 +328,9 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
         if priors is not None and priors.bokeh > 0:  # a portrait's soft background stays
             deconvolved = preserve_defocus(pixels, deconvolved, kf, priors.bokeh)
     acceptance = getattr(kf, "acceptance", None)
-    if acceptance is not None and deconvolved is not None and acceptance.strength <= 0.0:
+    refused_after = (acceptance is not None and deconvolved is not None
+                     and acceptance.strength <= 0.0)
+    if refused_after:
         backed_off, deconvolved = True, None  # refused after deconvolving: the photo as is
     info = field_info(kf, source, time.perf_counter() - start, backed_off)
     if estimate is not None and kernel is None:
@@ -348,8 +350,12 @@ def run_kernel_stage(pixels: np.ndarray, *, kernel: np.ndarray | None,
         info["note"] = (f"no blur to undo: the estimated kernel is {spread:.1f} px wide "
                         f"(< {MIN_SPREAD_PX} px); no deconvolution, the network alone")
     elif backed_off and acceptance is not None and acceptance.strength <= 0.0:
-        info["note"] = ("the deconvolution was refused by the acceptance test ("
-                        + "; ".join(acceptance.reasons or ["ringing"]) + "): the network alone")
+        # Refused before deconvolving (the starts disagree, the halves of the photo
+        # disagree, a low confidence) or after (ringing, residual): say which happened.
+        what = ("the deconvolution was refused by the acceptance test" if refused_after
+                else "the blur estimate was refused by the acceptance test before deconvolving")
+        info["note"] = (what + " (" + "; ".join(acceptance.reasons or ["ringing"])
+                        + "): the network alone")
     elif backed_off:
         info["note"] = (f"blur estimate not trusted (confidence {kf.global_confidence:.2f} < "
                         f"{kf.min_confidence:.2f}): no deconvolution, the network alone")

@@ -382,10 +382,35 @@ def test_a_confidently_wrong_estimate_is_refused(engine: Engine, blurred, monkey
     result = engine.restore(blurry, RestoreOptions(after_deconv="deconvolved"))
     acceptance = result.info["kernel"]["acceptance"]
     assert acceptance["strength"] == 0.0 and result.info["kernel"]["backed_off"], acceptance
-    assert "acceptance test" in result.info["kernel"]["note"]
+    assert "the deconvolution was refused by the acceptance test" in result.info["kernel"]["note"]
     # refused: the photo goes to the network exactly as with the stage off
     off = engine.restore(blurry, RestoreOptions(kernel_stage=False))
     np.testing.assert_allclose(result.image, off.image, atol=1e-6)
+
+
+def test_an_unconfirmed_kernel_is_refused_before_deconvolving(engine: Engine, blurred,
+                                                             monkeypatch) -> None:
+    """The true kernel, but no other start of the estimator confirmed it: the acceptance
+    test refuses it before any deconvolution, and the note says so (not that a
+    deconvolution was refused) and names the agreement."""
+    sharp, k, clean = blurred
+    blurry = np.clip(clean + np.random.default_rng(6).normal(0, 0.01, clean.shape), 0, 1
+                     ).astype(np.float32)
+
+    def unconfirmed(image, config, **kw):
+        h, w = image.shape[:2]
+        return KernelEstimate(kernel=k, confidence=0.9, size=KSIZE, region=(0, 0, h, w),
+                              seconds=0.0, info={"agreement": 0.3})
+
+    def no_deconvolution(*_a, **_kw):
+        raise AssertionError("a kernel refused before deconvolving is not deconvolved")
+
+    monkeypatch.setattr(kernel_stage, "estimate_kernel", unconfirmed)
+    monkeypatch.setattr(kernel_stage, "deconvolve_photo", no_deconvolution)
+    info = engine.restore(blurry, RestoreOptions()).info["kernel"]
+    assert info["backed_off"] and info["agreement"] == 0.3, info
+    assert "refused by the acceptance test before deconvolving" in info["note"], info["note"]
+    assert "agreement 0.30" in info["note"] and "network alone" in info["note"]
 
 
 def test_an_earlier_estimate_is_reused_as_an_estimate(engine: Engine, blurred, monkeypatch

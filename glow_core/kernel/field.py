@@ -444,6 +444,9 @@ def estimate_kernel_field(image: np.ndarray, config: FieldConfig | None = None, 
     sims = np.array([[_similarity(gk, reg[i, j]) for j in range(gx)] for i in range(gy)])
     trusted = conf >= config.min_confidence
     uniform = bool(np.all(sims[trusted] >= config.agree_similarity)) if trusted.any() else True
+    agreement = start_agreement(g)
+    if agreement is not None:  # how far the global estimate's starts confirm it
+        info["global_agreement"] = agreement
     f = KernelField(kernels=reg, confidences=own, boxes=boxes,
                     global_kernel=gk.astype(np.float32), global_confidence=gconf,
                     image_size=(h, w), uniform=uniform, min_confidence=config.min_confidence,
