@@ -178,7 +178,12 @@ def run_case(name: str, bpath: Path, spath: Path, held: bool, place: str, crop: 
             "stage_psnr": psnr(out, sharp, shift), "stage_ssim": ssim(out, sharp, shift),
             "strength": float(stage.info.get("acceptance", {}).get("strength", 0.0))
             if not stage.info.get("backed_off") else 0.0,
-            "kernel_size": stage.info.get("size"), "seconds": seconds}
+            "kernel_size": stage.info.get("size"), "seconds": seconds,
+            # the starts' confirmation: the one the acceptance judged, the global
+            # estimate's (a field of regions)
+            "agreement": stage.info.get("agreement"),
+            "global_agreement": None if stage.field is None
+            else stage.field.info.get("global_agreement")}
     if engine:
         row.update(engine_scores(blurry, sharp, checkpoint))
     if ceiling:

@@ -192,25 +192,47 @@ def test_field_attenuates_a_wrong_kernel_after_deconvolution() -> None:
     assert psnr(out, sharp, 16) > psnr(blurry, sharp, 16) - 0.5
 
 
-def test_a_one_region_field_is_judged_on_its_estimates_agreement() -> None:
-    """A field of one region is the global estimate alone: an unconfirmed one is refused as
-    the one-kernel path refuses it, a confirmed one is judged as before."""
+@pytest.mark.parametrize("regions", ["one", "uniform"])
+def test_a_field_of_the_global_kernel_is_judged_on_its_estimates_agreement(regions: str
+                                                                          ) -> None:
+    """A field of one region, or of regions that all agree with the global kernel
+    (``uniform``: deconvolved with it alone), is the global estimate: an unconfirmed one is
+    refused as the one-kernel path refuses it, a confirmed one is judged as before."""
     _, blurry, k_true, _ = _scene(160, 9)
+    config = FieldConfig(region_min=512) if regions == "one" else SMALL
 
     def agreeing(agreement: float):
         def est(image, config, *, kernel_size=None, region=None, **_):
+            if region is not None:  # a region's estimate: one start, no agreement
+                return SimpleNamespace(kernel=k_true, confidence=0.9)
             return SimpleNamespace(kernel=k_true, confidence=0.9,
                                    info={"agreement": agreement})
         return est
 
-    one = FieldConfig(region_min=512)
-    alone = estimate_kernel_field(blurry, one, estimator=agreeing(0.3))
-    assert alone.grid == (1, 1) and alone.backs_off
+    alone = estimate_kernel_field(blurry, config, estimator=agreeing(0.3))
+    assert (alone.grid == (1, 1)) == (regions == "one") and alone.uniform
+    assert alone.backs_off
     assert any(r.startswith("agreement 0.30") for r in alone.acceptance.reasons)
-    confirmed = estimate_kernel_field(blurry, one, estimator=agreeing(0.9))
+    confirmed = estimate_kernel_field(blurry, config, estimator=agreeing(0.9))
     assert not confirmed.backs_off and confirmed.acceptance.features["parts"]["agreement"] == 1
-    plain = estimate_kernel_field(blurry, one, estimator=_fixed(k_true))
+    plain = estimate_kernel_field(blurry, config, estimator=_fixed(k_true))
     assert plain.acceptance.strength == confirmed.acceptance.strength
+
+
+def test_a_field_of_differing_regions_records_but_is_not_refused_on_the_agreement() -> None:
+    """Regions that found other kernels than the global one: the field is theirs, not the
+    global estimate's, so its starts' agreement is recorded (``global_agreement``) and the
+    field is judged on its regions (measured on a real whole frame, see field.py)."""
+    _, blurry, _, _, k1, k2 = two_halves()
+
+    def est(image, config, *, kernel_size=None, region=None, **_):
+        if region is None:
+            return SimpleNamespace(kernel=k1, confidence=0.9, info={"agreement": 0.3})
+        return _oracle(k1, k2, 384)(image, config, kernel_size=kernel_size, region=region)
+
+    f = estimate_kernel_field(blurry, SMALL, estimator=est)
+    assert not f.uniform and f.info["global_agreement"] == 0.3
+    assert "agreement" not in f.info and not f.backs_off
 
 
 def test_acceptance_can_be_disabled_and_user_kernels_skip_it() -> None:
