@@ -148,7 +148,8 @@ class ControlsPanel(QWidget):
         self.precision = QComboBox()
         for p in PRECISIONS:
             self.precision.addItem("Automatic" if p == "auto" else p, p)
-        self.precision.setToolTip("fp16/bf16 halve memory on GPUs; the CPU uses fp32")
+        self.precision.setToolTip("fp16/bf16 halve memory on GPUs; on the CPU, Automatic is "
+                                  "bf16 where the CPU computes it natively (faster), else fp32")
         pform.addRow("Precision", self.precision)
         layout.addWidget(perf)
 
