@@ -84,3 +84,18 @@ def test_srgb_round_trip_numpy_and_torch() -> None:
     t = torch.from_numpy(x)
     torch.testing.assert_close(srgb_to_linear(t), torch.from_numpy(lin), atol=1e-6, rtol=1e-5)
     torch.testing.assert_close(linear_to_srgb(srgb_to_linear(t)), t, atol=2e-6, rtol=1e-5)
+
+
+def test_srgb_curves_leave_their_input_alone_and_differentiate() -> None:
+    """The curves write into tensors they made (the clipped copy, the curve), never into
+    the caller's; a tensor that needs gradients takes the plain form, same values."""
+    x = torch.linspace(-0.1, 1.1, 2001)
+    before = x.clone()
+    for curve in (srgb_to_linear, linear_to_srgb):
+        out = curve(x)
+        assert torch.equal(x, before)
+        leaf = x.clone().requires_grad_()
+        graded = curve(leaf)
+        assert torch.equal(graded.detach(), out)
+        graded.sum().backward()
+        assert torch.isfinite(leaf.grad).all() and float(leaf.grad.min()) >= 0.0

@@ -33,6 +33,8 @@ def srgb_to_linear(x: ArrayT) -> ArrayT:
     x = x.clamp(0.0, 1.0)
     curve = (x + _A).mul_(1 / (1 + _A)).pow_(2.4)
     dark = x <= _THRESH_SRGB
+    if curve.requires_grad:  # out= does not differentiate: the plain form
+        return torch.where(dark, x / 12.92, curve)
     return torch.where(dark, x.div_(12.92), curve, out=curve)
 
 
@@ -44,6 +46,8 @@ def linear_to_srgb(x: ArrayT) -> ArrayT:
     x = x.clamp(0.0, 1.0)
     curve = x.clamp_min(1e-12).pow_(1 / 2.4).mul_(1 + _A).sub_(_A)
     dark = x <= _THRESH_LIN
+    if curve.requires_grad:  # out= does not differentiate: the plain form
+        return torch.where(dark, x * 12.92, curve)
     return torch.where(dark, x.mul_(12.92), curve, out=curve)
 
 
