@@ -188,7 +188,7 @@ def _read(path: Path, max_pixels: int) -> ImageData:
                 f"the limit of {max_pixels / 1e6:.0f} MP (possible decompression bomb)"
             )
         fmt = "JPEG" if im.format == "MPO" else im.format
-        subsampled = _colour_at_half_resolution(im, fmt)
+        subsampled = _colour_at_half_resolution(im, fmt, Path(path))
         bits = _source_bits(im, fmt)  # first: decoding clears the tile it looks at
         use_cv2 = bits == 16 and im.mode not in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
         if not use_cv2:
@@ -224,9 +224,11 @@ def _read(path: Path, max_pixels: int) -> ImageData:
 _SAMPLING_420 = 2
 
 
-def _colour_at_half_resolution(im: Image.Image, fmt: str | None) -> bool:
+def _colour_at_half_resolution(im: Image.Image, fmt: str | None,
+                               path: Path | None = None) -> bool:
     """Whether the file kept the colour at half resolution both ways (4:2:0): a JPEG as
-    Pillow reads its header, a HEIC / HEIF as pillow-heif reports it (phones write 4:2:0)."""
+    Pillow reads its header, a lossy WebP (VP8 stores YUV 4:2:0 only; lossless VP8L keeps
+    RGB), a HEIC / HEIF as pillow-heif reports it (phones write 4:2:0)."""
     if fmt == "JPEG":
         try:
             from PIL import JpegImagePlugin
@@ -234,7 +236,32 @@ def _colour_at_half_resolution(im: Image.Image, fmt: str | None) -> bool:
             return int(JpegImagePlugin.get_sampling(im)) == _SAMPLING_420
         except Exception:  # a header Pillow did not keep: assume full colour
             return False
+    if fmt == "WEBP" and path is not None:
+        return webp_is_lossy(path)
     return im.info.get("chroma") == 420
+
+
+def webp_is_lossy(path: Path) -> bool:
+    """Whether a WebP file's image is lossy (a ``VP8 `` chunk) rather than lossless
+    (``VP8L``), read off its RIFF chunks: Pillow does not say. An extended file
+    (``VP8X``) lists its other chunks (ICC, alpha, EXIF) first; a file this cannot read
+    counts as lossless (full colour: the safe side, the colour is then solved in full)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WEBP":
+                return False
+            for _ in range(16):  # the image chunk comes within the first few
+                chunk = fh.read(8)
+                if len(chunk) < 8:
+                    return False
+                fourcc, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+                if fourcc in (b"VP8 ", b"VP8L"):
+                    return fourcc == b"VP8 "
+                fh.seek(size + (size & 1), os.SEEK_CUR)
+    except OSError:
+        return False
+    return False
 
 
 @contextlib.contextmanager

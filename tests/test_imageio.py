@@ -498,3 +498,31 @@ def test_jpeg_chroma_subsampling_is_read(tmp_path: Path, sampling: int, expected
     grey = tmp_path / "g.jpg"
     Image.fromarray(_rgb8()[..., 0]).save(grey, quality=92)
     assert read_image(grey).chroma_subsampled is False
+
+
+@pytest.mark.parametrize(("kind", "expected"), [("lossy", True), ("lossy-alpha", True),
+                                                ("lossless", False), ("lossless-icc", False)])
+def test_webp_chroma_follows_lossy_or_lossless(tmp_path: Path, kind: str, expected: bool
+                                               ) -> None:
+    """A lossy WebP stores its colour at half resolution (VP8 is 4:2:0 only), with or
+    without alpha (an extended file whose alpha chunk comes first); a lossless one keeps
+    full RGB, an ICC profile before its image chunk included. A file that is not WebP
+    inside says nothing."""
+    from glow_core.imageio import webp_is_lossy
+
+    pixels = _rgb8(40, 56)
+    if "alpha" in kind:
+        pixels = np.dstack([pixels, np.full(pixels.shape[:2], 200, np.uint8)])
+    options = {"lossless": True} if kind.startswith("lossless") else {"quality": 90}
+    if "icc" in kind:
+        from PIL import ImageCms
+
+        options["icc_profile"] = ImageCms.ImageCmsProfile(
+            ImageCms.createProfile("sRGB")).tobytes()
+    path = tmp_path / f"{kind}.webp"
+    Image.fromarray(pixels).save(path, "WEBP", **options)
+    image = read_image(path)
+    assert image.chroma_subsampled is expected and image.pixels.shape[:2] == pixels.shape[:2]
+    junk = tmp_path / "junk.webp"
+    junk.write_bytes(b"RIFF\x04\x00\x00\x00WEBPVP")
+    assert webp_is_lossy(junk) is False and webp_is_lossy(tmp_path / "none.webp") is False
