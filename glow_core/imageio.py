@@ -228,7 +228,8 @@ def _colour_at_half_resolution(im: Image.Image, fmt: str | None,
                                path: Path | None = None) -> bool:
     """Whether the file kept the colour at half resolution both ways (4:2:0): a JPEG as
     Pillow reads its header, a lossy WebP (VP8 stores YUV 4:2:0 only; lossless VP8L keeps
-    RGB), a HEIC / HEIF as pillow-heif reports it (phones write 4:2:0)."""
+    RGB), an AVIF by its AV1 configuration, a HEIC / HEIF as pillow-heif reports it
+    (phones write 4:2:0)."""
     if fmt == "JPEG":
         try:
             from PIL import JpegImagePlugin
@@ -238,7 +239,27 @@ def _colour_at_half_resolution(im: Image.Image, fmt: str | None,
             return False
     if fmt == "WEBP" and path is not None:
         return webp_is_lossy(path)
+    if fmt == "AVIF" and path is not None:
+        return avif_is_420(path)
     return im.info.get("chroma") == 420
+
+
+def avif_is_420(path: Path, head: int = 1 << 16) -> bool:
+    """Whether an AVIF file's AV1 image is colour at 4:2:0, read off its ``av1C`` box
+    (AV1 codec configuration, in the metadata at the file's start: the third byte's
+    monochrome, subsampling-x and subsampling-y bits); Pillow does not say. A file whose
+    first ``head`` bytes hold no such box counts as full colour (the safe side)."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(head)
+    except OSError:
+        return False
+    at = data.find(b"av1C")
+    config = data[at + 4:at + 8] if at >= 0 else b""
+    if len(config) < 4 or not config[0] & 0x80:  # the box's marker bit
+        return False
+    mono, sub_x, sub_y = (config[2] >> 4) & 1, (config[2] >> 3) & 1, (config[2] >> 2) & 1
+    return bool(sub_x and sub_y and not mono)
 
 
 def webp_is_lossy(path: Path) -> bool:

@@ -526,3 +526,26 @@ def test_webp_chroma_follows_lossy_or_lossless(tmp_path: Path, kind: str, expect
     junk = tmp_path / "junk.webp"
     junk.write_bytes(b"RIFF\x04\x00\x00\x00WEBPVP")
     assert webp_is_lossy(junk) is False and webp_is_lossy(tmp_path / "none.webp") is False
+
+
+@pytest.mark.parametrize(("sampling", "expected"), [("4:2:0", True), ("4:2:2", False),
+                                                    ("4:4:4", False), ("grey", False)])
+def test_avif_chroma_follows_its_av1_configuration(tmp_path: Path, sampling: str,
+                                                   expected: bool) -> None:
+    """An AVIF says 4:2:0 only when its AV1 configuration subsamples the colour both ways;
+    4:2:2, 4:4:4 and a grey (monochrome) image do not."""
+    from PIL import features
+
+    from glow_core.imageio import avif_is_420
+
+    if not features.check("avif"):
+        pytest.skip("this Pillow has no AVIF codec")
+    pixels = _rgb8(40, 56)
+    path = tmp_path / f"{sampling.replace(':', '')}.avif"
+    if sampling == "grey":
+        Image.fromarray(pixels[..., 0]).save(path, "AVIF", quality=80)
+    else:
+        Image.fromarray(pixels).save(path, "AVIF", quality=80, subsampling=sampling)
+    assert avif_is_420(path) is expected
+    assert read_image(path).chroma_subsampled is expected
+    assert avif_is_420(tmp_path / "none.avif") is False
