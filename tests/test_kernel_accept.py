@@ -521,3 +521,23 @@ def test_cells_are_judged_against_the_photo_residual_when_that_is_high() -> None
     low = Acceptance(1.0, 1.0, features={"residual": 1.5, "cell_residuals": [[1.5, 3.0, 4.0]]})
     assert cell_strengths(low, cfg).tolist() == [[1.0, 0.5, 0.0]]
     assert cell_strengths(Acceptance(1.0, 1.0, features={"residual": 1.5}), cfg) is None
+
+
+def test_a_long_kernels_residual_ramp_is_widened_more() -> None:
+    """The misfit share widens the residual ramp; a kernel of ``large_kernel_px`` or more
+    by ``large_kernel_widening`` (a long trail's misfit leaves more residual where it
+    still helps), a short one by ``misfit_residual_widening`` (its residual is what tells
+    a near-sharp photo's false estimate); with no misfit nothing is widened."""
+    from glow_core.kernel.field import widened_residual
+
+    cfg = AcceptConfig()
+    short = widened_residual(cfg, 1.0, cfg.large_kernel_px - 2)
+    long = widened_residual(cfg, 1.0, cfg.large_kernel_px)
+    assert short.max_residual == pytest.approx(cfg.max_residual * cfg.misfit_residual_widening)
+    assert long.max_residual == pytest.approx(cfg.max_residual * cfg.large_kernel_widening)
+    assert long.ok_residual > short.ok_residual > cfg.ok_residual
+    assert widened_residual(cfg, 0.0, 75) is cfg
+    half = widened_residual(cfg, 0.5, 75)  # the share scales the widening
+    assert half.max_residual == pytest.approx(cfg.max_residual * (1 + (cfg.large_kernel_widening
+                                                                       - 1) * 0.5))
+    assert widened_residual(cfg, 1.0) == short  # size unknown: the general widening

@@ -560,6 +560,20 @@ class AcceptConfig:
     # Kodak cases within 0.002 dB of each other from 2 -> 4 to 5 -> 10. So 1.75 (3.5 -> 7
     # at f = 1). Before the misfit share: crops +0.29 (9 / 19, worst -2.55), frames +0.16.
     misfit_residual_widening: float = 1.75
+    # ... and by this factor for a kernel of large_kernel_px or more: a long trail's misfit
+    # (real shake varies over the photo; a long estimate is never exactly right) leaves
+    # more residual where its deconvolution still helps, while a short kernel's residual
+    # is what tells a near-sharp photo's false estimate. Replayed (2026-12-02, sixteenth
+    # session, `benchmarks.accept_replay`, the stage's cached estimates and deconvolutions;
+    # gain over the input, losses / gains over 0.1 dB): 54 GoPro crops 1.75 everywhere
+    # +0.70 dB (6 / 27); 3.5 everywhere +0.83 (11 / 27: 15-21 px estimates on near-sharp
+    # crops, GOPR0384 386 left -2.56, 698 left -2.26); 3.0 from 31 px +0.96 (6 / 29, held
+    # out +0.16 -> +0.63: GOPR0374 614 left / right +1.59 / 0.00 -> +3.8 / +2.8, 0384 203
+    # left +2.2 -> +5.3), 2.5 +0.91, 3.5 +0.98, 4.0 +0.97 (7 / 29); from 37 px +0.87. 18
+    # whole frames 3.0 from 31 px +0.20 -> (see README), the one large-kernel loss GOPR0410
+    # frame 472 (41 px) deeper. Kodak (1 % noise: misfit share 0-0.06) barely moves.
+    large_kernel_widening: float = 3.0
+    large_kernel_px: int = 31
     # Edge residual ratio (mean squared residual on the 10 % strongest edges / rest):
     # helped 2.3-3.9 at 1 % noise and 1.4-2.5 on clean photos; GoPro 0477 (-2.8 dB): 24,
     # and 12.4 (-0.3 dB) once ringing is judged at the 1 % floor below, 0384 8.0.

@@ -566,7 +566,8 @@ def accept_and_blend(image: np.ndarray, out: np.ndarray, kfield: KernelField, *,
     :func:`deconvolve_field` so the rules can be replayed on a saved deconvolution
     (``benchmarks/accept_replay.py``)."""
     b_s, o_s = (linear_to_srgb(image), linear_to_srgb(out)) if linear else (image, out)
-    acfg = widened_residual(kfield.accept_config or AcceptConfig(), misfit_share)
+    acfg = widened_residual(kfield.accept_config or AcceptConfig(), misfit_share,
+                            int(np.asarray(kfield.global_kernel).shape[0]))
     acc = accept_field(kfield, None, acfg, blurry=b_s, deconvolved=o_s,
                        noise_sigma=None if linear else read, previous=kfield.acceptance,
                        codec_error=codec)
@@ -584,11 +585,16 @@ def accept_and_blend(image: np.ndarray, out: np.ndarray, kfield: KernelField, *,
     return blend(image, out, acc.strength)
 
 
-def widened_residual(config: AcceptConfig, misfit_share: float) -> AcceptConfig:
+def widened_residual(config: AcceptConfig, misfit_share: float,
+                     kernel_size: int | None = None) -> AcceptConfig:
     """``config`` with its residual ramp widened for a deconvolution whose assumed noise
-    was ``misfit_share`` misfit (``AcceptConfig.misfit_residual_widening``)."""
+    was ``misfit_share`` misfit (``AcceptConfig.misfit_residual_widening``; for a kernel
+    of ``large_kernel_px`` or more, ``large_kernel_widening``: a long trail's misfit
+    leaves more residual)."""
     f = min(max(float(misfit_share), 0.0), 1.0)
-    scale = 1.0 + (config.misfit_residual_widening - 1.0) * f
+    large = kernel_size is not None and kernel_size >= config.large_kernel_px
+    factor = config.large_kernel_widening if large else config.misfit_residual_widening
+    scale = 1.0 + (factor - 1.0) * f
     if scale == 1.0:
         return config
     return replace(config, ok_residual=config.ok_residual * scale,
