@@ -188,7 +188,7 @@ def _read(path: Path, max_pixels: int) -> ImageData:
                 f"the limit of {max_pixels / 1e6:.0f} MP (possible decompression bomb)"
             )
         fmt = "JPEG" if im.format == "MPO" else im.format
-        subsampled = _colour_at_half_resolution(im, fmt, Path(path))
+        subsampled = _colour_at_half_resolution(im, fmt, path)
         bits = _source_bits(im, fmt)  # first: decoding clears the tile it looks at
         use_cv2 = bits == 16 and im.mode not in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
         if not use_cv2:
@@ -224,8 +224,7 @@ def _read(path: Path, max_pixels: int) -> ImageData:
 _SAMPLING_420 = 2
 
 
-def _colour_at_half_resolution(im: Image.Image, fmt: str | None,
-                               path: Path | None = None) -> bool:
+def _colour_at_half_resolution(im: Image.Image, fmt: str | None, path: Path) -> bool:
     """Whether the file kept the colour at half resolution both ways (4:2:0): a JPEG as
     Pillow reads its header, a lossy WebP (VP8 stores YUV 4:2:0 only; lossless VP8L keeps
     RGB), an AVIF by its AV1 configuration, a HEIC / HEIF as pillow-heif reports it
@@ -237,9 +236,9 @@ def _colour_at_half_resolution(im: Image.Image, fmt: str | None,
             return int(JpegImagePlugin.get_sampling(im)) == _SAMPLING_420
         except Exception:  # a header Pillow did not keep: assume full colour
             return False
-    if fmt == "WEBP" and path is not None:
+    if fmt == "WEBP":
         return webp_is_lossy(path)
-    if fmt == "AVIF" and path is not None:
+    if fmt == "AVIF":
         return avif_is_420(path)
     return im.info.get("chroma") == 420
 

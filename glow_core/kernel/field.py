@@ -402,6 +402,7 @@ def estimate_kernel_field(image: np.ndarray, config: FieldConfig | None = None, 
 
     g = call(None, kernel_size)
     gk = np.asarray(g.kernel, dtype=np.float64)
+    agreement = start_agreement(g)  # how far the global estimate's starts confirm it
     size = gk.shape[0]
     gconf = float(g.confidence)
     boxes = field_grid(h, w, size, config)
@@ -416,7 +417,6 @@ def estimate_kernel_field(image: np.ndarray, config: FieldConfig | None = None, 
         f.min_confidence = config.min_confidence
         # one region: the global estimate alone, judged as the one-kernel path judges it
         # (its starts' agreement included); a field of regions is judged by its regions
-        agreement = start_agreement(g)
         if agreement is not None:
             f.info["agreement"] = agreement
         return _with_acceptance(f, image, acfg, kcfg, estimator, cancel)
@@ -444,8 +444,7 @@ def estimate_kernel_field(image: np.ndarray, config: FieldConfig | None = None, 
     sims = np.array([[_similarity(gk, reg[i, j]) for j in range(gx)] for i in range(gy)])
     trusted = conf >= config.min_confidence
     uniform = bool(np.all(sims[trusted] >= config.agree_similarity)) if trusted.any() else True
-    agreement = start_agreement(g)
-    if agreement is not None:  # how far the global estimate's starts confirm it
+    if agreement is not None:
         info["global_agreement"] = agreement
         if uniform:
             # A uniform field is deconvolved with the global kernel alone: judged as the
